@@ -1,0 +1,1 @@
+"""releasebot core: models, services and provider clients. Never imports bot/."""

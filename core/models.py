@@ -1,0 +1,321 @@
+"""SQLAlchemy 2.x typed models. The schema itself is created only by the Alembic migrations.
+
+The three release tables follow the seed's DDL column by column (camelCase names, latin1 tables,
+`tenantId CHAR(36) latin1_bin`). Deliberate differences: text a person types is utf8mb4, and the
+integration tables carry an index for the dropdown query (tenant, active, verified).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.enums import (
+    BuildStatus,
+    CommunicationType,
+    PipelineType,
+    ReleaseStatus,
+    ReleaseType,
+    Role,
+    ScmType,
+    TargetStatus,
+    TargetType,
+    TicketType,
+    VerificationStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_MY = ("mysql", "mariadb")
+# Identifiers are ASCII: latin1 keeps them byte-compatible with the seed's latin1 foreign keys.
+IdType = String(255).with_variant(mysql.VARCHAR(255, charset="latin1"), *_MY)
+TenantIdType = String(36).with_variant(mysql.CHAR(36, charset="latin1", collation="latin1_bin"), *_MY)
+# Text a person types: utf8mb4 so emoji and every script survive (the seed's latin1 would not).
+NameType = String(255).with_variant(
+    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_unicode_ci"), *_MY
+)
+ProseType = Text().with_variant(mysql.TEXT(charset="utf8mb4", collation="utf8mb4_unicode_ci"), *_MY)
+
+SEED_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "latin1"}
+OUR_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+
+
+def new_id() -> str:
+    """A fresh primary key."""
+    return str(uuid.uuid4())
+
+
+def enum_column(enum_cls: type, name: str) -> Enum:
+    """A native ENUM on MySQL whose values are the Python enum's values."""
+    return Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    """createdAt / updatedAt as the seed declares them (the ON UPDATE clause is added on MySQL)."""
+
+    createdAt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.current_timestamp())
+    updatedAt: Mapped[datetime | None] = mapped_column(
+        DateTime, server_default=func.current_timestamp(), onupdate=func.current_timestamp()
+    )
+
+
+# --- tenancy -------------------------------------------------------------------------------
+
+
+class Tenant(Timestamped, Base):
+    """A Slack workspace that installed the bot."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("slackTeamId", name="uq_tenants_slackTeamId"), OUR_TABLE_ARGS)
+
+    id: Mapped[str] = mapped_column(TenantIdType, primary_key=True, default=new_id)
+    slackTeamId: Mapped[str] = mapped_column(IdType)
+    slackEnterpriseId: Mapped[str | None] = mapped_column(IdType)
+    name: Mapped[str] = mapped_column(NameType)
+
+
+class Account(Timestamped, Base):
+    """A Slack user of a tenant."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("tenantId", "slackUserId", name="uq_accounts_tenant_user"),
+        OUR_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    slackUserId: Mapped[str] = mapped_column(IdType)
+    displayName: Mapped[str] = mapped_column(NameType)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "account_role"), server_default=Role.MEMBER.value)
+
+
+# --- integrations --------------------------------------------------------------------------
+
+
+class IntegrationColumns(Timestamped):
+    """What every integration row holds: ownership, state of verification, encrypted credentials."""
+
+    # sort_order puts the shared columns first in the table, where a reader looks for them.
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id, sort_order=-3)
+    tenantId: Mapped[str] = mapped_column(
+        TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"), sort_order=-2
+    )
+    displayName: Mapped[str] = mapped_column(NameType, sort_order=-1)
+    baseUrl: Mapped[str | None] = mapped_column(String(512))
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    encryptedCredentials: Mapped[str | None] = mapped_column(Text)
+    isActive: Mapped[bool] = mapped_column(Boolean, server_default=text("1"))
+    verificationStatus: Mapped[VerificationStatus] = mapped_column(
+        enum_column(VerificationStatus, "verification_status"), server_default=VerificationStatus.PENDING.value
+    )
+    lastVerifiedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    verificationError: Mapped[str | None] = mapped_column(ProseType)
+
+
+def _dropdown_index(table: str) -> Index:
+    # The modal lists a tenant's active, verified integrations: one index serves that query.
+    return Index(f"ix_{table}_dropdown", "tenantId", "isActive", "verificationStatus")
+
+
+class ScmIntegration(IntegrationColumns, Base):
+    """A source repository: GitHub (or Enterprise), GitLab (or self-hosted), Bitbucket Cloud."""
+
+    __tablename__ = "tenant_scm_integrations"
+    __table_args__ = (_dropdown_index(__tablename__), OUR_TABLE_ARGS)
+
+    scmType: Mapped[ScmType] = mapped_column(enum_column(ScmType, "scm_type"))
+    organization: Mapped[str] = mapped_column(String(255))
+    repository: Mapped[str] = mapped_column(String(255))
+    defaultBranch: Mapped[str] = mapped_column(String(255), server_default="main")
+
+
+class TargetIntegration(IntegrationColumns, Base):
+    """A store listing: App Store Connect app or Google Play package."""
+
+    __tablename__ = "tenant_target_integrations"
+    __table_args__ = (_dropdown_index(__tablename__), OUR_TABLE_ARGS)
+
+    targetType: Mapped[TargetType] = mapped_column(enum_column(TargetType, "target_type"))
+    appIdentifier: Mapped[str] = mapped_column(String(255))
+
+
+class PipelineIntegration(IntegrationColumns, Base):
+    """A CI job (Jenkins) or workflow (GitHub Actions); builds one SCM for one target."""
+
+    __tablename__ = "tenant_pipeline_integrations"
+    __table_args__ = (_dropdown_index(__tablename__), OUR_TABLE_ARGS)
+
+    pipelineType: Mapped[PipelineType] = mapped_column(enum_column(PipelineType, "pipeline_type"))
+    scmIntegrationId: Mapped[str] = mapped_column(
+        IdType, ForeignKey("tenant_scm_integrations.id", ondelete="RESTRICT"), index=True
+    )
+    targetIntegrationId: Mapped[str] = mapped_column(
+        IdType, ForeignKey("tenant_target_integrations.id", ondelete="RESTRICT"), index=True
+    )
+    jobPath: Mapped[str] = mapped_column(String(512))
+
+
+class CommunicationIntegration(IntegrationColumns, Base):
+    """Where a release is announced: a Slack channel, or an email list."""
+
+    __tablename__ = "tenant_communication_integrations"
+    __table_args__ = (_dropdown_index(__tablename__), OUR_TABLE_ARGS)
+
+    communicationType: Mapped[CommunicationType] = mapped_column(
+        enum_column(CommunicationType, "communication_type")
+    )
+    channelId: Mapped[str | None] = mapped_column(String(255))
+    channelName: Mapped[str | None] = mapped_column(NameType)
+
+
+class TicketIntegration(IntegrationColumns, Base):
+    """Where epics are created: a Jira project or a Linear team."""
+
+    __tablename__ = "tenant_ticket_integrations"
+    __table_args__ = (_dropdown_index(__tablename__), OUR_TABLE_ARGS)
+
+    ticketType: Mapped[TicketType] = mapped_column(enum_column(TicketType, "ticket_type"))
+    projectKey: Mapped[str] = mapped_column(String(255))
+
+
+# --- releases (the seed's three tables) ----------------------------------------------------
+
+
+class Release(Timestamped, Base):
+    """A release, as the seed's `releases` table."""
+
+    __tablename__ = "releases"
+    __table_args__ = (
+        UniqueConstraint("tenantId", "releaseKey", name="unique_tenant_release_key"),
+        Index("idx_release_tenant", "tenantId", "status"),
+        Index("idx_release_version", "tenantId", "version"),
+        Index("idx_release_scm", "scmIntegrationId"),
+        Index("idx_release_communication", "communicationIntegrationId"),
+        Index("idx_release_ticket", "ticketIntegrationId"),
+        SEED_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releaseKey: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(255))
+    releaseType: Mapped[ReleaseType] = mapped_column(enum_column(ReleaseType, "release_type"))
+    status: Mapped[ReleaseStatus] = mapped_column(
+        enum_column(ReleaseStatus, "release_status"), server_default=ReleaseStatus.KICKOFF_PENDING.value
+    )
+    scmIntegrationId: Mapped[str] = mapped_column(
+        String(255), ForeignKey("tenant_scm_integrations.id", ondelete="RESTRICT")
+    )
+    baseVersion: Mapped[str | None] = mapped_column(String(255))
+    baseBranch: Mapped[str] = mapped_column(String(255))
+    branchRelease: Mapped[str] = mapped_column(String(255))
+    branchCodepush: Mapped[str | None] = mapped_column(String(255))
+    primaryTargetId: Mapped[str | None] = mapped_column(String(255))
+    communicationIntegrationId: Mapped[str | None] = mapped_column(
+        String(255), ForeignKey("tenant_communication_integrations.id", ondelete="SET NULL")
+    )
+    ticketIntegrationId: Mapped[str | None] = mapped_column(
+        String(255), ForeignKey("tenant_ticket_integrations.id", ondelete="SET NULL")
+    )
+    iOSEpicId: Mapped[str | None] = mapped_column(String(255))
+    androidEpicId: Mapped[str | None] = mapped_column(String(255))
+    webEpicId: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(ProseType)
+    plannedDate: Mapped[datetime | None] = mapped_column(DateTime)
+    targetReleaseDate: Mapped[datetime | None] = mapped_column(DateTime)
+    releaseDate: Mapped[datetime | None] = mapped_column(DateTime)
+    isDelayed: Mapped[bool | None] = mapped_column(Boolean, server_default=text("0"))
+    delayedReason: Mapped[str | None] = mapped_column(ProseType)
+    releasePilotId: Mapped[str | None] = mapped_column(
+        String(255), ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    createdByAccountId: Mapped[str] = mapped_column(
+        String(255), ForeignKey("accounts.id", ondelete="RESTRICT")
+    )
+
+
+class ReleaseTarget(Timestamped, Base):
+    """A store target of a release, with its own status (the seed's `release_targets`)."""
+
+    __tablename__ = "release_targets"
+    __table_args__ = (
+        UniqueConstraint("releaseId", "targetIntegrationId", name="unique_release_target"),
+        Index("idx_target_release", "targetIntegrationId"),
+        SEED_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=new_id)
+    releaseId: Mapped[str] = mapped_column(String(255), ForeignKey("releases.id", ondelete="CASCADE"))
+    targetIntegrationId: Mapped[str] = mapped_column(
+        String(255), ForeignKey("tenant_target_integrations.id", ondelete="RESTRICT")
+    )
+    buildNumber: Mapped[str | None] = mapped_column(String(255))
+    submittedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    approvedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    targetStatus: Mapped[TargetStatus | None] = mapped_column(
+        enum_column(TargetStatus, "target_status"), server_default=TargetStatus.PENDING.value
+    )
+
+
+class ReleasePipeline(Timestamped, Base):
+    """A pipeline of a release and its build (the seed's `release_pipelines`)."""
+
+    __tablename__ = "release_pipelines"
+    __table_args__ = (
+        UniqueConstraint("releaseId", "pipelineIntegrationId", name="unique_release_pipeline"),
+        Index("idx_pipeline_release", "pipelineIntegrationId"),
+        Index("idx_build_status", "buildStatus"),
+        SEED_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=new_id)
+    releaseId: Mapped[str] = mapped_column(String(255), ForeignKey("releases.id", ondelete="CASCADE"))
+    pipelineIntegrationId: Mapped[str] = mapped_column(
+        String(255), ForeignKey("tenant_pipeline_integrations.id", ondelete="RESTRICT")
+    )
+    triggered: Mapped[bool | None] = mapped_column(Boolean, server_default=text("0"))
+    triggeredAt: Mapped[datetime | None] = mapped_column(DateTime)
+    buildUrl: Mapped[str | None] = mapped_column(String(512))
+    buildStatus: Mapped[BuildStatus | None] = mapped_column(
+        enum_column(BuildStatus, "build_status"), server_default=BuildStatus.PENDING.value
+    )
+    buildNumber: Mapped[str | None] = mapped_column(String(255))
+    artifactUrl: Mapped[str | None] = mapped_column(String(512))
+    buildLogUrl: Mapped[str | None] = mapped_column(String(512))
+
+
+INTEGRATION_MODELS = {
+    "scm": ScmIntegration,
+    "target": TargetIntegration,
+    "pipeline": PipelineIntegration,
+    "communication": CommunicationIntegration,
+    "ticket": TicketIntegration,
+}
