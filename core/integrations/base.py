@@ -1,0 +1,98 @@
+"""The small interface each kind of provider implements. Clients raise core.errors.IntegrationError."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.enums import BuildStatus
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What clients need from the bot's configuration rather than from the integration row."""
+
+    allow_private_networks: bool = False
+    slack_api_url: str = "https://slack.com/api/"
+    slack_bot_token: str | None = None
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    """An integration row's non-secret data and its decrypted secrets, as a client gets them."""
+
+    id: str
+    provider: str
+    display_name: str
+    base_url: str | None
+    fields: dict[str, Any]
+    settings: dict[str, Any]
+    secrets: dict[str, str] = field(repr=False)
+
+
+class Verifiable(Protocol):
+    def verify(self) -> None:
+        """Prove the credentials work for this integration; raise IntegrationError saying what to fix."""
+
+
+class ScmClient(Verifiable, Protocol):
+    def branch_head(self, branch: str) -> str:
+        """The commit sha a branch points at."""
+
+    def create_branch(self, name: str, from_branch: str) -> str:
+        """Create `name` at `from_branch`'s head (idempotent at the same commit); returns the sha."""
+
+
+class TargetClient(Verifiable, Protocol):
+    pass
+
+
+@dataclass(frozen=True)
+class BuildRef:
+    """Where a triggered build can be found: a Jenkins queue item / build, a GitHub run."""
+
+    queue_id: str | None = None
+    build_number: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """A build as the CI sees it now."""
+
+    status: BuildStatus
+    build_number: str | None = None
+    url: str | None = None
+    log_url: str | None = None
+    artifact_url: str | None = None
+    duration_seconds: float | None = None
+
+
+class PipelineClient(Verifiable, Protocol):
+    def trigger(self, *, params: dict[str, str], idempotency_key: str) -> BuildRef:
+        """Start a build with `params`; the CI keeps `idempotency_key` so the build can be found again."""
+
+    def state(self, ref: BuildRef) -> BuildState:
+        """The build's current state (RUNNING while queued or building)."""
+
+    def find(self, idempotency_key: str) -> BuildRef | None:
+        """The build started with this key, if the CI has one."""
+
+    def stop(self, ref: BuildRef) -> None:
+        """Abort the build."""
+
+
+class CommunicationClient(Verifiable, Protocol):
+    def post(self, text: str, *, blocks: list[dict] | None = None, thread: str | None = None) -> str | None:
+        """Send a message; returns an id to thread under, where the medium has one."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    key: str
+    url: str | None = None
+
+
+class TicketClient(Verifiable, Protocol):
+    def create_epic(self, *, title: str, description: str) -> Ticket:
+        """Create an epic (Jira) or issue (Linear) for a release."""

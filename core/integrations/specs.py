@@ -1,0 +1,71 @@
+"""What each provider needs to be stored: its fields, settings and secrets.
+
+`fields` are columns of the kind's table; `settings` go to the JSON `settings` column;
+`secrets` are encrypted. A tuple inside `secrets` lists alternatives (one of them must be given).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.enums import IntegrationKind as K
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    kind: K
+    provider: str
+    label: str
+    fields: tuple[str, ...] = ()
+    optional_fields: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    optional_settings: tuple[str, ...] = ()
+    secrets: tuple[str | tuple[tuple[str, ...], ...], ...] = ()
+    default_base_url: str | None = None
+    base_url_required: bool = False
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+SPECS: tuple[ProviderSpec, ...] = (
+    ProviderSpec(K.SCM, "GITHUB", "GitHub", fields=("organization", "repository"),
+                 optional_fields=("defaultBranch",), secrets=("token",),
+                 default_base_url="https://api.github.com"),
+    ProviderSpec(K.SCM, "GITLAB", "GitLab", fields=("organization", "repository"),
+                 optional_fields=("defaultBranch",), secrets=("token",),
+                 default_base_url="https://gitlab.com/api/v4"),
+    ProviderSpec(K.SCM, "BITBUCKET", "Bitbucket Cloud", fields=("organization", "repository"),
+                 optional_fields=("defaultBranch",), secrets=("token",),
+                 default_base_url="https://api.bitbucket.org/2.0"),
+    ProviderSpec(K.TARGET, "APP_STORE", "App Store", fields=("appIdentifier",),
+                 settings=("keyId", "issuerId"), secrets=("privateKey",),
+                 default_base_url="https://api.appstoreconnect.apple.com"),
+    ProviderSpec(K.TARGET, "PLAY_STORE", "Play Store", fields=("appIdentifier",),
+                 secrets=("serviceAccountJson",),
+                 default_base_url="https://androidpublisher.googleapis.com"),
+    ProviderSpec(K.PIPELINE, "JENKINS", "Jenkins",
+                 fields=("scmIntegrationId", "targetIntegrationId", "jobPath"),
+                 secrets=("username", "apiToken"), base_url_required=True),
+    ProviderSpec(K.PIPELINE, "GITHUB_ACTIONS", "GitHub Actions",
+                 fields=("scmIntegrationId", "targetIntegrationId", "jobPath"),
+                 secrets=("token",), default_base_url="https://api.github.com"),
+    ProviderSpec(K.COMMUNICATION, "SLACK", "Slack", fields=("channelId",),
+                 optional_fields=("channelName",)),
+    ProviderSpec(K.COMMUNICATION, "EMAIL", "Email", settings=("host", "fromAddress", "recipients"),
+                 optional_settings=("port",), secrets=("username", "password"),
+                 defaults={"port": "587"}),
+    ProviderSpec(K.TICKET, "JIRA", "Jira", fields=("projectKey",),
+                 secrets=((("email", "apiToken"), ("personalAccessToken",)),),
+                 base_url_required=True),
+    ProviderSpec(K.TICKET, "LINEAR", "Linear", fields=("projectKey",), secrets=("apiKey",),
+                 default_base_url="https://api.linear.app"),
+)
+
+
+def spec_for(kind: K, provider: str) -> ProviderSpec | None:
+    """The spec of `provider` within `kind`, or None when there is no such provider."""
+    wanted = provider.upper().replace("-", "_")
+    return next((s for s in SPECS if s.kind == kind and s.provider == wanted), None)
+
+
+def providers_of(kind: K) -> list[str]:
+    """The provider names a kind accepts."""
+    return [s.provider for s in SPECS if s.kind == kind]

@@ -1,0 +1,1 @@
+"""Services: take a session keyword-only, never commit; the caller owns the unit of work."""

@@ -1,0 +1,264 @@
+"""A tenant's integrations: add, list, enable/disable, remove, record verification, rotate keys."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.crypto import CredentialCipher
+from core.enums import IntegrationKind, VerificationStatus
+from core.errors import InUseError, NotFoundError, Problem, ValidationError
+from core.integrations.specs import ProviderSpec, providers_of, spec_for
+from core.models import (
+    INTEGRATION_MODELS,
+    PipelineIntegration,
+    Release,
+    ReleasePipeline,
+    ReleaseTarget,
+    ScmIntegration,
+    TargetIntegration,
+)
+
+TYPE_COLUMN = {
+    IntegrationKind.SCM: "scmType",
+    IntegrationKind.TARGET: "targetType",
+    IntegrationKind.PIPELINE: "pipelineType",
+    IntegrationKind.COMMUNICATION: "communicationType",
+    IntegrationKind.TICKET: "ticketType",
+}
+KIND_LABEL = {
+    IntegrationKind.SCM: "source control",
+    IntegrationKind.TARGET: "store target",
+    IntegrationKind.PIPELINE: "pipeline",
+    IntegrationKind.COMMUNICATION: "communication",
+    IntegrationKind.TICKET: "ticket tracker",
+}
+DETAIL_COLUMNS = (
+    "organization", "repository", "defaultBranch", "appIdentifier", "scmIntegrationId",
+    "targetIntegrationId", "jobPath", "channelId", "channelName", "projectKey",
+)
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC the DATETIME columns hold."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class IntegrationView:
+    """An integration as shown to people: never its secrets."""
+
+    id: str
+    kind: IntegrationKind
+    provider: str
+    displayName: str
+    baseUrl: str | None
+    isActive: bool
+    verificationStatus: VerificationStatus
+    lastVerifiedAt: datetime | None
+    verificationError: str | None
+    details: dict[str, Any]
+
+    @property
+    def usable(self) -> bool:
+        """Active and verified: the only state in which releases may use it."""
+        return self.isActive and self.verificationStatus == VerificationStatus.VALID
+
+
+def view_of(kind: IntegrationKind, row) -> IntegrationView:
+    """The view of a row of any integration table."""
+    details = {c: getattr(row, c) for c in DETAIL_COLUMNS if hasattr(row, c)}
+    details.update(row.settings or {})
+    return IntegrationView(
+        id=row.id, kind=kind, provider=str(getattr(row, TYPE_COLUMN[kind])), displayName=row.displayName,
+        baseUrl=row.baseUrl, isActive=bool(row.isActive), verificationStatus=row.verificationStatus,
+        lastVerifiedAt=row.lastVerifiedAt, verificationError=row.verificationError, details=details,
+    )
+
+
+def _check_url(url: str, problems: list[Problem]) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        problems.append(Problem("baseUrl", f"{url!r} is not an http(s) URL: give one like https://ci.example.com"))
+
+
+def _check_required(spec: ProviderSpec, fields: dict, settings: dict, secrets: dict, problems: list[Problem]) -> None:
+    for name in spec.fields:
+        if not fields.get(name):
+            problems.append(Problem(name, f"{spec.label} needs {name}"))
+    for name in spec.settings:
+        if not settings.get(name):
+            problems.append(Problem(name, f"{spec.label} needs the setting {name}"))
+    for secret in spec.secrets:
+        if isinstance(secret, tuple):
+            if not any(all(secrets.get(n) for n in option) for option in secret):
+                choices = " or ".join("+".join(option) for option in secret)
+                problems.append(Problem("secrets", f"{spec.label} needs the secrets {choices}"))
+        elif not secrets.get(secret):
+            problems.append(Problem(secret, f"{spec.label} needs the secret {secret}"))
+
+
+def _check_pipeline_refs(session: Session, tenant_id: str, fields: dict, problems: list[Problem]) -> None:
+    # A pipeline builds one of this tenant's repositories for one of this tenant's store targets.
+    for name, model, label in (
+        ("scmIntegrationId", ScmIntegration, "source control"),
+        ("targetIntegrationId", TargetIntegration, "store target"),
+    ):
+        ref = fields.get(name)
+        if ref and session.scalar(select(model.id).where(model.id == ref, model.tenantId == tenant_id)) is None:
+            problems.append(Problem(name, f"no {label} integration {ref!r} in this workspace"))
+
+
+def add_integration(
+    session: Session,
+    *,
+    tenant_id: str,
+    kind: IntegrationKind,
+    provider: str,
+    display_name: str,
+    cipher: CredentialCipher,
+    base_url: str | None = None,
+    fields: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> IntegrationView:
+    """Store a new integration, PENDING until verified, its secrets encrypted."""
+    fields, settings, secrets = dict(fields or {}), dict(settings or {}), dict(secrets or {})
+    spec = spec_for(kind, provider)
+    if spec is None:
+        raise ValidationError([Problem("provider", f"{provider!r} is not a {KIND_LABEL[kind]} provider: use one of {', '.join(p.lower() for p in providers_of(kind))}")])
+    problems: list[Problem] = []
+    if not display_name.strip():
+        problems.append(Problem("displayName", "give the integration a name people will recognise"))
+    base_url = base_url or spec.default_base_url
+    if spec.base_url_required and not base_url:
+        problems.append(Problem("baseUrl", f"{spec.label} needs its server URL"))
+    if base_url:
+        _check_url(base_url, problems)
+    _check_required(spec, fields, settings, secrets, problems)
+    allowed = set(spec.fields) | set(spec.optional_fields)
+    for name in sorted(set(fields) - allowed):
+        problems.append(Problem(name, f"{spec.label} has no field {name}"))
+    if kind == IntegrationKind.PIPELINE:
+        _check_pipeline_refs(session, tenant_id, fields, problems)
+    if problems:
+        raise ValidationError(problems)
+    model = INTEGRATION_MODELS[kind.value]
+    row = model(
+        tenantId=tenant_id, displayName=display_name.strip(), baseUrl=base_url.rstrip("/") if base_url else None,
+        settings={**spec.defaults, **settings} or None,
+        encryptedCredentials=cipher.encrypt(secrets) if secrets else None,
+        verificationStatus=VerificationStatus.PENDING, isActive=True,
+        **{TYPE_COLUMN[kind]: spec.provider}, **fields,
+    )
+    session.add(row)
+    session.flush()
+    return view_of(kind, row)
+
+
+def list_integrations(
+    session: Session, *, tenant_id: str, kind: IntegrationKind, usable_only: bool = False
+) -> list[IntegrationView]:
+    """The tenant's integrations of one kind, by name; `usable_only` keeps active, VALID ones."""
+    model = INTEGRATION_MODELS[kind.value]
+    query = select(model).where(model.tenantId == tenant_id)
+    if usable_only:
+        query = query.where(model.isActive.is_(True), model.verificationStatus == VerificationStatus.VALID)
+    return [view_of(kind, row) for row in session.scalars(query.order_by(model.displayName, model.id))]
+
+
+def get_row(session: Session, *, tenant_id: str, integration_id: str, kind: IntegrationKind | None = None):
+    """(kind, row) of the tenant's integration; another tenant's id is as unknown as a made-up one."""
+    kinds = [kind] if kind else list(IntegrationKind)
+    for k in kinds:
+        model = INTEGRATION_MODELS[k.value]
+        row = session.scalar(select(model).where(model.id == integration_id, model.tenantId == tenant_id))
+        if row is not None:
+            return k, row
+    raise NotFoundError(f"no integration {integration_id!r} in this workspace: see `releasebot integration list`")
+
+
+def get_integration(session: Session, *, tenant_id: str, integration_id: str) -> IntegrationView:
+    """The view of one of the tenant's integrations."""
+    return view_of(*get_row(session, tenant_id=tenant_id, integration_id=integration_id))
+
+
+def load_secrets(row, cipher: CredentialCipher) -> dict[str, str]:
+    """The decrypted secrets of an integration row."""
+    return cipher.decrypt(row.encryptedCredentials) if row.encryptedCredentials else {}
+
+
+def set_active(session: Session, *, tenant_id: str, integration_id: str, active: bool) -> IntegrationView:
+    """Enable or disable an integration; disabled ones are offered to nobody."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    row.isActive = active
+    session.flush()
+    return view_of(kind, row)
+
+
+def record_verification(
+    session: Session, *, tenant_id: str, integration_id: str, error: str | None, at: datetime | None = None
+) -> IntegrationView:
+    """Store a verification's outcome: VALID when `error` is None, else INVALID with the reason."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    row.verificationStatus = VerificationStatus.VALID if error is None else VerificationStatus.INVALID
+    row.verificationError = error
+    row.lastVerifiedAt = at or utcnow()
+    session.flush()
+    return view_of(kind, row)
+
+
+def _users(session: Session, kind: IntegrationKind, integration_id: str) -> list[str]:
+    """What stops this integration from being removed, as phrases naming the dependants."""
+    blockers: list[str] = []
+    release_query = None
+    if kind == IntegrationKind.SCM:
+        release_query = select(Release.releaseKey).where(Release.scmIntegrationId == integration_id)
+    elif kind == IntegrationKind.TARGET:
+        release_query = select(Release.releaseKey).join(ReleaseTarget, ReleaseTarget.releaseId == Release.id).where(
+            ReleaseTarget.targetIntegrationId == integration_id
+        )
+    elif kind == IntegrationKind.PIPELINE:
+        release_query = select(Release.releaseKey).join(
+            ReleasePipeline, ReleasePipeline.releaseId == Release.id
+        ).where(ReleasePipeline.pipelineIntegrationId == integration_id)
+    if release_query is not None:
+        keys = sorted(set(session.scalars(release_query)))
+        if keys:
+            blockers.append(f"releases {', '.join(keys)}")
+    if kind in (IntegrationKind.SCM, IntegrationKind.TARGET):
+        column = PipelineIntegration.scmIntegrationId if kind == IntegrationKind.SCM else PipelineIntegration.targetIntegrationId
+        names = sorted(session.scalars(select(PipelineIntegration.displayName).where(column == integration_id)))
+        if names:
+            blockers.append(f"pipelines {', '.join(names)}")
+    return blockers
+
+
+def remove_integration(session: Session, *, tenant_id: str, integration_id: str) -> IntegrationView:
+    """Delete an integration. Refused while releases or pipelines use a repository, target or
+    pipeline; a communication or ticket integration is cleared from the releases that named it."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    blockers = _users(session, kind, integration_id)
+    if blockers:
+        raise InUseError(
+            f"“{row.displayName}” is used by {' and '.join(blockers)}: remove those first, or disable it instead"
+        )
+    view = view_of(kind, row)
+    session.delete(row)
+    session.flush()
+    return view
+
+
+def reencrypt_all(session: Session, *, cipher: CredentialCipher) -> int:
+    """Re-encrypt every stored credential with the newest key; returns how many were rewritten."""
+    count = 0
+    for model in INTEGRATION_MODELS.values():
+        for row in session.scalars(select(model).where(model.encryptedCredentials.is_not(None))):
+            row.encryptedCredentials = cipher.rotate(row.encryptedCredentials)
+            count += 1
+    session.flush()
+    return count
