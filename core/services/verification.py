@@ -1,0 +1,104 @@
+"""Verification: ask each provider whether the stored credentials work, and record the answer."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.crypto import CredentialCipher
+from core.enums import IntegrationKind
+from core.errors import ConfigurationError, IntegrationError
+from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.registry import build_client
+from core.models import INTEGRATION_MODELS, ScmIntegration, TargetIntegration
+from core.services.integrations import (
+    DETAIL_COLUMNS,
+    TYPE_COLUMN,
+    IntegrationView,
+    get_row,
+    load_secrets,
+    record_verification,
+)
+
+DEFAULT_CONCURRENCY = 8
+
+
+def config_of(kind: IntegrationKind, row, cipher: CredentialCipher) -> IntegrationConfig:
+    """What a provider client gets from a row: its non-secret data and decrypted secrets."""
+    return IntegrationConfig(
+        id=row.id, provider=str(getattr(row, TYPE_COLUMN[kind])), display_name=row.displayName,
+        base_url=row.baseUrl, fields={c: getattr(row, c) for c in DETAIL_COLUMNS if hasattr(row, c)},
+        settings=dict(row.settings or {}), secrets=load_secrets(row, cipher),
+    )
+
+
+def client_for(session: Session, *, tenant_id: str, integration_id: str, cipher: CredentialCipher,
+               ctx: ProviderContext, kind: IntegrationKind | None = None):
+    """The provider client of one of the tenant's integrations."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id, kind=kind)
+    return build_client(kind, config_of(kind, row, cipher), ctx)
+
+
+def _pipeline_problem(session: Session, tenant_id: str, row) -> str | None:
+    # A pipeline is VALID only if the repository and the target it names are this tenant's.
+    for ref, model, label in (
+        (row.scmIntegrationId, ScmIntegration, "source control"),
+        (row.targetIntegrationId, TargetIntegration, "store target"),
+    ):
+        if session.scalar(select(model.id).where(model.id == ref, model.tenantId == tenant_id)) is None:
+            return f"its {label} integration is not this workspace's"
+    return None
+
+
+def _check(verify: Callable[[], None]) -> str | None:
+    """None when `verify` passes, else the reason a person can act on."""
+    try:
+        verify()
+        return None
+    except (IntegrationError, ConfigurationError) as exc:
+        return str(exc)
+
+
+def verify_integration(session: Session, *, tenant_id: str, integration_id: str, cipher: CredentialCipher,
+                       ctx: ProviderContext) -> IntegrationView:
+    """Verify one integration now and store VALID or INVALID with the reason."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    error = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
+    if error is None:
+        error = _check(lambda: build_client(kind, config_of(kind, row, cipher), ctx).verify())
+    return record_verification(session, tenant_id=tenant_id, integration_id=integration_id, error=error)
+
+
+def verify_all(session: Session, *, tenant_id: str, cipher: CredentialCipher, ctx: ProviderContext,
+               concurrency: int = DEFAULT_CONCURRENCY,
+               progress: Callable[[IntegrationView], None] | None = None) -> list[IntegrationView]:
+    """Verify every integration of the tenant, `concurrency` remote checks at a time.
+
+    Remote calls run in threads; the database is touched only from the caller's thread."""
+    jobs: list[tuple[IntegrationKind, object, Callable[[], None] | str]] = []
+    for kind in IntegrationKind:
+        model = INTEGRATION_MODELS[kind.value]
+        for row in session.scalars(select(model).where(model.tenantId == tenant_id).order_by(model.displayName)):
+            problem = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
+            jobs.append((kind, row, problem or _deferred_verify(kind, row, cipher, ctx)))
+    results: list[IntegrationView] = []
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [(row, pool.submit(_check, job) if callable(job) else None, job) for _, row, job in jobs]
+        for row, future, job in futures:
+            error = future.result() if future is not None else job
+            view = record_verification(session, tenant_id=tenant_id, integration_id=row.id, error=error)
+            results.append(view)
+            if progress:
+                progress(view)
+    return results
+
+
+def _deferred_verify(kind, row, cipher, ctx) -> Callable[[], None] | str:
+    try:
+        config = config_of(kind, row, cipher)
+    except ConfigurationError as exc:
+        return str(exc)
+    return lambda: build_client(kind, config, ctx).verify()
+

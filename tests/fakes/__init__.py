@@ -1,0 +1,1 @@
+"""Fake HTTP servers of the remote systems, one module each, served over loopback."""

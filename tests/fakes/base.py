@@ -1,0 +1,172 @@
+"""What every fake server shares: a threaded HTTP server on 127.0.0.1, a request log, and knobs to
+make it fail, slow down or disappear. Each fake subclasses FakeServer and registers routes."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode())
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if isinstance(self.body, (dict, list)):
+            headers.setdefault("Content-Type", "application/json; charset=utf-8")
+            return json.dumps(self.body).encode(), headers
+        if isinstance(self.body, str):
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            return self.body.encode(), headers
+        return self.body, headers
+
+
+@dataclass
+class Failure:
+    """A scripted failure: answer `response` to the next `times` requests matching `path_regex`."""
+
+    response: Response
+    path_regex: str = ".*"
+    method: str | None = None
+    times: int = 1
+
+
+Handler = Callable[[Request, re.Match], Response]
+
+
+class FakeServer:
+    """Subclasses call `route(method, regex, handler)` in `setup_routes`."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.failures: list[Failure] = []
+        self.delay = 0.0
+        self.lock = threading.RLock()
+        self._routes: list[tuple[str, re.Pattern, Handler]] = []
+        self.setup_routes()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> "FakeServer":
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _handle(self):
+                fake._dispatch(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Disappear: close the listening socket (later connections are refused)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "fake not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- knobs ---------------------------------------------------------------------------
+    def fail(self, status: int, body: Any = b"", *, path: str = ".*", method: str | None = None,
+             times: int = 1, headers: dict[str, str] | None = None) -> None:
+        """Answer `status` to the next `times` requests whose path matches `path`."""
+        with self.lock:
+            self.failures.append(Failure(Response(status, body, headers or {}), path, method, times))
+
+    def calls(self, method: str | None = None, path_regex: str = ".*") -> list[Request]:
+        """The requests received, optionally filtered."""
+        with self.lock:
+            return [r for r in self.requests if (method is None or r.method == method) and re.search(path_regex, r.path)]
+
+    # --- routing -------------------------------------------------------------------------
+    def setup_routes(self) -> None:
+        raise NotImplementedError
+
+    def route(self, method: str, regex: str, handler: Handler) -> None:
+        self._routes.append((method, re.compile(f"^{regex}$"), handler))
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, {"message": "Not Found"})
+
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        parsed = urlparse(h.path)
+        request = Request(h.command, parsed.path, parse_qs(parsed.query), {k: v for k, v in h.headers.items()}, body)
+        with self.lock:
+            self.requests.append(request)
+            failure = self._take_failure(request)
+        if self.delay:
+            time.sleep(self.delay)
+        response = failure or self._route(request)
+        payload, headers = response.encoded()
+        h.send_response(response.status)
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(payload)
+
+    def _take_failure(self, request: Request) -> Response | None:
+        for failure in self.failures:
+            if (failure.method in (None, request.method)) and re.search(failure.path_regex, request.path):
+                failure.times -= 1
+                if failure.times <= 0:
+                    self.failures.remove(failure)
+                return failure.response
+        return None
+
+    def _route(self, request: Request) -> Response:
+        for method, pattern, handler in self._routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                with self.lock:
+                    return handler(request, match)
+        return self.not_found(request)
