@@ -1,0 +1,399 @@
+"""Releases: create one the way the seed specifies (only stricter), read them back, delete them.
+
+Validation is set-based: one query per kind of reference, whatever the number of targets and
+pipelines, and every problem is reported at once, tied to its field.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, aliased
+
+from core.enums import (
+    ENDED_RELEASE_STATUSES,
+    BuildStatus,
+    ReleaseStatus,
+    ReleaseType,
+    Role,
+    TargetStatus,
+    VerificationStatus,
+)
+from core.errors import ConflictError, NotFoundError, Problem, ValidationError
+from core.models import (
+    Account,
+    CommunicationIntegration,
+    PipelineIntegration,
+    Release,
+    ReleasePipeline,
+    ReleaseTarget,
+    ScmIntegration,
+    TargetIntegration,
+    TicketIntegration,
+    new_id,
+)
+from core.services.tenants import require_role
+
+# major.minor[.patch[.build]] with an optional pre-release or build suffix: 1.5.0, 2.0.0-beta.1
+VERSION_RE = re.compile(r"^\d{1,9}(\.\d{1,9}){1,3}([-+][0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$")
+BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[^\s~^:?*\[\\]{1,200}(?<![./])$")
+DESCRIPTION_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class ReleaseDraft:
+    """What a person asks for when creating a release (ids as strings, dates optional)."""
+
+    version: str
+    scm_integration_id: str
+    target_ids: tuple[str, ...]
+    release_type: str = ReleaseType.PLANNED.value
+    base_branch: str | None = None
+    pipeline_ids: tuple[str, ...] = ()
+    communication_integration_id: str | None = None
+    ticket_integration_id: str | None = None
+    release_pilot_id: str | None = None
+    planned_date: datetime | date | None = None
+    target_release_date: datetime | date | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named thing a release points at."""
+
+    id: str
+    name: str
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetView:
+    id: str
+    integration: Ref
+    appIdentifier: str
+    status: TargetStatus
+    buildNumber: str | None
+
+
+@dataclass(frozen=True)
+class PipelineView:
+    id: str
+    integration: Ref
+    targetIntegrationId: str
+    buildStatus: BuildStatus
+    triggered: bool
+    triggeredAt: datetime | None
+    buildUrl: str | None
+    buildNumber: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """A release with its SCM, targets and pipelines, as the card and the CLI show it."""
+
+    id: str
+    tenantId: str
+    releaseKey: str
+    version: str
+    releaseType: ReleaseType
+    status: ReleaseStatus
+    baseBranch: str
+    branchRelease: str
+    description: str | None
+    plannedDate: datetime | None
+    targetReleaseDate: datetime | None
+    createdAt: datetime | None
+    scm: Ref
+    repository: str
+    createdBy: Ref
+    pilot: Ref | None
+    communication: Ref | None
+    channelId: str | None
+    ticket: Ref | None
+    targets: tuple[TargetView, ...] = field(default=())
+    pipelines: tuple[PipelineView, ...] = field(default=())
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _unusable(row, label: str, *, require_valid: bool = True) -> str | None:
+    """Why an integration the tenant owns cannot be used now, or None."""
+    if not row.isActive:
+        return f"{label} “{row.displayName}” is disabled: an admin can enable it"
+    if require_valid and row.verificationStatus == VerificationStatus.PENDING:
+        return f"{label} “{row.displayName}” has not been verified yet: verify it first"
+    if require_valid and row.verificationStatus == VerificationStatus.INVALID:
+        reason = f" ({row.verificationError})" if row.verificationError else ""
+        return f"{label} “{row.displayName}” failed verification{reason}: fix it and verify again"
+    return None
+
+
+def _as_datetime(value: datetime | date | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day)
+
+
+def _check_plain_fields(draft: ReleaseDraft, problems: list[Problem]) -> None:
+    if not VERSION_RE.match(draft.version or ""):
+        problems.append(Problem("version", f"“{draft.version}” is not a version: use numbers separated by dots, like 1.5.0 or 2.0.0-beta.1"))
+    if draft.release_type not in ReleaseType.__members__:
+        problems.append(Problem("releaseType", f"“{draft.release_type}” is not a release type: use PLANNED, HOTFIX or MAJOR"))
+    if draft.base_branch is not None and not BRANCH_RE.match(draft.base_branch):
+        problems.append(Problem("baseBranch", f"“{draft.base_branch}” is not a valid branch name"))
+    if not draft.target_ids:
+        problems.append(Problem("targets", "pick at least one store target"))
+    planned, target = _as_datetime(draft.planned_date), _as_datetime(draft.target_release_date)
+    if planned and target and target < planned:
+        problems.append(Problem("targetReleaseDate", "the target release date is before the planned date: pick a later one"))
+    if draft.description and len(draft.description) > DESCRIPTION_LIMIT:
+        problems.append(Problem("description", f"the description is {len(draft.description)} characters long: keep it under {DESCRIPTION_LIMIT}"))
+
+
+def _check_scm(session: Session, tenant_id: str, draft: ReleaseDraft, problems: list[Problem]) -> ScmIntegration | None:
+    scm = session.scalar(select(ScmIntegration).where(
+        ScmIntegration.id == draft.scm_integration_id, ScmIntegration.tenantId == tenant_id))
+    if scm is None:
+        problems.append(Problem("scmIntegrationId", "pick a source control integration of this workspace"))
+        return None
+    reason = _unusable(scm, "source control")
+    if reason:
+        problems.append(Problem("scmIntegrationId", reason))
+    return scm
+
+
+def _check_targets(session: Session, tenant_id: str, target_ids: tuple[str, ...], problems: list[Problem]) -> list[TargetIntegration]:
+    rows = {r.id: r for r in session.scalars(select(TargetIntegration).where(
+        TargetIntegration.id.in_(target_ids), TargetIntegration.tenantId == tenant_id))} if target_ids else {}
+    missing = [t for t in target_ids if t not in rows]
+    if missing:
+        problems.append(Problem("targets", f"{len(missing)} of the chosen targets are not store targets of this workspace"))
+    for row in rows.values():
+        reason = _unusable(row, "target")
+        if reason:
+            problems.append(Problem("targets", reason))
+    return [rows[t] for t in target_ids if t in rows]
+
+
+def _check_pipelines(session: Session, tenant_id: str, draft: ReleaseDraft, pipeline_ids: tuple[str, ...],
+                     target_ids: tuple[str, ...], problems: list[Problem]) -> None:
+    if not pipeline_ids:
+        return
+    rows = {r.id: r for r in session.scalars(select(PipelineIntegration).where(
+        PipelineIntegration.id.in_(pipeline_ids), PipelineIntegration.tenantId == tenant_id))}
+    missing = [p for p in pipeline_ids if p not in rows]
+    if missing:
+        problems.append(Problem("pipelines", f"{len(missing)} of the chosen pipelines are not pipelines of this workspace"))
+    for row in rows.values():
+        reason = _unusable(row, "pipeline")
+        if reason:
+            problems.append(Problem("pipelines", reason))
+        if row.scmIntegrationId != draft.scm_integration_id:
+            problems.append(Problem("pipelines", f"pipeline “{row.displayName}” builds another repository than the one chosen"))
+        if row.targetIntegrationId not in target_ids:
+            problems.append(Problem("pipelines", f"pipeline “{row.displayName}” builds for a target that is not selected: add its target or drop it"))
+
+
+def _check_optional(session: Session, tenant_id: str, draft: ReleaseDraft, problems: list[Problem]) -> CommunicationIntegration | None:
+    # A foreign key proves only existence: tenant A must not name tenant B's Slack or Jira.
+    comm = None
+    for field_name, model, ref, label in (
+        ("communicationIntegrationId", CommunicationIntegration, draft.communication_integration_id, "communication"),
+        ("ticketIntegrationId", TicketIntegration, draft.ticket_integration_id, "ticket tracker"),
+    ):
+        if not ref:
+            continue
+        row = session.scalar(select(model).where(model.id == ref, model.tenantId == tenant_id))
+        if row is None:
+            problems.append(Problem(field_name, f"pick a {label} integration of this workspace"))
+            continue
+        reason = _unusable(row, label, require_valid=False)
+        if reason:
+            problems.append(Problem(field_name, reason))
+        if model is CommunicationIntegration:
+            comm = row
+    return comm
+
+
+def _check_people(session: Session, tenant_id: str, actor_id: str, pilot_id: str | None, problems: list[Problem]) -> Account:
+    ids = {actor_id, pilot_id} - {None}
+    people = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids), Account.tenantId == tenant_id))}
+    if pilot_id and pilot_id not in people:
+        problems.append(Problem("releasePilotId", "the release pilot must be a member of this workspace"))
+    actor = people.get(actor_id)
+    if actor is None:
+        raise NotFoundError("the person creating the release is not a member of this workspace")
+    return actor
+
+
+def _release_key(session: Session, tenant_id: str, version: str, problems: list[Problem]) -> str:
+    """`v<version>`, or `v<version>-<n>` when earlier (ended) releases used the version."""
+    rows = session.execute(select(Release.releaseKey, Release.status).where(
+        Release.tenantId == tenant_id, Release.version == version)).all()
+    live = [key for key, status in rows if status not in ENDED_RELEASE_STATUSES]
+    if live:
+        problems.append(Problem("version", _conflict_message(version, live[0])))
+    base = f"v{version}"
+    suffixes = [1 if key == base else int(key.rsplit("-", 1)[1]) for key, _ in rows
+                if key == base or re.fullmatch(re.escape(base) + r"-\d+", key)]
+    return base if not suffixes else f"{base}-{max(suffixes) + 1}"
+
+
+def _conflict_message(version: str, key: str) -> str:
+    return (f"version {version} already has a live release ({key}): "
+            "cancel or archive it first, or pick another version")
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+def create_release(session: Session, *, tenant_id: str, actor_account_id: str, draft: ReleaseDraft) -> ReleaseView:
+    """Validate every reference of `draft` for this tenant and write the release with its targets
+    (PENDING) and pipelines (PENDING) in the caller's transaction."""
+    target_ids = tuple(dict.fromkeys(t for t in draft.target_ids if t))  # duplicates collapse, order kept
+    pipeline_ids = tuple(dict.fromkeys(p for p in draft.pipeline_ids if p))
+    problems: list[Problem] = []
+    _check_plain_fields(draft, problems)
+    actor = _check_people(session, tenant_id, actor_account_id, draft.release_pilot_id, problems)
+    scm = _check_scm(session, tenant_id, draft, problems)
+    targets = _check_targets(session, tenant_id, target_ids, problems)
+    _check_pipelines(session, tenant_id, draft, pipeline_ids, target_ids, problems)
+    _check_optional(session, tenant_id, draft, problems)
+    key = _release_key(session, tenant_id, draft.version, problems) if VERSION_RE.match(draft.version or "") else ""
+    if problems:
+        conflict = any(p.field == "version" and "live release" in p.message for p in problems)
+        raise (ConflictError if conflict and len(problems) == 1 else ValidationError)(problems)
+    assert scm is not None
+    release_id = new_id()
+    values = dict(
+        id=release_id, tenantId=tenant_id, releaseKey=key, version=draft.version,
+        releaseType=ReleaseType(draft.release_type), status=ReleaseStatus.KICKOFF_PENDING,
+        scmIntegrationId=scm.id, baseBranch=draft.base_branch or scm.defaultBranch,
+        branchRelease=f"release/{draft.version}", primaryTargetId=targets[0].id,
+        communicationIntegrationId=draft.communication_integration_id or None,
+        ticketIntegrationId=draft.ticket_integration_id or None, description=draft.description or None,
+        plannedDate=_as_datetime(draft.planned_date), targetReleaseDate=_as_datetime(draft.target_release_date),
+        releasePilotId=draft.release_pilot_id or None, createdByAccountId=actor.id,
+    )
+    try:
+        session.execute(insert(Release).values(**values))
+        session.execute(insert(ReleaseTarget).values([
+            dict(id=new_id(), releaseId=release_id, targetIntegrationId=t, targetStatus=TargetStatus.PENDING)
+            for t in target_ids]))
+        if pipeline_ids:
+            session.execute(insert(ReleasePipeline).values([
+                dict(id=new_id(), releaseId=release_id, pipelineIntegrationId=p, buildStatus=BuildStatus.PENDING)
+                for p in pipeline_ids]))
+    except (IntegrityError, OperationalError) as exc:
+        # Two requests raced for the same version: the unique (tenantId, releaseKey) key let one win.
+        if _is_race(exc):
+            raise ConflictError([Problem("version", _conflict_message(draft.version, key))]) from None
+        raise
+    return get_release(session, tenant_id=tenant_id, release_id=release_id)
+
+
+def _is_race(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", exc))
+    return "unique_tenant_release_key" in text or "UNIQUE constraint failed: releases" in text \
+        or "Deadlock found" in text or "Lock wait timeout" in text
+
+
+# --- read ----------------------------------------------------------------------------------
+
+
+def get_release(session: Session, *, tenant_id: str, release_id: str) -> ReleaseView:
+    """A release of the tenant with its SCM, targets and pipelines, in three statements."""
+    pilot, creator = aliased(Account), aliased(Account)
+    row = session.execute(
+        select(Release, ScmIntegration, creator, pilot, CommunicationIntegration, TicketIntegration)
+        .join(ScmIntegration, ScmIntegration.id == Release.scmIntegrationId)
+        .join(creator, creator.id == Release.createdByAccountId)
+        .outerjoin(pilot, pilot.id == Release.releasePilotId)
+        .outerjoin(CommunicationIntegration, CommunicationIntegration.id == Release.communicationIntegrationId)
+        .outerjoin(TicketIntegration, TicketIntegration.id == Release.ticketIntegrationId)
+        .where(Release.id == release_id, Release.tenantId == tenant_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no release {release_id!r} in this workspace")
+    release, scm, created_by, pilot_row, comm, ticket = row
+    targets = session.execute(
+        select(ReleaseTarget, TargetIntegration)
+        .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
+        .where(ReleaseTarget.releaseId == release.id).order_by(TargetIntegration.displayName, ReleaseTarget.id)
+    ).all()
+    pipelines = session.execute(
+        select(ReleasePipeline, PipelineIntegration)
+        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+        .where(ReleasePipeline.releaseId == release.id).order_by(PipelineIntegration.displayName, ReleasePipeline.id)
+    ).all()
+    return ReleaseView(
+        id=release.id, tenantId=release.tenantId, releaseKey=release.releaseKey, version=release.version,
+        releaseType=release.releaseType, status=release.status, baseBranch=release.baseBranch,
+        branchRelease=release.branchRelease, description=release.description, plannedDate=release.plannedDate,
+        targetReleaseDate=release.targetReleaseDate, createdAt=release.createdAt,
+        scm=Ref(scm.id, scm.displayName, str(scm.scmType)), repository=f"{scm.organization}/{scm.repository}",
+        createdBy=Ref(created_by.id, created_by.displayName),
+        pilot=Ref(pilot_row.id, pilot_row.displayName) if pilot_row else None,
+        communication=Ref(comm.id, comm.displayName, str(comm.communicationType)) if comm else None,
+        channelId=comm.channelId if comm else None,
+        ticket=Ref(ticket.id, ticket.displayName, str(ticket.ticketType)) if ticket else None,
+        targets=tuple(TargetView(rt.id, Ref(t.id, t.displayName, str(t.targetType)), t.appIdentifier,
+                                 rt.targetStatus or TargetStatus.PENDING, rt.buildNumber) for rt, t in targets),
+        pipelines=tuple(PipelineView(rp.id, Ref(p.id, p.displayName, str(p.pipelineType)), p.targetIntegrationId,
+                                     rp.buildStatus or BuildStatus.PENDING, bool(rp.triggered), rp.triggeredAt,
+                                     rp.buildUrl, rp.buildNumber) for rp, p in pipelines),
+    )
+
+
+def find_release(session: Session, *, tenant_id: str, ref: str) -> ReleaseView:
+    """A release of the tenant by id or release key."""
+    release_id = session.scalar(select(Release.id).where(
+        Release.tenantId == tenant_id, (Release.id == ref) | (Release.releaseKey == ref)))
+    if release_id is None:
+        raise NotFoundError(f"no release {ref!r} in this workspace: see `releasebot release list`")
+    return get_release(session, tenant_id=tenant_id, release_id=release_id)
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    id: str
+    releaseKey: str
+    version: str
+    releaseType: ReleaseType
+    status: ReleaseStatus
+    branchRelease: str
+    createdAt: datetime | None
+
+
+def list_releases(session: Session, *, tenant_id: str, limit: int = 50) -> list[ReleaseSummary]:
+    """The tenant's latest releases, newest first."""
+    rows = session.execute(
+        select(Release.id, Release.releaseKey, Release.version, Release.releaseType, Release.status,
+               Release.branchRelease, Release.createdAt)
+        .where(Release.tenantId == tenant_id).order_by(Release.createdAt.desc(), Release.releaseKey.desc()).limit(limit)
+    ).all()
+    return [ReleaseSummary(*row) for row in rows]
+
+
+def delete_release(session: Session, *, tenant_id: str, release_id: str, actor: Account) -> None:
+    """Delete a release (admins only); its targets and pipelines go with it (ON DELETE CASCADE)."""
+    require_role(actor, Role.ADMIN)
+    if actor.tenantId != tenant_id:
+        raise NotFoundError(f"no release {release_id!r} in this workspace")
+    result = session.execute(delete(Release).where(Release.id == release_id, Release.tenantId == tenant_id))
+    if result.rowcount == 0:
+        raise NotFoundError(f"no release {release_id!r} in this workspace")
+
+
+def set_status(session: Session, *, tenant_id: str, release_id: str, status: ReleaseStatus) -> None:
+    """Move a release to another status (e.g. CANCELLED, which frees its version)."""
+    release = session.scalar(select(Release).where(Release.id == release_id, Release.tenantId == tenant_id))
+    if release is None:
+        raise NotFoundError(f"no release {release_id!r} in this workspace")
+    release.status = status
+    session.flush()

@@ -1,0 +1,134 @@
+"""Test databases are built by the Alembic migrations, never create_all.
+
+Every database test runs on SQLite and, when TEST_MYSQL_URL is set (CI sets it), on MariaDB too.
+Each test runs inside a transaction that is rolled back, so tests do not see each other's rows.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, inspect, text
+from sqlalchemy.orm import Session
+
+from core.crypto import CredentialCipher, generate_key
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade
+
+MYSQL_URL = os.environ.get("TEST_MYSQL_URL")
+BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
+
+
+def pytest_collection_modifyitems(config, items):
+    # MariaDB-only tests (information_schema, races between connections) are deselected, not
+    # skipped, without TEST_MYSQL_URL: CI always sets it, so they always run there.
+    if MYSQL_URL:
+        return
+    kept = [i for i in items if "mysql_only" not in i.keywords]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if "mysql_only" in i.keywords])
+        items[:] = kept
+
+
+def _fresh(engine) -> None:
+    """Drop every table so the migrations run from scratch."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "mysql":
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+        for table in inspect(conn).get_table_names():
+            conn.exec_driver_sql(f"DROP TABLE {engine.dialect.identifier_preparer.quote(table)}")
+        if engine.dialect.name == "mysql":
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory):
+    made = {}
+    sqlite = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
+    upgrade(sqlite)
+    made["sqlite"] = sqlite
+    if MYSQL_URL:
+        mysql = make_engine(MYSQL_URL)
+        _fresh(mysql)
+        upgrade(mysql)
+        made["mysql"] = mysql
+    yield made
+    for engine in made.values():
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, engines):
+    return engines[request.param]
+
+
+@pytest.fixture
+def mysql_engine(engines):
+    return engines["mysql"]
+
+
+@pytest.fixture
+def session(engine):
+    """A session whose work is rolled back at the end of the test (commits become savepoints)."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db
+    finally:
+        db.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session_factory(engine):
+    """Sessions that really commit (for tests of several connections); the test cleans up."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def cipher():
+    return CredentialCipher([generate_key()])
+
+
+class StatementCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    @contextmanager
+    def counting(self, engine):
+        def _count(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
+                self.statements.append(statement)
+
+        self.statements.clear()
+        event.listen(engine, "before_cursor_execute", _count)
+        try:
+            yield self
+        finally:
+            event.remove(engine, "before_cursor_execute", _count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def statements():
+    return StatementCounter()
+
+
+def delete_tenant_rows(engine, tenant_ids) -> None:
+    """Remove what committed tests wrote, children first."""
+    with engine.begin() as conn:
+        for tid in tenant_ids:
+            params = {"t": tid}
+            conn.execute(text("DELETE FROM release_pipelines WHERE releaseId IN (SELECT id FROM releases WHERE tenantId=:t)"), params)
+            conn.execute(text("DELETE FROM release_targets WHERE releaseId IN (SELECT id FROM releases WHERE tenantId=:t)"), params)
+            conn.execute(text("DELETE FROM releases WHERE tenantId=:t"), params)
+            for table in ("tenant_pipeline_integrations", "tenant_scm_integrations", "tenant_target_integrations",
+                          "tenant_communication_integrations", "tenant_ticket_integrations", "accounts"):
+                conn.execute(text(f"DELETE FROM {table} WHERE tenantId=:t"), params)
+            conn.execute(text("DELETE FROM tenants WHERE id=:t"), params)

@@ -1,0 +1,230 @@
+"""Release creation: the seed's Step 2 rules, and the places where we do better than the seed."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from core.enums import BuildStatus, ReleaseStatus, TargetStatus
+from core.errors import ConflictError, NotFoundError, ValidationError
+from core.models import ReleasePipeline, ReleaseTarget
+from core.services import integrations
+from core.services.releases import create_release, get_release, set_status
+from tests import factories
+from tests.factories import World
+
+
+@pytest.fixture
+def world(session, cipher):
+    return World(session, cipher)
+
+
+@pytest.fixture
+def other(session, cipher):
+    """A second workspace, whose integrations the first must never be able to use."""
+    return World(session, cipher, name="Globex")
+
+
+def create(session, world, **overrides):
+    return create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                          draft=world.draft(**overrides))
+
+
+def problems_of(excinfo) -> dict[str, str]:
+    return excinfo.value.by_field()
+
+
+def test_a_valid_release_is_written_with_its_targets_and_pipelines_pending(session, world):
+    release = create(session, world)
+    assert release.status == ReleaseStatus.KICKOFF_PENDING
+    assert release.releaseKey == "v1.5.0"
+    assert release.branchRelease == "release/1.5.0"
+    assert release.baseBranch == "main"  # the SCM's default branch when none is given
+    assert {t.integration.id for t in release.targets} == {world.ios.id, world.android.id}
+    assert all(t.status == TargetStatus.PENDING for t in release.targets)
+    assert {p.integration.id for p in release.pipelines} == {world.ios_pipeline.id, world.android_pipeline.id}
+    assert all(p.buildStatus == BuildStatus.PENDING and not p.triggered for p in release.pipelines)
+    assert release.scm.name == "iOS app repo" and release.repository == "acme/app"
+    assert release.pilot.id == world.member.id and release.createdBy.id == world.admin.id
+    assert release.communication.id == world.channel.id and release.ticket.id == world.jira.id
+
+
+def test_reading_a_release_returns_what_was_written(session, world):
+    created = create(session, world, base_branch="develop", planned_date=date(2026, 1, 15),
+                     target_release_date=date(2026, 1, 20))
+    again = get_release(session, tenant_id=world.tenant.id, release_id=created.id)
+    assert again == created
+    assert again.baseBranch == "develop" and again.plannedDate.day == 15
+
+
+def test_a_release_of_another_tenant_cannot_be_read(session, world, other):
+    created = create(session, world)
+    with pytest.raises(NotFoundError):
+        get_release(session, tenant_id=other.tenant.id, release_id=created.id)
+
+
+def test_an_scm_that_is_not_verified_or_not_active_is_refused(session, world, cipher):
+    pending = integrations.add_integration(
+        session, tenant_id=world.tenant.id, kind=world.scm.kind, provider="gitlab", display_name="Unchecked",
+        cipher=cipher, fields={"organization": "acme", "repository": "x"}, secrets={"token": "t"})
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, scm_integration_id=pending.id, pipeline_ids=())
+    assert "has not been verified yet" in problems_of(excinfo)["scmIntegrationId"]
+
+    invalid = factories.scm(session, world.tenant.id, cipher, name="Broken", valid=False)
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, scm_integration_id=invalid.id, pipeline_ids=())
+    assert "failed verification (GitHub rejected the token (401))" in problems_of(excinfo)["scmIntegrationId"]
+
+    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world)
+    assert "is disabled" in problems_of(excinfo)["scmIntegrationId"]
+
+
+def test_another_tenants_integrations_are_refused_everywhere(session, world, other):
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, scm_integration_id=other.scm.id, target_ids=(other.ios.id,),
+               pipeline_ids=(other.ios_pipeline.id,), communication_integration_id=other.channel.id,
+               ticket_integration_id=other.jira.id, release_pilot_id=other.admin.id)
+    problems = problems_of(excinfo)
+    assert set(problems) == {"scmIntegrationId", "targets", "pipelines", "communicationIntegrationId",
+                             "ticketIntegrationId", "releasePilotId"}
+    # The seed checks only that a foreign key exists; the other workspace's names never leak.
+    assert "Globex" not in str(excinfo.value) and "iOS app repo" not in str(excinfo.value)
+
+
+def test_at_least_one_target_is_required(session, world):
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, target_ids=(), pipeline_ids=())
+    assert problems_of(excinfo) == {"targets": "pick at least one store target"}
+
+
+def test_an_unverified_target_is_refused(session, world, cipher):
+    bad = factories.target(session, world.tenant.id, cipher, name="Old listing", valid=False)
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, target_ids=(world.ios.id, bad.id), pipeline_ids=())
+    assert "Old listing" in problems_of(excinfo)["targets"]
+
+
+def test_a_pipeline_must_build_the_chosen_repository_for_a_chosen_target(session, world, cipher):
+    other_repo = factories.scm(session, world.tenant.id, cipher, name="Web repo", repository="web")
+    web_pipeline = factories.pipeline(session, world.tenant.id, cipher, other_repo.id, world.ios.id, "Jenkins web")
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, target_ids=(world.ios.id,), pipeline_ids=(world.android_pipeline.id, web_pipeline.id))
+    message = problems_of(excinfo)["pipelines"]
+    assert "“Jenkins Android” builds for a target that is not selected" in message
+    assert "“Jenkins web” builds another repository" in message
+
+
+def test_a_disabled_pipeline_is_refused(session, world):
+    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.ios_pipeline.id, active=False)
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world)
+    assert "Jenkins iOS" in problems_of(excinfo)["pipelines"]
+
+
+def test_a_disabled_channel_or_tracker_is_refused(session, world):
+    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.channel.id, active=False)
+    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.jira.id, active=False)
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world)
+    assert set(problems_of(excinfo)) == {"communicationIntegrationId", "ticketIntegrationId"}
+
+
+@pytest.mark.parametrize("version", ["1.5", "1.5.0.0", "2.0.0-beta.1", "10.20.30+build.7"])
+def test_well_formed_versions_are_accepted(session, world, version):
+    assert create(session, world, version=version).branchRelease == f"release/{version}"
+
+
+@pytest.mark.parametrize("version", ["", "1", "v1.5.0", "1.5.0 beta", "1..5", "latest", "1.5.0-", "../1.5"])
+def test_malformed_versions_are_refused_with_an_example(session, world, version):
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, version=version)
+    assert "like 1.5.0" in problems_of(excinfo)["version"]
+
+
+def test_a_second_live_release_of_a_version_is_a_conflict(session, world):
+    first = create(session, world)
+    with pytest.raises(ConflictError) as excinfo:
+        create(session, world)
+    assert problems_of(excinfo)["version"] == (
+        "version 1.5.0 already has a live release (v1.5.0): cancel or archive it first, or pick another version")
+    set_status(session, tenant_id=world.tenant.id, release_id=first.id, status=ReleaseStatus.CANCELLED)
+    second = create(session, world)
+    assert second.releaseKey == "v1.5.0-2"
+    set_status(session, tenant_id=world.tenant.id, release_id=second.id, status=ReleaseStatus.ARCHIVED)
+    assert create(session, world).releaseKey == "v1.5.0-3"
+
+
+def test_the_same_version_in_two_workspaces_is_no_conflict(session, world, other):
+    assert create(session, world).releaseKey == create(session, other).releaseKey == "v1.5.0"
+
+
+def test_a_target_date_before_the_planned_date_is_refused(session, world):
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, planned_date=date(2026, 3, 1), target_release_date=date(2026, 2, 1))
+    assert "before the planned date" in problems_of(excinfo)["targetReleaseDate"]
+
+
+def test_duplicate_targets_and_pipelines_collapse(session, world):
+    release = create(session, world, target_ids=(world.ios.id, world.ios.id),
+                     pipeline_ids=(world.ios_pipeline.id, world.ios_pipeline.id))
+    assert len(release.targets) == 1 and len(release.pipelines) == 1
+    rows = session.scalars(select(ReleaseTarget).where(ReleaseTarget.releaseId == release.id)).all()
+    assert len(rows) == 1
+
+
+def test_every_problem_is_reported_at_once(session, world, other):
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, version="one", release_type="WEEKLY", base_branch="bad branch",
+               target_ids=(other.ios.id,), pipeline_ids=(), communication_integration_id="nope",
+               planned_date=date(2026, 5, 2), target_release_date=date(2026, 5, 1))
+    assert set(problems_of(excinfo)) == {"version", "releaseType", "baseBranch", "targets",
+                                         "communicationIntegrationId", "targetReleaseDate"}
+
+
+def test_a_failed_creation_writes_nothing(session, world, other):
+    with pytest.raises(ValidationError):
+        create(session, world, target_ids=(world.ios.id, other.ios.id), pipeline_ids=())
+    assert session.scalars(select(ReleaseTarget)).all() == []
+    assert session.scalars(select(ReleasePipeline)).all() == []
+
+
+def test_a_person_of_another_workspace_cannot_create_a_release(session, world, other):
+    with pytest.raises(NotFoundError):
+        create_release(session, tenant_id=world.tenant.id, actor_account_id=other.admin.id, draft=world.draft())
+
+
+def test_text_people_type_keeps_emoji_and_any_script(session, world):
+    text = "🚀 新しいオンボーディング — Ünïcödé ✅ 한국어"
+    release = create(session, world, description=text)
+    session.expire_all()
+    assert get_release(session, tenant_id=world.tenant.id, release_id=release.id).description == text
+
+
+def test_creating_a_release_issues_the_same_number_of_statements_for_1_or_18_references(
+        session, world, cipher, engine, statements):
+    targets = [world.ios] + [factories.target(session, world.tenant.id, cipher, f"Store {i}") for i in range(5)]
+    pipelines = [factories.pipeline(session, world.tenant.id, cipher, world.scm.id, targets[i % 6].id, f"CI {i}")
+                 for i in range(12)]
+    with statements.counting(engine):
+        create(session, world, version="1.0.0", target_ids=(world.ios.id,), pipeline_ids=(world.ios_pipeline.id,))
+    small = statements.count
+    with statements.counting(engine):
+        big = create(session, world, version="2.0.0", target_ids=tuple(t.id for t in targets),
+                     pipeline_ids=tuple(p.id for p in pipelines))
+    assert len(big.targets) == 6 and len(big.pipelines) == 12
+    assert statements.count == small
+    # 7 checks (people, SCM, targets, pipelines, channel, tracker, version) + 3 inserts + 3 to read it
+    # back; the seed's loop issues two queries per target and per pipeline on top.
+    assert small == 13
+
+
+def test_reading_a_release_takes_three_statements_whatever_its_size(session, world, engine, statements):
+    release, tenant_id = create(session, world), world.tenant.id
+    session.expire_all()
+    with statements.counting(engine):
+        get_release(session, tenant_id=tenant_id, release_id=release.id)
+    assert statements.count == 3, statements.statements
