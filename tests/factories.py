@@ -67,8 +67,8 @@ def jira(session, tenant_id, cipher, name="Jira MOB", valid=True):
 class World:
     """One tenant with an admin, a verified repo, two targets, two pipelines, a channel and Jira."""
 
-    def __init__(self, session, cipher, name="Acme Mobile"):
-        self.tenant = tenant(session, name)
+    def __init__(self, session, cipher, name="Acme Mobile", existing_tenant=None):
+        self.tenant = existing_tenant or tenant(session, name)
         self.admin = account(session, self.tenant.id, "Ada")
         self.member = account(session, self.tenant.id, "Grace", role=Role.MEMBER)
         self.scm = scm(session, self.tenant.id, cipher)

@@ -1,0 +1,1 @@
+"""The `releasebot` command line: admin commands and the server entry points."""

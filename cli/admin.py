@@ -1,0 +1,382 @@
+"""Admin commands: db, secrets, tenant, account, integration, release."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from cli.output import emit, table
+from core.crypto import generate_key
+from core.enums import IntegrationKind, ReleaseStatus, ReleaseType, Role
+from core.integrations.specs import SPECS
+from core.runtime import Runtime
+from core.services import integrations, releases, tenants, verification
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+TENANT = click.option("--tenant", "tenant_ref", required=True, help="Tenant id or Slack team id.")
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+def _ready(rt: Runtime) -> Runtime:
+    rt.require_current_schema()
+    return rt
+
+
+# --- db, secrets ---------------------------------------------------------------------------
+
+
+@click.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@JSON
+@pass_runtime
+def db_upgrade(rt: Runtime, as_json: bool) -> None:
+    """Apply every pending migration."""
+    rt.migrate()
+    emit({"upgraded": True, "url": rt.engine.url.render_as_string(hide_password=True)}, as_json=as_json,
+         lines=f"schema up to date at {rt.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.group()
+def secrets() -> None:
+    """Keys that encrypt stored credentials."""
+
+
+@secrets.command("generate-key")
+@JSON
+def secrets_generate_key(as_json: bool) -> None:
+    """Print a new key for RELEASEBOT_SECRET_KEYS (put it first to rotate)."""
+    key = generate_key()
+    emit({"key": key}, as_json=as_json, lines=key)
+
+
+@secrets.command("rotate")
+@JSON
+@pass_runtime
+def secrets_rotate(rt: Runtime, as_json: bool) -> None:
+    """Re-encrypt every stored credential with the first key of RELEASEBOT_SECRET_KEYS."""
+    with _ready(rt).unit_of_work() as s:
+        count = integrations.reencrypt_all(s, cipher=rt.cipher)
+    emit({"reencrypted": count}, as_json=as_json,
+         lines=f"re-encrypted {count} credentials with the newest key; older keys can now be removed")
+
+
+# --- tenants and accounts ------------------------------------------------------------------
+
+
+@click.group()
+def tenant() -> None:
+    """Workspaces (tenants). Slack creates them on first use; these commands are for operators."""
+
+
+@tenant.command("add")
+@click.option("--name", required=True)
+@click.option("--slack-team", required=True, help="Slack team id, e.g. T0123ABCD.")
+@click.option("--slack-enterprise", default=None)
+@JSON
+@pass_runtime
+def tenant_add(rt: Runtime, name: str, slack_team: str, slack_enterprise: str | None, as_json: bool) -> None:
+    """Register a workspace."""
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.add_tenant(s, name=name, slack_team_id=slack_team, slack_enterprise_id=slack_enterprise)
+    emit(t, as_json=as_json, lines=f"tenant {t.id} ({t.name}, Slack team {t.slackTeamId})")
+
+
+@tenant.command("list")
+@JSON
+@pass_runtime
+def tenant_list(rt: Runtime, as_json: bool) -> None:
+    """List workspaces."""
+    with _ready(rt).unit_of_work() as s:
+        rows = tenants.list_tenants(s)
+    emit(rows, as_json=as_json, lines=table([[t.id, t.slackTeamId, t.name] for t in rows], ["ID", "SLACK TEAM", "NAME"]))
+
+
+@click.group()
+def account() -> None:
+    """People of a workspace and their roles."""
+
+
+@account.command("add")
+@TENANT
+@click.option("--slack-user", required=True, help="Slack user id, e.g. U0123ABCD.")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
+@JSON
+@pass_runtime
+def account_add(rt: Runtime, tenant_ref: str, slack_user: str, name: str, role: str, as_json: bool) -> None:
+    """Register a person with a role."""
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        a = tenants.add_account(s, tenant_id=t.id, slack_user_id=slack_user, display_name=name, role=Role(role.upper()))
+    emit(a, as_json=as_json, lines=f"account {a.id} ({a.displayName}, {a.role.value.lower()})")
+
+
+@account.command("list")
+@TENANT
+@JSON
+@pass_runtime
+def account_list(rt: Runtime, tenant_ref: str, as_json: bool) -> None:
+    """List the people of a workspace."""
+    with _ready(rt).unit_of_work() as s:
+        rows = tenants.list_accounts(s, tenant_id=tenants.find_tenant(s, tenant_ref).id)
+    emit(rows, as_json=as_json, lines=table([[a.id, a.slackUserId, a.displayName, a.role.value.lower()] for a in rows],
+                                            ["ID", "SLACK USER", "NAME", "ROLE"]))
+
+
+# --- integrations --------------------------------------------------------------------------
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
+        out[key] = value
+    return out
+
+
+def _secret_values(values: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
+    """Secrets from KEY=@file, KEY=- (stdin) or a JSON file, so they stay out of shell history."""
+    out: dict[str, str] = json.loads(Path(secrets_file).read_text()) if secrets_file else {}
+    for key, value in _pairs(values, "--secret").items():
+        if value == "-":
+            value = sys.stdin.read().rstrip("\n")
+        elif value.startswith("@"):
+            value = Path(value[1:]).expanduser().read_text().rstrip("\n")
+        out[key] = value
+    return out
+
+
+def _providers_help() -> str:
+    lines = []
+    for spec in SPECS:
+        secrets_ = ", ".join("|".join("+".join(o) for o in s) if isinstance(s, tuple) else s for s in spec.secrets)
+        need = [f"fields: {', '.join(spec.fields)}" if spec.fields else "",
+                f"settings: {', '.join(spec.settings)}" if spec.settings else "",
+                f"secrets: {secrets_}" if secrets_ else "",
+                "--base-url required" if spec.base_url_required else ""]
+        lines.append(f"{spec.kind.value} --provider {spec.provider.lower()}: " + "; ".join(n for n in need if n))
+    return "\b\n" + "\n".join(lines)
+
+
+def _status_line(v: integrations.IntegrationView) -> str:
+    state = v.verificationStatus.value if v.isActive else f"{v.verificationStatus.value}, disabled"
+    reason = f": {v.verificationError}" if v.verificationError else ""
+    return f"{v.kind.value} {v.id} “{v.displayName}” ({v.provider.lower()}) {state}{reason}"
+
+
+@click.group()
+def integration() -> None:
+    """A workspace's source control, store targets, pipelines, channels and trackers."""
+
+
+@integration.command("add", epilog=_providers_help())
+@click.argument("kind", type=click.Choice([k.value for k in IntegrationKind]))
+@TENANT
+@click.option("--provider", required=True)
+@click.option("--name", "display_name", required=True, help="What people see in Slack's dropdowns.")
+@click.option("--base-url", default=None, help="API or server URL (GitHub Enterprise, self-hosted GitLab, Jenkins, Jira).")
+@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE")
+@click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE")
+@click.option("--secret", "secret_values", multiple=True, metavar="KEY=@FILE|KEY=-|KEY=VALUE",
+              help="A secret; @FILE reads a file, - reads stdin (keeps it out of shell history).")
+@click.option("--secrets-file", type=click.Path(exists=True, dir_okay=False), help="JSON object of secrets.")
+@click.option("--no-verify", is_flag=True, help="Store it PENDING without contacting the provider now.")
+@JSON
+@pass_runtime
+def integration_add(rt: Runtime, kind: str, tenant_ref: str, provider: str, display_name: str, base_url: str | None,
+                    fields, settings, secret_values, secrets_file, no_verify: bool, as_json: bool) -> None:
+    """Store an integration (credentials encrypted) and verify it at once."""
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        view = integrations.add_integration(
+            s, tenant_id=t.id, kind=IntegrationKind(kind), provider=provider, display_name=display_name,
+            cipher=rt.cipher, base_url=base_url, fields=_pairs(fields, "--field"),
+            settings=_pairs(settings, "--setting"), secrets=_secret_values(secret_values, secrets_file))
+    if not no_verify:
+        with rt.unit_of_work() as s:
+            view = verification.verify_integration(s, tenant_id=t.id, integration_id=view.id, cipher=rt.cipher,
+                                                   ctx=rt.provider_context)
+    emit(view, as_json=as_json, lines=_status_line(view))
+
+
+@integration.command("list")
+@TENANT
+@click.option("--kind", type=click.Choice([k.value for k in IntegrationKind]), default=None)
+@JSON
+@pass_runtime
+def integration_list(rt: Runtime, tenant_ref: str, kind: str | None, as_json: bool) -> None:
+    """List integrations with their verification status, last check and reason."""
+    kinds = [IntegrationKind(kind)] if kind else list(IntegrationKind)
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        rows = [v for k in kinds for v in integrations.list_integrations(s, tenant_id=t.id, kind=k)]
+    emit(rows, as_json=as_json, lines=table(
+        [[v.id, v.kind.value, v.provider.lower(), v.displayName, "yes" if v.isActive else "no",
+          v.verificationStatus.value, v.lastVerifiedAt.isoformat() if v.lastVerifiedAt else "never",
+          v.verificationError or ""] for v in rows],
+        ["ID", "KIND", "PROVIDER", "NAME", "ACTIVE", "STATUS", "LAST CHECK", "REASON"]))
+
+
+@integration.command("verify")
+@click.argument("integration_id", required=False)
+@TENANT
+@click.option("--all", "verify_every", is_flag=True, help="Re-check every integration of the workspace.")
+@click.option("--concurrency", default=verification.DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(1, 64))
+@JSON
+@pass_runtime
+def integration_verify(rt: Runtime, integration_id: str | None, tenant_ref: str, verify_every: bool,
+                       concurrency: int, as_json: bool) -> None:
+    """Re-check one integration, or all of them (--all) with progress, against their providers."""
+    if bool(integration_id) == verify_every:
+        raise click.UsageError("give an integration id or --all")
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        if integration_id:
+            views = [verification.verify_integration(s, tenant_id=t.id, integration_id=integration_id,
+                                                     cipher=rt.cipher, ctx=rt.provider_context)]
+        else:
+            views = verification.verify_all(
+                s, tenant_id=t.id, cipher=rt.cipher, ctx=rt.provider_context, concurrency=concurrency,
+                progress=None if as_json else lambda v: click.echo(_status_line(v), err=True))
+    emit(views if verify_every else views[0], as_json=as_json,
+         lines=f"{sum(v.verificationStatus.value == 'VALID' for v in views)} of {len(views)} valid"
+         if verify_every else _status_line(views[0]))
+    if any(v.verificationStatus.value != "VALID" for v in views):
+        sys.exit(1)
+
+
+def _toggle(active: bool):
+    @click.argument("integration_id")
+    @TENANT
+    @JSON
+    @pass_runtime
+    def command(rt: Runtime, integration_id: str, tenant_ref: str, as_json: bool) -> None:
+        with _ready(rt).unit_of_work() as s:
+            t = tenants.find_tenant(s, tenant_ref)
+            view = integrations.set_active(s, tenant_id=t.id, integration_id=integration_id, active=active)
+        emit(view, as_json=as_json, lines=_status_line(view))
+
+    command.__doc__ = "Offer this integration again." if active else "Stop offering this integration (keeps its data)."
+    return command
+
+
+integration.command("enable")(_toggle(True))
+integration.command("disable")(_toggle(False))
+
+
+@integration.command("remove")
+@click.argument("integration_id")
+@TENANT
+@JSON
+@pass_runtime
+def integration_remove(rt: Runtime, integration_id: str, tenant_ref: str, as_json: bool) -> None:
+    """Delete an integration (refused while releases or pipelines use it)."""
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        view = integrations.remove_integration(s, tenant_id=t.id, integration_id=integration_id)
+    emit(view, as_json=as_json, lines=f"removed {view.kind.value} “{view.displayName}”")
+
+
+# --- releases ------------------------------------------------------------------------------
+
+
+def _release_lines(r: releases.ReleaseView) -> list[str]:
+    lines = [f"{r.releaseKey} ({r.id})  {r.releaseType.value}  {r.status.value}",
+             f"  branch {r.branchRelease} from {r.baseBranch} of {r.repository} ({r.scm.name})",
+             f"  created by {r.createdBy.name}" + (f", pilot {r.pilot.name}" if r.pilot else "")]
+    lines += [f"  target {t.integration.name}: {t.status.value}" for t in r.targets]
+    lines += [f"  pipeline {p.integration.name}: {p.buildStatus.value}" + (f" #{p.buildNumber}" if p.buildNumber else "")
+              for p in r.pipelines]
+    return lines
+
+
+@click.group()
+def release() -> None:
+    """Releases of a workspace."""
+
+
+@release.command("create")
+@TENANT
+@click.option("--by", "actor_ref", required=True, help="Account id or Slack user id of the creator.")
+@click.option("--version", "version", required=True)
+@click.option("--type", "release_type", type=click.Choice([t.value for t in ReleaseType], case_sensitive=False),
+              default="PLANNED", show_default=True)
+@click.option("--scm", "scm_id", required=True, help="Source control integration id.")
+@click.option("--base-branch", default=None, help="Defaults to the repository's default branch.")
+@click.option("--target", "target_ids", multiple=True, required=True, help="Store target id (repeat).")
+@click.option("--pipeline", "pipeline_ids", multiple=True, help="Pipeline id (repeat).")
+@click.option("--communication", "communication_id", default=None)
+@click.option("--tickets", "ticket_id", default=None)
+@click.option("--pilot", "pilot_ref", default=None, help="Account id or Slack user id.")
+@click.option("--planned-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--target-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--description", default=None)
+@JSON
+@pass_runtime
+def release_create(rt: Runtime, tenant_ref, actor_ref, version, release_type, scm_id, base_branch, target_ids,
+                   pipeline_ids, communication_id, ticket_id, pilot_ref, planned_date: datetime | None,
+                   target_date: datetime | None, description, as_json: bool) -> None:
+    """Create a release: every reference is checked to be this workspace's, active and verified."""
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        actor = tenants.find_account(s, tenant_id=t.id, ref=actor_ref)
+        pilot = tenants.find_account(s, tenant_id=t.id, ref=pilot_ref).id if pilot_ref else None
+        view = releases.create_release(s, tenant_id=t.id, actor_account_id=actor.id, draft=releases.ReleaseDraft(
+            version=version, release_type=release_type.upper(), scm_integration_id=scm_id, base_branch=base_branch,
+            target_ids=target_ids, pipeline_ids=pipeline_ids, communication_integration_id=communication_id,
+            ticket_integration_id=ticket_id, release_pilot_id=pilot, planned_date=planned_date,
+            target_release_date=target_date, description=description))
+    emit(view, as_json=as_json, lines=_release_lines(view))
+
+
+@release.command("list")
+@TENANT
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@JSON
+@pass_runtime
+def release_list(rt: Runtime, tenant_ref: str, limit: int, as_json: bool) -> None:
+    """The latest releases, newest first."""
+    with _ready(rt).unit_of_work() as s:
+        rows = releases.list_releases(s, tenant_id=tenants.find_tenant(s, tenant_ref).id, limit=limit)
+    emit(rows, as_json=as_json, lines=table(
+        [[r.releaseKey, r.version, r.releaseType.value, r.status.value, r.branchRelease, r.id] for r in rows],
+        ["KEY", "VERSION", "TYPE", "STATUS", "BRANCH", "ID"]))
+
+
+@release.command("show")
+@click.argument("release_ref")
+@TENANT
+@JSON
+@pass_runtime
+def release_show(rt: Runtime, release_ref: str, tenant_ref: str, as_json: bool) -> None:
+    """A release with its repository, targets and pipelines."""
+    with _ready(rt).unit_of_work() as s:
+        view = releases.find_release(s, tenant_id=tenants.find_tenant(s, tenant_ref).id, ref=release_ref)
+    emit(view, as_json=as_json, lines=_release_lines(view))
+
+
+@release.command("cancel")
+@click.argument("release_ref")
+@TENANT
+@JSON
+@pass_runtime
+def release_cancel(rt: Runtime, release_ref: str, tenant_ref: str, as_json: bool) -> None:
+    """Cancel a release; its version becomes free for a new one."""
+    with _ready(rt).unit_of_work() as s:
+        t = tenants.find_tenant(s, tenant_ref)
+        view = releases.find_release(s, tenant_id=t.id, ref=release_ref)
+        releases.set_status(s, tenant_id=t.id, release_id=view.id, status=ReleaseStatus.CANCELLED)
+        view = releases.get_release(s, tenant_id=t.id, release_id=view.id)
+    emit(view, as_json=as_json, lines=_release_lines(view))
+
+
+COMMANDS = (db, secrets, tenant, account, integration, release)

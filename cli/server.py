@@ -1,0 +1,2 @@
+"""`releasebot serve` (the Slack bot) — filled in by the Slack issue."""
+COMMANDS = ()

@@ -1,0 +1,63 @@
+"""The composition root shared by the CLI, the Slack bot and the worker: settings → engine,
+sessions, credential cipher and provider context, built once."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import Settings
+from core.crypto import CredentialCipher
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.errors import ConfigurationError
+from core.integrations.base import ProviderContext
+from core.migrate import alembic_config, upgrade
+
+
+class Runtime:
+    """Everything a delivery layer needs to call core services."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def cipher(self) -> CredentialCipher:
+        return CredentialCipher(self.settings.secret_keys)
+
+    @cached_property
+    def provider_context(self) -> ProviderContext:
+        return ProviderContext(
+            allow_private_networks=self.settings.allow_private_networks,
+            slack_api_url=self.settings.slack_api_url,
+            slack_bot_token=self.settings.slack_bot_token,
+        )
+
+    def unit_of_work(self):
+        """A session committed on success, rolled back on error."""
+        return unit_of_work(self.session_factory)
+
+    def migrate(self) -> None:
+        """Apply every pending migration."""
+        upgrade(self.engine)
+
+    def require_current_schema(self) -> None:
+        """Refuse to work on a database whose schema is behind the code."""
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            raise ConfigurationError(
+                f"the database schema is at {current or 'nothing'}, the code needs {head}: "
+                "run `releasebot db upgrade`"
+            )
