@@ -319,3 +319,34 @@ INTEGRATION_MODELS = {
     "communication": CommunicationIntegration,
     "ticket": TicketIntegration,
 }
+
+
+# --- bot bookkeeping (ours, beside the seed's tables) --------------------------------------
+
+
+class ReleaseCard(Timestamped, Base):
+    """Where a release's card was posted, so it can be updated in place and threaded under."""
+
+    __tablename__ = "release_cards"
+    __table_args__ = (OUR_TABLE_ARGS,)
+
+    releaseId: Mapped[str] = mapped_column(
+        String(255).with_variant(mysql.VARCHAR(255, charset="latin1"), *_MY),
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True,
+    )
+    channelId: Mapped[str] = mapped_column(IdType)
+    messageTs: Mapped[str] = mapped_column(IdType)
+
+
+class RequestKey(Base):
+    """A request already carried out (a modal submission, a button click): repeats find its result."""
+
+    __tablename__ = "request_keys"
+    __table_args__ = (UniqueConstraint("tenantId", "scope", "requestKey", name="uq_request_keys_scope_key"), OUR_TABLE_ARGS)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(64))
+    requestKey: Mapped[str] = mapped_column(IdType)
+    resultId: Mapped[str] = mapped_column(IdType)
+    createdAt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.current_timestamp())

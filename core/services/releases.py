@@ -30,6 +30,7 @@ from core.models import (
     Release,
     ReleasePipeline,
     ReleaseTarget,
+    RequestKey,
     ScmIntegration,
     TargetIntegration,
     TicketIntegration,
@@ -41,6 +42,7 @@ from core.services.tenants import require_role
 VERSION_RE = re.compile(r"^\d{1,9}(\.\d{1,9}){1,3}([-+][0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$")
 BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[^\s~^:?*\[\\]{1,200}(?<![./])$")
 DESCRIPTION_LIMIT = 3000
+CREATE_SCOPE = "release.create"
 
 
 @dataclass(frozen=True)
@@ -252,9 +254,18 @@ def _conflict_message(version: str, key: str) -> str:
 # --- create --------------------------------------------------------------------------------
 
 
-def create_release(session: Session, *, tenant_id: str, actor_account_id: str, draft: ReleaseDraft) -> ReleaseView:
+def create_release(session: Session, *, tenant_id: str, actor_account_id: str, draft: ReleaseDraft,
+                   request_key: str | None = None) -> ReleaseView:
     """Validate every reference of `draft` for this tenant and write the release with its targets
-    (PENDING) and pipelines (PENDING) in the caller's transaction."""
+    (PENDING) and pipelines (PENDING) in the caller's transaction.
+
+    A `request_key` (e.g. a Slack modal's view id) makes a repeated request return the release the
+    first one created instead of creating another."""
+    if request_key:
+        done = session.scalar(select(RequestKey.resultId).where(
+            RequestKey.tenantId == tenant_id, RequestKey.scope == CREATE_SCOPE, RequestKey.requestKey == request_key))
+        if done:
+            return get_release(session, tenant_id=tenant_id, release_id=done)
     target_ids = tuple(dict.fromkeys(t for t in draft.target_ids if t))  # duplicates collapse, order kept
     pipeline_ids = tuple(dict.fromkeys(p for p in draft.pipeline_ids if p))
     problems: list[Problem] = []
@@ -289,6 +300,9 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
             session.execute(insert(ReleasePipeline).values([
                 dict(id=new_id(), releaseId=release_id, pipelineIntegrationId=p, buildStatus=BuildStatus.PENDING)
                 for p in pipeline_ids]))
+        if request_key:
+            session.execute(insert(RequestKey).values(id=new_id(), tenantId=tenant_id, scope=CREATE_SCOPE,
+                                                      requestKey=request_key, resultId=release_id))
     except (IntegrityError, OperationalError) as exc:
         # Two requests raced for the same version: the unique (tenantId, releaseKey) key let one win.
         if _is_race(exc):

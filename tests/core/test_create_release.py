@@ -228,3 +228,13 @@ def test_reading_a_release_takes_three_statements_whatever_its_size(session, wor
     with statements.counting(engine):
         get_release(session, tenant_id=tenant_id, release_id=release.id)
     assert statements.count == 3, statements.statements
+
+
+def test_a_repeated_request_returns_the_release_the_first_one_created(session, world):
+    first = create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                           draft=world.draft(), request_key="V0SUBMISSION")
+    again = create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                           draft=world.draft(), request_key="V0SUBMISSION")
+    assert again.id == first.id
+    with pytest.raises(ConflictError):  # without the key, the same version is a conflict
+        create(session, world)

@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions of core's domain objects, validated by slack_sdk's models."""

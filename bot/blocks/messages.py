@@ -1,0 +1,27 @@
+"""Short messages: usage, confirmations, errors."""
+from __future__ import annotations
+
+from bot.ids import COMMAND
+
+USAGE = (
+    f"*releasebot* runs your mobile releases.\n"
+    f"• `{COMMAND} create [version]` — open the form to create a release (e.g. `{COMMAND} create 1.5.0`)\n"
+    f"• `{COMMAND} help` — this message\n"
+    "Integrations (repositories, stores, pipelines, channels, trackers) are added by an admin with "
+    "`releasebot integration add`."
+)
+
+
+def usage(unknown: str | None = None) -> str:
+    """The usage text, naming the sub-command that was not understood."""
+    return (f"I don't know `{COMMAND} {unknown}`.\n" if unknown else "") + USAGE
+
+
+def release_created(release_key: str, permalink: str | None, channel_id: str | None) -> str:
+    """Told to the creator, ephemerally: where the card is."""
+    where = f"<{permalink}|see its card>" if permalink else (f"its card is in <#{channel_id}>" if channel_id else "")
+    return f"✅ Release *{release_key}* created — {where}".rstrip(" —")
+
+
+def unexpected(incident: str) -> str:
+    return f"Something went wrong on our side (incident `{incident}`); nothing was lost. Try again, or tell an admin the incident id."

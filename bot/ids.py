@@ -1,0 +1,49 @@
+"""Every callback_id, block_id and action_id, defined once for builders, listeners and tests.
+
+Block ids of the create modal equal core's field names, so a core Problem lands under its field."""
+from __future__ import annotations
+
+from core.enums import StrEnum
+
+
+class CallbackId(StrEnum):
+    CREATE_RELEASE = "release_create"
+    SETUP_NEEDED = "release_setup_needed"
+
+
+class BlockId(StrEnum):
+    VERSION = "version"
+    RELEASE_TYPE = "releaseType"
+    SCM = "scmIntegrationId"
+    BASE_BRANCH = "baseBranch"
+    TARGETS = "targets"
+    PIPELINES = "pipelines"
+    COMMUNICATION = "communicationIntegrationId"
+    TICKET = "ticketIntegrationId"
+    PLANNED_DATE = "plannedDate"
+    TARGET_DATE = "targetReleaseDate"
+    PILOT = "releasePilotId"
+    DESCRIPTION = "description"
+    PIPELINE_PREFIX = "pipeline:"  # card sections: pipeline:<release pipeline id>
+
+
+class ActionId(StrEnum):
+    VERSION = "version_input"
+    RELEASE_TYPE = "release_type_select"
+    SCM = "scm_select"
+    BASE_BRANCH = "base_branch_input"
+    TARGETS = "targets_select"
+    PIPELINES = "pipelines_select"
+    COMMUNICATION = "communication_select"
+    TICKET = "ticket_select"
+    PLANNED_DATE = "planned_date_pick"
+    TARGET_DATE = "target_date_pick"
+    PILOT = "pilot_select"
+    DESCRIPTION = "description_input"
+    TRIGGER_BUILD = "trigger_build"
+    RETRY_BUILD = "retry_build"
+    ABORT_BUILD = "abort_build"
+    OPEN_BUILD = "open_build"
+
+
+COMMAND = "/release"

@@ -1,0 +1,40 @@
+"""External selects (`block_suggestion`): the workspace's usable integrations, filtered by what is typed."""
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.blocks.options import integration_options
+from bot.ids import ActionId, BlockId
+from bot.listeners.parse import selected, selected_many, state_values
+from core.enums import IntegrationKind
+from core.runtime import Runtime
+from core.services.integrations import list_integrations
+
+KIND_OF_ACTION = {
+    ActionId.SCM: IntegrationKind.SCM,
+    ActionId.TARGETS: IntegrationKind.TARGET,
+    ActionId.PIPELINES: IntegrationKind.PIPELINE,
+    ActionId.COMMUNICATION: IntegrationKind.COMMUNICATION,
+    ActionId.TICKET: IntegrationKind.TICKET,
+}
+
+
+def _pipeline_filter(view: dict):
+    # The pipeline list follows the choices: only those building the chosen repo for a chosen target.
+    state = state_values(view)
+    scm = selected(state, BlockId.SCM, ActionId.SCM)
+    targets = set(selected_many(state, BlockId.TARGETS, ActionId.TARGETS))
+    return lambda v: v.details.get("scmIntegrationId") == scm and v.details.get("targetIntegrationId") in targets
+
+
+def register(app: App, runtime: Runtime) -> None:
+    def suggest(ack: Ack, body: dict, context: BoltContext) -> None:
+        kind = KIND_OF_ACTION[ActionId(body["action_id"])]
+        with runtime.unit_of_work() as session:
+            views = list_integrations(session, tenant_id=context["tenant_id"], kind=kind, usable_only=True)
+        if kind == IntegrationKind.PIPELINE:
+            views = list(filter(_pipeline_filter(body.get("view") or {}), views))
+        ack(options=integration_options(views, body.get("value") or ""))
+
+    for action_id in KIND_OF_ACTION:
+        app.options(action_id)(suggest)

@@ -1,0 +1,59 @@
+"""`view_submission` of the create modal: validate in core, answer inline errors or post the card."""
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks.messages import release_created
+from bot.blocks.modal import origin_channel
+from bot.cards import card_channel, post_card
+from bot.ids import BlockId, CallbackId
+from bot.listeners.parse import draft_from, pilot_user, state_values
+from core.errors import ValidationError
+from core.runtime import Runtime
+from core.services.releases import create_release
+from core.services.tenants import ensure_account
+
+FIELD_BLOCKS = {b.value for b in BlockId}
+
+
+def inline_errors(error: ValidationError) -> dict[str, str]:
+    """Core's problems keyed by the modal block they concern."""
+    return {(f if f in FIELD_BLOCKS else BlockId.VERSION.value): m for f, m in error.by_field().items()}
+
+
+def _pilot_account(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None) -> str | None:
+    if not slack_user:
+        return None
+    with runtime.unit_of_work() as session:
+        account = ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)
+        needs_name = account.displayName == slack_user
+    if needs_name:  # first sight of this person: learn their name once
+        profile = client.users_info(user=slack_user)["user"]
+        name = profile.get("real_name") or profile.get("name") or slack_user
+        with runtime.unit_of_work() as session:
+            ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user).displayName = name
+    return account.id
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.view(CallbackId.CREATE_RELEASE)
+    def submit(ack: Ack, body: dict, view: dict, context: BoltContext, client: WebClient) -> None:
+        tenant_id = context["tenant_id"]
+        state = state_values(view)
+        pilot = _pilot_account(runtime, client, tenant_id, pilot_user(state))
+        try:
+            with runtime.unit_of_work() as session:
+                # The view id makes a repeated submission return the release the first one created.
+                release = create_release(session, tenant_id=tenant_id, actor_account_id=context["account_id"],
+                                         draft=draft_from(state, pilot), request_key=view["id"])
+        except ValidationError as error:
+            ack(response_action="errors", errors=inline_errors(error))
+            return
+        ack()
+        origin = origin_channel(view.get("private_metadata"))
+        channel = card_channel(release, origin) or context.user_id
+        card_channel_id, card_ts = post_card(client, runtime, release, channel)
+        link = client.chat_getPermalink(channel=card_channel_id, message_ts=card_ts).get("permalink")
+        text = release_created(release.releaseKey, link, card_channel_id)
+        client.chat_postEphemeral(channel=origin or card_channel_id, user=context.user_id, text=text)

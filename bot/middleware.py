@@ -1,0 +1,40 @@
+"""Cross-cutting: every request is scoped to its workspace's tenant and its user's account."""
+from __future__ import annotations
+
+from typing import Callable
+
+from slack_bolt import BoltContext
+
+from core.runtime import Runtime
+from core.services.tenants import ensure_account, ensure_tenant
+
+
+def _team_name(body: dict) -> str | None:
+    return body.get("team_domain") or (body.get("team") or {}).get("domain")
+
+
+def _user_name(body: dict) -> str | None:
+    user = body.get("user") or {}
+    return body.get("user_name") or user.get("name") or user.get("username")
+
+
+def tenant_scope(runtime: Runtime) -> Callable:
+    """Bolt middleware: put tenant_id, account_id and account_role in the context.
+
+    The tenant comes from the signed payload's team, never from ids inside button values."""
+
+    def middleware(context: BoltContext, body: dict, next: Callable) -> None:
+        team_id = context.team_id or (body.get("team") or {}).get("id")
+        if team_id is None:
+            return next()
+        with runtime.unit_of_work() as session:
+            tenant = ensure_tenant(session, slack_team_id=team_id, name=_team_name(body) or team_id,
+                                   slack_enterprise_id=context.enterprise_id)
+            context["tenant_id"] = tenant.id
+            if context.user_id:
+                account = ensure_account(session, tenant_id=tenant.id, slack_user_id=context.user_id,
+                                         display_name=_user_name(body) or context.user_id)
+                context["account_id"], context["account_role"] = account.id, account.role
+        return next()
+
+    return middleware
