@@ -1,0 +1,84 @@
+"""Requests as Slack sends them: form-encoded, signed with the app's signing secret (v0 HMAC-SHA256)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from urllib.parse import urlencode
+
+import requests
+
+SIGNING_SECRET = "test-signing-secret-8f2e"
+
+
+def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack adds to every request."""
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+class SlackClient:
+    """Sends signed requests to the bot's /slack/events, as one workspace and user."""
+
+    def __init__(self, base_url: str, *, team_id: str, user_id: str, user_name: str = "ada", team_domain: str = "acme"):
+        self.url = base_url.rstrip("/") + "/slack/events"
+        self.team_id, self.user_id, self.user_name, self.team_domain = team_id, user_id, user_name, team_domain
+
+    def post(self, body: str, headers: dict[str, str] | None = None) -> requests.Response:
+        return requests.post(self.url, data=body.encode(), headers=headers or sign(body), timeout=30)
+
+    def command(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0") -> requests.Response:
+        body = urlencode({
+            "token": "deprecated-verification-token", "team_id": self.team_id, "team_domain": self.team_domain,
+            "channel_id": channel_id, "channel_name": "general", "user_id": self.user_id, "user_name": self.user_name,
+            "command": "/release", "text": text, "api_app_id": "A0RELEASEBOT", "is_enterprise_install": "false",
+            "response_url": "https://hooks.slack.com/commands/T0/1/x", "trigger_id": trigger_id,
+        })
+        return self.post(body)
+
+    def interactive(self, payload: dict) -> requests.Response:
+        payload = {"team": {"id": self.team_id, "domain": self.team_domain},
+                   "user": {"id": self.user_id, "username": self.user_name, "name": self.user_name, "team_id": self.team_id},
+                   "api_app_id": "A0RELEASEBOT", "token": "deprecated-verification-token",
+                   "is_enterprise_install": False, "enterprise": None, **payload}
+        return self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def view_submission(self, view: dict, values: dict, *, view_id: str = "V0CREATE1") -> requests.Response:
+        submitted = {**view, "id": view_id, "team_id": self.team_id, "state": {"values": values}, "hash": "1.abc"}
+        return self.interactive({"type": "view_submission", "trigger_id": "1.2.3", "view": submitted,
+                                 "response_urls": []})
+
+    def block_suggestion(self, view: dict, action_id: str, block_id: str, value: str = "", values: dict | None = None):
+        current = {**view, "id": "V0CREATE1", "state": {"values": values or {}}}
+        return self.interactive({"type": "block_suggestion", "action_id": action_id, "block_id": block_id,
+                                 "value": value, "view": current, "container": {"type": "view", "view_id": "V0CREATE1"}})
+
+    def block_action(self, *, action_id: str, value: str, block_id: str, channel_id: str, message_ts: str,
+                     message: dict | None = None) -> requests.Response:
+        return self.interactive({
+            "type": "block_actions", "trigger_id": "1.2.3", "response_url": "https://hooks.slack.com/actions/T0/1/x",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": "releases"}, "message": message or {"ts": message_ts, "blocks": []},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
+                         "action_ts": str(time.time())}],
+        })
+
+
+def select_value(value: str | None) -> dict:
+    return {"type": "external_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": "x"}} if value else None}
+
+
+def multi_value(values: list[str]) -> dict:
+    return {"type": "multi_external_select",
+            "selected_options": [{"value": v, "text": {"type": "plain_text", "text": "x"}} for v in values]}
+
+
+def text_value(value: str | None) -> dict:
+    return {"type": "plain_text_input", "value": value}
+
+
+def date_value(value: str | None) -> dict:
+    return {"type": "datepicker", "selected_date": value}
