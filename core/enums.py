@@ -91,3 +91,23 @@ class BuildStatus(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+
+
+class BuildState(StrEnum):
+    """The life of one build attempt, finer than the seed's buildStatus."""
+
+    REQUESTED = "REQUESTED"  # intent recorded; the CI has not confirmed it yet
+    RUNNING = "RUNNING"      # the CI has it (queued or building)
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    LOST = "LOST"            # the bot could not follow it to its end; a person can retry
+
+
+TERMINAL_BUILD_STATES = frozenset({BuildState.SUCCESS, BuildState.FAILED, BuildState.CANCELLED, BuildState.LOST})
+
+
+class NotificationState(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    ABANDONED = "ABANDONED"

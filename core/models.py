@@ -28,6 +28,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.enums import (
+    BuildState,
+    NotificationState,
     BuildStatus,
     CommunicationType,
     PipelineType,
@@ -350,3 +352,67 @@ class RequestKey(Base):
     requestKey: Mapped[str] = mapped_column(IdType)
     resultId: Mapped[str] = mapped_column(IdType)
     createdAt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class PipelineBuild(Timestamped, Base):
+    """One build attempt of a release's pipeline: the intent, the CI's handle on it, its end."""
+
+    __tablename__ = "pipeline_builds"
+    __table_args__ = (
+        UniqueConstraint("releasePipelineId", "attempt", name="uq_pipeline_builds_attempt"),
+        UniqueConstraint("idempotencyKey", name="uq_pipeline_builds_idempotencyKey"),
+        Index("ix_pipeline_builds_due", "state", "nextCheckAt"),
+        OUR_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releasePipelineId: Mapped[str] = mapped_column(
+        String(255).with_variant(mysql.VARCHAR(255, charset="latin1"), *_MY),
+        ForeignKey("release_pipelines.id", ondelete="CASCADE"),
+    )
+    attempt: Mapped[int] = mapped_column()
+    idempotencyKey: Mapped[str] = mapped_column(IdType)
+    triggeredByAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))
+    state: Mapped[BuildState] = mapped_column(enum_column(BuildState, "build_state"))
+    queueId: Mapped[str | None] = mapped_column(String(255))
+    buildNumber: Mapped[str | None] = mapped_column(String(255))
+    buildUrl: Mapped[str | None] = mapped_column(String(512))
+    buildLogUrl: Mapped[str | None] = mapped_column(String(512))
+    artifactUrl: Mapped[str | None] = mapped_column(String(512))
+    durationSeconds: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(ProseType)
+    failures: Mapped[int] = mapped_column(server_default=text("0"))
+    requestedAt: Mapped[datetime] = mapped_column(DateTime)
+    finishedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    nextCheckAt: Mapped[datetime | None] = mapped_column(DateTime)
+    claimedBy: Mapped[str | None] = mapped_column(String(255))
+    claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Notification(Timestamped, Base):
+    """A message owed to a release's channel: posted once, retried until it is."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("dedupeKey", name="uq_notifications_dedupeKey"),
+        Index("ix_notifications_due", "state", "nextAttemptAt"),
+        OUR_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releaseId: Mapped[str] = mapped_column(
+        String(255).with_variant(mysql.VARCHAR(255, charset="latin1"), *_MY),
+        ForeignKey("releases.id", ondelete="CASCADE"),
+    )
+    buildId: Mapped[str | None] = mapped_column(IdType, ForeignKey("pipeline_builds.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupeKey: Mapped[str] = mapped_column(IdType)
+    state: Mapped[NotificationState] = mapped_column(enum_column(NotificationState, "notification_state"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    nextAttemptAt: Mapped[datetime | None] = mapped_column(DateTime)
+    lastError: Mapped[str | None] = mapped_column(ProseType)
+    messageTs: Mapped[str | None] = mapped_column(String(64))
+    claimedBy: Mapped[str | None] = mapped_column(String(255))
+    claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)

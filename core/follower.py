@@ -1,0 +1,287 @@
+"""The follower: starts requested builds, follows running ones to their end, delivers what is owed.
+
+It runs inside `releasebot serve` and as `releasebot worker`. Every step claims its row with a
+conditional update first, so several processes on one database never dispatch, follow or announce
+the same thing twice. CI and Slack calls happen outside database transactions.
+
+What happens when a process dies:
+- after the intent is recorded, before the CI is called: the build stays REQUESTED and unclaimed;
+  `due_builds` hands it to a follower after a short grace, which triggers it;
+- after the dispatcher claimed it, before or after the CI answered: the claim lapses; the next
+  dispatcher sees the build was claimed before and first asks the CI for a build carrying the
+  build's idempotency key, triggering only if there is none;
+- while following: the claim lapses and another follower polls it; state changes are idempotent;
+- after a notification was posted, before it was marked sent: it is posted again (the one window
+  where a message can repeat; Slack offers no idempotency key for chat.postMessage).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+
+from core.enums import TERMINAL_BUILD_STATES, BuildState, BuildStatus, IntegrationKind, NotificationState
+from core.errors import ConfigurationError, IntegrationError
+from core.integrations.base import BuildRef, IntegrationConfig
+from core.integrations.registry import build_client
+from core.models import Account, Notification, PipelineBuild, PipelineIntegration, ReleasePipeline, ScmIntegration
+from core.runtime import Runtime
+from core.services import builds
+from core.services.integrations import utcnow
+from core.services.releases import ReleaseView, get_release
+from core.services.verification import config_of
+
+log = logging.getLogger("releasebot.follower")
+
+STATUS_OF = {BuildStatus.RUNNING: BuildState.RUNNING, BuildStatus.PENDING: BuildState.RUNNING,
+             BuildStatus.SUCCESS: BuildState.SUCCESS, BuildStatus.FAILED: BuildState.FAILED,
+             BuildStatus.CANCELLED: BuildState.CANCELLED}
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """One build attempt as an announcement tells it."""
+
+    id: str
+    attempt: int
+    pipeline_name: str
+    release_pipeline_id: str
+    state: BuildState
+    number: str | None
+    url: str | None
+    log_url: str | None
+    artifact_url: str | None
+    duration_seconds: int | None
+    error: str | None
+    triggered_by_slack_user: str | None
+    triggered_by_name: str | None
+
+
+@dataclass(frozen=True)
+class Announcement:
+    kind: str  # TRIGGERED or FINISHED
+    release: ReleaseView
+    build: BuildFacts
+
+
+class Announcer(Protocol):
+    """Where releases are told about (Slack, implemented by the bot)."""
+
+    def announce(self, announcement: Announcement) -> None:
+        """Post it once; raise IntegrationError (retryable or not) when it could not be posted."""
+
+    def refresh(self, release: ReleaseView) -> None:
+        """Redraw the release's card, if it has one."""
+
+
+def _ref(build: PipelineBuild) -> BuildRef:
+    return BuildRef(queue_id=build.queueId, build_number=build.buildNumber, url=build.buildUrl)
+
+
+def _next_check(requested_at, interval: float):
+    """When to look again: often at first, then less (a long build is not worth a request every few seconds)."""
+    age = (utcnow() - requested_at).total_seconds()
+    return utcnow() + timedelta(seconds=min(max(interval, age / 20), 60))
+
+
+class Follower:
+    def __init__(self, runtime: Runtime, announcer: Announcer, *, worker: str | None = None, interval: float = 5.0,
+                 lease: timedelta = timedelta(seconds=60), max_duration: timedelta = timedelta(hours=12),
+                 max_failures: int = 8, requested_grace: timedelta = timedelta(seconds=10)):
+        self.runtime, self.announcer = runtime, announcer
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.interval, self.lease, self.max_duration = interval, lease, max_duration
+        self.max_failures, self.requested_grace = max_failures, requested_grace
+        self._wake = threading.Event()
+
+    # --- the CI side ---------------------------------------------------------------------
+
+    def _client(self, session, build: PipelineBuild):
+        rp = session.get(ReleasePipeline, build.releasePipelineId)
+        pipeline = session.get(PipelineIntegration, rp.pipelineIntegrationId)
+        scm = session.get(ScmIntegration, pipeline.scmIntegrationId)
+        config = config_of(IntegrationKind.PIPELINE, pipeline, self.runtime.cipher)
+        # GitHub Actions runs in the pipeline's repository; its default branch is the ref fallback.
+        settings = {**config.settings, "repository": f"{scm.organization}/{scm.repository}", "ref": scm.defaultBranch}
+        config = IntegrationConfig(**{**config.__dict__, "settings": settings})
+        return build_client(IntegrationKind.PIPELINE, config, self.runtime.provider_context), rp
+
+    def dispatch(self, build_id: str) -> None:
+        """Start a requested build on its CI (or find the one an earlier attempt started)."""
+        with self.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            if build is None or build.state != BuildState.REQUESTED:
+                return
+            seen_before = build.claimedBy is not None or build.failures > 0
+            if not builds.claim(s, PipelineBuild, build_id, worker=self.worker, lease=self.lease):
+                return
+            client, rp = self._client(s, build)
+            release = get_release(s, tenant_id=build.tenantId, release_id=rp.releaseId)
+            key = build.idempotencyKey
+        params = {"RELEASE_VERSION": release.version, "BRANCH": release.branchRelease}
+        try:
+            ref = (client.find(key) if seen_before else None) or client.trigger(params=params, idempotency_key=key)
+            outcome = dict(state=BuildState.RUNNING, queue_id=ref.queue_id, build_number=ref.build_number, url=ref.url,
+                           next_check=utcnow() + timedelta(seconds=self.interval))
+        except (IntegrationError, ConfigurationError) as exc:
+            outcome = self._dispatch_failed(build_id, exc)
+        self._record(build_id, **outcome)
+
+    def _dispatch_failed(self, build_id: str, exc: Exception) -> dict:
+        with self.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            build.failures += 1
+            if getattr(exc, "retryable", False) and build.failures < self.max_failures:
+                log.info("build %s: CI not reachable (%s), will retry", build_id, exc)
+                return dict(state=BuildState.REQUESTED, error=str(exc),
+                            next_check=utcnow() + timedelta(seconds=self.interval * build.failures))
+        return dict(state=BuildState.FAILED, error=f"could not start the build: {exc}")
+
+    def check(self, build_id: str) -> None:
+        """Ask the CI how a running build is doing; record its end, or lose track after a bounded wait."""
+        with self.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            if build is None or build.state != BuildState.RUNNING:
+                return
+            if not builds.claim(s, PipelineBuild, build_id, worker=self.worker, lease=self.lease):
+                return
+            client, _ = self._client(s, build)
+            ref, requested_at = _ref(build), build.requestedAt
+        too_old = utcnow() - requested_at > self.max_duration
+        if too_old:
+            self._record(build_id, state=BuildState.LOST, error=f"no result after {self.max_duration}: lost track of it")
+            return
+        try:
+            seen = client.state(ref)
+        except (IntegrationError, ConfigurationError) as exc:
+            self._record(build_id, **self._check_failed(build_id, exc))
+            return
+        self._record(build_id, state=STATUS_OF[seen.status], build_number=seen.build_number, url=seen.url,
+                     log_url=seen.log_url, artifact_url=seen.artifact_url, duration=seen.duration_seconds,
+                     next_check=_next_check(requested_at, self.interval))
+
+    def _check_failed(self, build_id: str, exc: Exception) -> dict:
+        with self.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            build.failures += 1
+            gone = getattr(exc, "status", None) == 404
+            if gone or build.failures >= self.max_failures:
+                return dict(state=BuildState.LOST, error=f"lost track of the build: {exc}")
+            return dict(state=BuildState.RUNNING, error=str(exc),
+                        next_check=utcnow() + timedelta(seconds=self.interval * 2 ** min(build.failures, 5)))
+
+    def _record(self, build_id: str, **outcome) -> None:
+        with self.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            changed = build.state != outcome["state"] or build.buildNumber != outcome.get("build_number", build.buildNumber)
+            builds.record_progress(s, build, **outcome)
+            if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
+                build.failures = 0
+            builds.release_claim(s, PipelineBuild, build_id, worker=self.worker)
+            release = get_release(s, tenant_id=build.tenantId, release_id=s.get(ReleasePipeline, build.releasePipelineId).releaseId)
+        if changed:
+            self._refresh(release)
+        if outcome["state"] in TERMINAL_BUILD_STATES:
+            self.deliver_due()
+
+    def stop(self, tenant_id: str, release_pipeline_id: str) -> None:
+        """Abort the running build of a release pipeline (Jenkins stop, GitHub Actions cancel)."""
+        with self.runtime.unit_of_work() as s:
+            build = builds.build_for_abort(s, tenant_id=tenant_id, release_pipeline_id=release_pipeline_id)
+            client, _ = self._client(s, build)
+            build_id, ref = build.id, _ref(build)
+        client.stop(ref)
+        with self.runtime.unit_of_work() as s:
+            s.get(PipelineBuild, build_id).nextCheckAt = utcnow()  # the next check records CANCELLED
+        self.wake()
+
+    # --- the Slack side ------------------------------------------------------------------
+
+    def _refresh(self, release: ReleaseView) -> None:
+        try:
+            self.announcer.refresh(release)
+        except IntegrationError as exc:  # the card catches up on the next change
+            log.warning("could not refresh the card of %s: %s", release.releaseKey, exc)
+
+    def deliver(self, notification_id: str) -> None:
+        """Post one owed notification, or schedule its retry."""
+        with self.runtime.unit_of_work() as s:
+            n = s.get(Notification, notification_id)
+            if n is None or n.state != NotificationState.PENDING:
+                return
+            if not builds.claim(s, Notification, notification_id, worker=self.worker, lease=self.lease):
+                return
+            announcement = self._announcement(s, n)
+        try:
+            self.announcer.announce(announcement)
+            state, error, delay = NotificationState.SENT, None, None
+        except IntegrationError as exc:
+            state, error = NotificationState.PENDING, str(exc)
+            delay = getattr(exc, "retry_after", None) or self.interval
+        with self.runtime.unit_of_work() as s:
+            n = s.get(Notification, notification_id)
+            n.attempts += 1
+            n.lastError = error
+            if state == NotificationState.PENDING and n.attempts >= 20:
+                state = NotificationState.ABANDONED
+                log.error("notification %s abandoned after %s attempts: %s", n.id, n.attempts, error)
+            n.state = state
+            n.nextAttemptAt = utcnow() + timedelta(seconds=delay * min(n.attempts, 10)) if delay else None
+            builds.release_claim(s, Notification, notification_id, worker=self.worker)
+
+    def _announcement(self, s, n: Notification) -> Announcement:
+        build = s.get(PipelineBuild, n.buildId)
+        rp = s.get(ReleasePipeline, build.releasePipelineId)
+        pipeline = s.get(PipelineIntegration, rp.pipelineIntegrationId)
+        who = s.get(Account, build.triggeredByAccountId) if build.triggeredByAccountId else None
+        return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), BuildFacts(
+            build.id, build.attempt, pipeline.displayName, rp.id, build.state, build.buildNumber, build.buildUrl,
+            build.buildLogUrl, build.artifactUrl, build.durationSeconds, build.error,
+            who.slackUserId if who else None, who.displayName if who else None))
+
+    def deliver_due(self) -> int:
+        with self.runtime.unit_of_work() as s:
+            due = builds.due_notifications(s)
+        for notification_id in due:
+            self.deliver(notification_id)
+        return len(due)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """One round: dispatch orphaned requests, check due builds, deliver due notifications."""
+        with self.runtime.unit_of_work() as s:
+            due = builds.due_builds(s, requested_grace=self.requested_grace)
+            states = dict(s.execute(select(PipelineBuild.id, PipelineBuild.state).where(PipelineBuild.id.in_(due))).all()) if due else {}
+        for build_id in due:
+            (self.dispatch if states.get(build_id) == BuildState.REQUESTED else self.check)(build_id)
+        return len(due) + self.deliver_due()
+
+    def wake(self) -> None:
+        """Look now (a webhook said something changed)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow until `stop` is set; one failing round never stops the loop."""
+        log.info("follower %s started", self.worker)
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep following everyone else; the log has the details
+                log.exception("follower round failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def start(self) -> tuple[threading.Thread, threading.Event]:
+        """Run in a daemon thread; set the returned event to stop it."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="follower", daemon=True)
+        thread.start()
+        return thread, stop
+

@@ -1,0 +1,211 @@
+"""Builds of a release's pipelines: the recorded intent, the CI's handle on it, its end.
+
+Everything here is database work with conditional updates, so concurrent clicks, Slack retries and
+several bot processes agree on one build per intent. The CI calls themselves live in core.follower.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.enums import (
+    TERMINAL_BUILD_STATES,
+    BuildState,
+    BuildStatus,
+    NotificationState,
+    ReleaseStatus,
+    TargetStatus,
+    VerificationStatus,
+)
+from core.errors import NotFoundError, ReleasebotError
+from core.models import (
+    Account,
+    Notification,
+    PipelineBuild,
+    PipelineIntegration,
+    Release,
+    ReleasePipeline,
+    ReleaseTarget,
+    RequestKey,
+    new_id,
+)
+from core.services.integrations import utcnow
+
+BUILD_SCOPE = "build.request"
+CLOSED_RELEASES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ARCHIVED, ReleaseStatus.RELEASED})
+SUMMARY_STATUS = {
+    BuildState.REQUESTED: BuildStatus.RUNNING, BuildState.RUNNING: BuildStatus.RUNNING,
+    BuildState.SUCCESS: BuildStatus.SUCCESS, BuildState.FAILED: BuildStatus.FAILED,
+    BuildState.CANCELLED: BuildStatus.CANCELLED, BuildState.LOST: BuildStatus.FAILED,
+}
+
+
+class BuildRefusedError(ReleasebotError):
+    """A build cannot be started or stopped now; the message says why."""
+
+
+@dataclass(frozen=True)
+class BuildIntent:
+    """The outcome of a click: a new build was recorded, or one is already under way."""
+
+    build_id: str
+    release_id: str
+    started: bool
+    triggered_by: str | None = None
+
+
+def _release_pipeline(session: Session, tenant_id: str, release_pipeline_id: str):
+    row = session.execute(
+        select(ReleasePipeline, Release, PipelineIntegration)
+        .join(Release, Release.id == ReleasePipeline.releaseId)
+        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+        .where(ReleasePipeline.id == release_pipeline_id, Release.tenantId == tenant_id)
+    ).first()
+    if row is None:  # another workspace's button value is as unknown as a made-up one
+        raise NotFoundError("this build button belongs to no release of this workspace")
+    return row
+
+
+def latest_build(session: Session, release_pipeline_id: str) -> PipelineBuild | None:
+    """The newest attempt of a release pipeline."""
+    return session.scalar(select(PipelineBuild).where(PipelineBuild.releasePipelineId == release_pipeline_id)
+                          .order_by(PipelineBuild.attempt.desc()).limit(1))
+
+
+def request_build(session: Session, *, tenant_id: str, account_id: str, release_pipeline_id: str,
+                  request_key: str | None = None) -> BuildIntent:
+    """Record the intent to build (once, however many clicks race), before any CI is called.
+
+    A pipeline that never ran, or whose last build ended, gets a new attempt; one that is running
+    keeps it, and the caller is told who started it. A repeated `request_key` (a Slack retry of the
+    same click) finds the build the first delivery recorded."""
+    rp, release, pipeline = _release_pipeline(session, tenant_id, release_pipeline_id)
+    if request_key:
+        done = session.scalar(select(RequestKey.resultId).where(
+            RequestKey.tenantId == tenant_id, RequestKey.scope == BUILD_SCOPE, RequestKey.requestKey == request_key))
+        if done:
+            return BuildIntent(done, release.id, started=False)
+    if release.status in CLOSED_RELEASES:
+        raise BuildRefusedError(f"release {release.releaseKey} is {release.status.value.lower()}: no new builds")
+    if not pipeline.isActive or pipeline.verificationStatus != VerificationStatus.VALID:
+        raise BuildRefusedError(f"pipeline “{pipeline.displayName}” is disabled or not verified: ask an admin")
+    now = utcnow()
+    claimed = session.execute(
+        update(ReleasePipeline)
+        .where(ReleasePipeline.id == rp.id, or_(ReleasePipeline.buildStatus.is_(None),
+                                                ReleasePipeline.buildStatus != BuildStatus.RUNNING))
+        .values(triggered=True, triggeredAt=now, buildStatus=BuildStatus.RUNNING, buildUrl=None, buildNumber=None,
+                artifactUrl=None, buildLogUrl=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        current = latest_build(session, rp.id)
+        who = session.scalar(select(Account.displayName).where(Account.id == current.triggeredByAccountId)) if current else None
+        return BuildIntent(current.id if current else "", release.id, started=False, triggered_by=who)
+    attempt = (session.scalar(select(func.max(PipelineBuild.attempt)).where(PipelineBuild.releasePipelineId == rp.id)) or 0) + 1
+    build = PipelineBuild(id=new_id(), tenantId=tenant_id, releasePipelineId=rp.id, attempt=attempt,
+                          idempotencyKey=f"rb-{uuid.uuid4().hex}", triggeredByAccountId=account_id,
+                          state=BuildState.REQUESTED, requestedAt=now, nextCheckAt=now)
+    session.add(build)
+    session.execute(update(ReleaseTarget).where(
+        ReleaseTarget.releaseId == release.id, ReleaseTarget.targetIntegrationId == pipeline.targetIntegrationId)
+        .values(targetStatus=TargetStatus.BUILDING).execution_options(synchronize_session=False))
+    owe(session, build, release.id, "TRIGGERED")
+    if request_key:
+        session.add(RequestKey(tenantId=tenant_id, scope=BUILD_SCOPE, requestKey=request_key, resultId=build.id))
+    session.flush()
+    return BuildIntent(build.id, release.id, started=True)
+
+
+def owe(session: Session, build: PipelineBuild, release_id: str, kind: str) -> None:
+    """Record a notification owed for this build (at most one of each kind)."""
+    session.add(Notification(id=new_id(), tenantId=build.tenantId, releaseId=release_id, buildId=build.id, kind=kind,
+                             dedupeKey=f"{build.id}:{kind}", state=NotificationState.PENDING, nextAttemptAt=utcnow()))
+
+
+def claim(session: Session, model, row_id: str, *, worker: str, lease: timedelta) -> bool:
+    """Take a row for `lease` unless another worker holds it: a conditional update, so exactly one wins."""
+    now = utcnow()
+    return session.execute(
+        update(model).where(model.id == row_id, or_(model.claimedUntil.is_(None), model.claimedUntil < now))
+        .values(claimedBy=worker, claimedUntil=now + lease).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def release_claim(session: Session, model, row_id: str, *, worker: str) -> None:
+    session.execute(update(model).where(model.id == row_id, model.claimedBy == worker)
+                    .values(claimedUntil=None).execution_options(synchronize_session=False))
+
+
+def record_progress(session: Session, build: PipelineBuild, *, state: BuildState, queue_id: str | None = None,
+                    build_number: str | None = None, url: str | None = None, log_url: str | None = None,
+                    artifact_url: str | None = None, duration: float | None = None, error: str | None = None,
+                    next_check: datetime | None = None) -> bool:
+    """Store what the CI said; returns True when the build has just ended (and owes its notification)."""
+    ended_now = state in TERMINAL_BUILD_STATES and build.state not in TERMINAL_BUILD_STATES
+    build.state = state
+    build.queueId = queue_id or build.queueId
+    build.buildNumber = build_number or build.buildNumber
+    build.buildUrl = url or build.buildUrl
+    build.buildLogUrl = log_url or build.buildLogUrl
+    build.artifactUrl = artifact_url or build.artifactUrl
+    build.durationSeconds = int(duration) if duration is not None else build.durationSeconds
+    build.error = error
+    build.nextCheckAt = None if state in TERMINAL_BUILD_STATES else next_check
+    if ended_now:
+        build.finishedAt = utcnow()
+    _summarise(session, build)
+    if ended_now:
+        release_id = session.scalar(select(ReleasePipeline.releaseId).where(ReleasePipeline.id == build.releasePipelineId))
+        owe(session, build, release_id, "FINISHED")
+    session.flush()
+    return ended_now
+
+
+def _summarise(session: Session, build: PipelineBuild) -> None:
+    """Mirror the latest attempt onto the seed's release_pipelines row and the target's row."""
+    rp = session.get(ReleasePipeline, build.releasePipelineId)
+    rp.buildStatus = SUMMARY_STATUS[build.state]
+    rp.buildUrl, rp.buildNumber = build.buildUrl, build.buildNumber
+    rp.buildLogUrl, rp.artifactUrl = build.buildLogUrl, build.artifactUrl
+    if build.state in TERMINAL_BUILD_STATES:
+        target_id = session.scalar(select(PipelineIntegration.targetIntegrationId).where(
+            PipelineIntegration.id == rp.pipelineIntegrationId))
+        values = {"targetStatus": TargetStatus.PENDING}
+        if build.state == BuildState.SUCCESS:
+            values["buildNumber"] = build.buildNumber
+        session.execute(update(ReleaseTarget).where(
+            ReleaseTarget.releaseId == rp.releaseId, ReleaseTarget.targetIntegrationId == target_id,
+            ReleaseTarget.targetStatus == TargetStatus.BUILDING).values(**values).execution_options(synchronize_session=False))
+
+
+def due_builds(session: Session, *, limit: int = 100, requested_grace: timedelta = timedelta(seconds=10)) -> list[str]:
+    """Ids of builds a follower should look at now: running ones due a check, and requested ones
+    nobody dispatched (the process that recorded them died, or their claim lapsed)."""
+    now = utcnow()
+    free = or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now)
+    running = (PipelineBuild.state == BuildState.RUNNING) & (PipelineBuild.nextCheckAt <= now)
+    orphaned = (PipelineBuild.state == BuildState.REQUESTED) & (PipelineBuild.requestedAt <= now - requested_grace)
+    return list(session.scalars(select(PipelineBuild.id).where(free, or_(running, orphaned))
+                                .order_by(PipelineBuild.nextCheckAt).limit(limit)))
+
+
+def due_notifications(session: Session, *, limit: int = 100) -> list[str]:
+    """Ids of notifications owed and due."""
+    now = utcnow()
+    return list(session.scalars(select(Notification.id).where(
+        Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now,
+        or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now)).order_by(Notification.nextAttemptAt).limit(limit)))
+
+
+def build_for_abort(session: Session, *, tenant_id: str, release_pipeline_id: str) -> PipelineBuild:
+    """The running build of a release pipeline of this tenant, to stop it."""
+    rp, release, _ = _release_pipeline(session, tenant_id, release_pipeline_id)
+    build = latest_build(session, rp.id)
+    if build is None or build.state in TERMINAL_BUILD_STATES:
+        raise BuildRefusedError("this pipeline has no running build to abort")
+    return build
