@@ -1,20 +1,31 @@
-"""The composition root of the Slack bot: settings → Bolt app with middleware and listeners."""
+"""The composition root of the Slack bot: settings → Web API client, follower, Bolt app."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import listeners
+from bot.announcer import SlackAnnouncer
 from bot.errors import handle_error
 from bot.middleware import tenant_scope
 from core.errors import ConfigurationError
+from core.follower import Follower
 from core.runtime import Runtime
 
 # Enough listener threads that slow Slack or CI calls of some requests never starve the others.
 LISTENER_THREADS = 32
+
+
+@dataclass
+class Bot:
+    app: App
+    client: WebClient
+    follower: Follower
 
 
 def web_client(runtime: Runtime) -> WebClient:
@@ -25,15 +36,23 @@ def web_client(runtime: Runtime) -> WebClient:
     return client
 
 
-def build_app(runtime: Runtime) -> App:
-    """The Bolt app, every request signature-checked and scoped to its tenant."""
+def make_follower(runtime: Runtime, client: WebClient) -> Follower:
+    """The build follower, announcing through Slack (RELEASEBOT_POLL_SECONDS sets its pace)."""
+    interval = float(os.environ.get("RELEASEBOT_POLL_SECONDS", "5"))
+    return Follower(runtime, SlackAnnouncer(client, runtime), interval=interval)
+
+
+def build_bot(runtime: Runtime) -> Bot:
+    """The Bolt app, every request signature-checked and scoped to its tenant, and its follower."""
     settings = runtime.settings
     if not settings.slack_signing_secret and not settings.slack_app_token:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information page")
     if not settings.slack_bot_token:
         raise ConfigurationError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from the app's OAuth page")
+    client = web_client(runtime)
+    follower = make_follower(runtime, client)
     app = App(
-        client=web_client(runtime),
+        client=client,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
@@ -41,5 +60,5 @@ def build_app(runtime: Runtime) -> App:
     )
     app.use(tenant_scope(runtime))
     app.error(handle_error)
-    listeners.register(app, runtime)
-    return app
+    listeners.register(app, runtime, follower)
+    return Bot(app, client, follower)

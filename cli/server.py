@@ -1,12 +1,14 @@
-"""`releasebot serve`: the Slack bot over HTTP (waitress) or Socket Mode."""
+"""`releasebot serve` (the Slack bot over HTTP or Socket Mode, with its follower) and `releasebot worker`."""
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import click
 import waitress
 
-from bot.app import LISTENER_THREADS, build_app
+from bot.app import LISTENER_THREADS, build_bot, make_follower, web_client
 from bot.web import WebApp
 from core.runtime import Runtime
 
@@ -15,32 +17,57 @@ pass_runtime = click.make_pass_decorator(Runtime)
 
 
 def make_server(runtime: Runtime, host: str, port: int):
-    """A waitress server for the bot (not yet listening to requests until `.run()`)."""
-    web = WebApp(build_app(runtime), runtime)
-    return waitress.create_server(web, host=host, port=port, threads=LISTENER_THREADS, ident="releasebot")
+    """A waitress server for the bot and its follower (call `.run()` to serve)."""
+    bot = build_bot(runtime)
+    server = waitress.create_server(WebApp(bot, runtime), host=host, port=port, threads=LISTENER_THREADS,
+                                    ident="releasebot")
+    return server, bot
+
+
+def _prepare(rt: Runtime, migrate: bool) -> None:
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if migrate:
+        rt.migrate()
+    rt.require_current_schema()
 
 
 @click.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
+@click.option("--no-follower", is_flag=True, help="Leave following builds to `releasebot worker` processes.")
 @pass_runtime
-def serve(rt: Runtime, host: str, port: int, no_migrate: bool) -> None:
+def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool) -> None:
     """Run the Slack bot: HTTP on /slack/events (or Socket Mode when SLACK_APP_TOKEN is set)."""
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    if not no_migrate:
-        rt.migrate()
-    rt.require_current_schema()
+    _prepare(rt, not no_migrate)
     if rt.settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        bot = build_bot(rt)
+        if not no_follower:
+            bot.follower.start()
         log.info("releasebot: Socket Mode")
-        SocketModeHandler(build_app(rt), rt.settings.slack_app_token).start()
+        SocketModeHandler(bot.app, rt.settings.slack_app_token).start()
         return
-    server = make_server(rt, host, port)
+    server, bot = make_server(rt, host, port)
+    if not no_follower:
+        bot.follower.start()
     log.info("releasebot: listening on http://%s:%s/slack/events", host, server.effective_port)
     server.run()
 
 
-COMMANDS = (serve,)
+@click.command()
+@click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
+@pass_runtime
+def worker(rt: Runtime, no_migrate: bool) -> None:
+    """Follow builds and deliver notifications only (run several against one MySQL)."""
+    _prepare(rt, not no_migrate)
+    follower = make_follower(rt, web_client(rt))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    follower.run(stop)
+
+
+COMMANDS = (serve, worker)

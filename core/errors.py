@@ -54,7 +54,9 @@ class ConfigurationError(ReleasebotError):
 class IntegrationError(ReleasebotError):
     """A remote system refused or failed; the message says what to fix, never a secret."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after

@@ -190,10 +190,11 @@ class Follower:
         if outcome["state"] in TERMINAL_BUILD_STATES:
             self.deliver_due()
 
-    def stop(self, tenant_id: str, release_pipeline_id: str) -> None:
+    def stop(self, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> None:
         """Abort the running build of a release pipeline (Jenkins stop, GitHub Actions cancel)."""
         with self.runtime.unit_of_work() as s:
-            build = builds.build_for_abort(s, tenant_id=tenant_id, release_pipeline_id=release_pipeline_id)
+            build = builds.build_for_abort(s, tenant_id=tenant_id, release_pipeline_id=release_pipeline_id,
+                                           actor_account_id=actor_account_id)
             client, _ = self._client(s, build)
             build_id, ref = build.id, _ref(build)
         client.stop(ref)

@@ -1,13 +1,14 @@
-"""Listeners grouped by Slack surface; each module has `register(app, runtime)`."""
+"""Listeners grouped by Slack surface; each module has `register(app, runtime, follower)`."""
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import commands, options, views
+from bot.listeners import actions, commands, options, views
+from core.follower import Follower
 from core.runtime import Runtime
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: App, runtime: Runtime, follower: Follower) -> None:
     """Attach every listener to the app."""
-    for module in (commands, views, options):
-        module.register(app, runtime)
+    for module in (commands, views, options, actions):
+        module.register(app, runtime, follower)

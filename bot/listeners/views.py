@@ -10,6 +10,7 @@ from bot.cards import card_channel, post_card
 from bot.ids import BlockId, CallbackId
 from bot.listeners.parse import draft_from, pilot_user, state_values
 from core.errors import ValidationError
+from core.follower import Follower
 from core.runtime import Runtime
 from core.services.releases import create_release
 from core.services.tenants import ensure_account
@@ -36,7 +37,7 @@ def _pilot_account(runtime: Runtime, client: WebClient, tenant_id: str, slack_us
     return account.id
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: App, runtime: Runtime, follower: Follower) -> None:
     @app.view(CallbackId.CREATE_RELEASE)
     def submit(ack: Ack, body: dict, view: dict, context: BoltContext, client: WebClient) -> None:
         tenant_id = context["tenant_id"]

@@ -18,10 +18,11 @@ from core.enums import (
     BuildStatus,
     NotificationState,
     ReleaseStatus,
+    Role,
     TargetStatus,
     VerificationStatus,
 )
-from core.errors import NotFoundError, ReleasebotError
+from core.errors import NotFoundError, PermissionDeniedError, ReleasebotError
 from core.models import (
     Account,
     Notification,
@@ -202,10 +203,14 @@ def due_notifications(session: Session, *, limit: int = 100) -> list[str]:
         or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now)).order_by(Notification.nextAttemptAt).limit(limit)))
 
 
-def build_for_abort(session: Session, *, tenant_id: str, release_pipeline_id: str) -> PipelineBuild:
-    """The running build of a release pipeline of this tenant, to stop it."""
+def build_for_abort(session: Session, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> PipelineBuild:
+    """The running build of a release pipeline of this tenant, if the actor may stop it (whoever
+    started it, or an admin)."""
     rp, release, _ = _release_pipeline(session, tenant_id, release_pipeline_id)
     build = latest_build(session, rp.id)
     if build is None or build.state in TERMINAL_BUILD_STATES:
         raise BuildRefusedError("this pipeline has no running build to abort")
+    actor = session.scalar(select(Account).where(Account.id == actor_account_id, Account.tenantId == tenant_id))
+    if actor is None or (build.triggeredByAccountId != actor.id and actor.role != Role.ADMIN):
+        raise PermissionDeniedError("only the person who started this build, or an admin, can abort it")
     return build

@@ -1,0 +1,51 @@
+"""The follower's Slack side: thread replies under the card, and the card redrawn in place."""
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.blocks.notices import notice_text
+from bot.cards import refresh_card
+from core.errors import IntegrationError
+from core.follower import Announcement
+from core.runtime import Runtime
+from core.services.cards import get_card
+from core.services.releases import ReleaseView
+
+log = logging.getLogger("releasebot.announcer")
+
+
+def _translate(exc: Exception) -> IntegrationError:
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        retry_after = float(exc.response.headers.get("Retry-After", 0) or 0) or None
+        error = exc.response.get("error") or "error"
+        return IntegrationError(f"Slack refused the message ({error})", status=status,
+                                retryable=status == 429 or status >= 500, retry_after=retry_after)
+    return IntegrationError(f"cannot reach Slack ({type(exc).__name__})", retryable=True)
+
+
+class SlackAnnouncer:
+    def __init__(self, client: WebClient, runtime: Runtime):
+        self.client, self.runtime = client, runtime
+
+    def announce(self, a: Announcement) -> None:
+        """Post the announcement in the card's thread (or the release's channel)."""
+        with self.runtime.unit_of_work() as session:
+            card = get_card(session, tenant_id=a.release.tenantId, release_id=a.release.id)
+            channel, thread = (card.channelId, card.messageTs) if card else (a.release.channelId, None)
+        if channel is None:
+            log.info("release %s has no channel: nothing to announce", a.release.releaseKey)
+            return
+        try:
+            self.client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a), unfurl_links=False)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise _translate(exc) from None
+
+    def refresh(self, release: ReleaseView) -> None:
+        try:
+            refresh_card(self.client, self.runtime, release)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise _translate(exc) from None

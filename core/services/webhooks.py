@@ -1,0 +1,74 @@
+"""CI webhooks: they only say "look now" — the follower's next check records the state, so a
+forged or replayed webhook can at most cause one extra poll, never a wrong result."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.crypto import CredentialCipher
+from core.enums import BuildState, PipelineType
+from core.errors import PermissionDeniedError
+from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline, RequestKey
+from core.services.integrations import load_secrets, utcnow
+
+
+def _builds_of(session: Session, pipeline_type: PipelineType, *conditions):
+    return session.execute(
+        select(PipelineBuild, PipelineIntegration)
+        .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
+        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+        .where(PipelineIntegration.pipelineType == pipeline_type, PipelineBuild.state == BuildState.RUNNING, *conditions)
+    ).all()
+
+
+def _secret(pipeline: PipelineIntegration, cipher: CredentialCipher) -> bytes | None:
+    secret = load_secrets(pipeline, cipher).get("webhookSecret")
+    return secret.encode() if secret else None
+
+
+def github_workflow_run(session: Session, *, cipher: CredentialCipher, run_id: str, delivery_id: str, body: bytes,
+                        signature: str | None) -> str | None:
+    """A `workflow_run` delivery: check X-Hub-Signature-256 (constant time, over the raw body)
+    against the secret of the pipeline that owns the run; returns the build to look at, or None for
+    a repeated delivery or a run that is not ours."""
+    matches = _builds_of(session, PipelineType.GITHUB_ACTIONS, PipelineBuild.queueId == run_id)
+    if not matches:
+        return None
+    build, pipeline = matches[0]
+    secret = _secret(pipeline, cipher)
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest() if secret else None
+    if expected is None or not hmac.compare_digest(expected, signature or ""):
+        raise PermissionDeniedError("bad webhook signature")
+    try:
+        with session.begin_nested():
+            session.add(RequestKey(tenantId=build.tenantId, scope="github.delivery", requestKey=delivery_id,
+                                   resultId=build.id))
+    except IntegrityError:
+        return None  # GitHub redelivered it: already acted on
+    build.nextCheckAt = utcnow()
+    return build.id
+
+
+def jenkins_notification(session: Session, *, cipher: CredentialCipher, pipeline_id: str, token: str | None,
+                         payload: dict) -> str | None:
+    """A Notification plugin message for one pipeline: authenticated by the pipeline's secret, acted
+    on only when the build is FINALIZED; returns the build to look at."""
+    pipeline = session.get(PipelineIntegration, pipeline_id)
+    secret = _secret(pipeline, cipher) if pipeline is not None else None
+    if secret is None or not hmac.compare_digest(secret, (token or "").encode()):
+        raise PermissionDeniedError("bad webhook token")
+    build_info = payload.get("build") or {}
+    if build_info.get("phase") != "FINALIZED":
+        return None
+    key = (build_info.get("parameters") or {}).get("RELEASEBOT_KEY")
+    matches = _builds_of(session, PipelineType.JENKINS, PipelineIntegration.id == pipeline_id,
+                         PipelineBuild.idempotencyKey == key) if key else []
+    if not matches:
+        return None
+    build = matches[0][0]
+    build.nextCheckAt = utcnow()
+    return build.id
