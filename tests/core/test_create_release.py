@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.errors import ConflictError, NotFoundError, ValidationError
-from core.models import Release, ReleasePipeline, ReleaseTarget
+from core.models import Release, ReleaseTarget
 from core.services import integrations
 from core.services.releases import create_release, get_release, set_status
 from tests import factories
