@@ -1,0 +1,486 @@
+"""A fake Slack Web API, written from api.slack.com's method reference.
+
+Like Slack: every method is `/api/<method>` (POST form-encoded or JSON, or GET with a query string);
+the token comes in `Authorization: Bearer …` (or a `token` form field, never inside a JSON body);
+answers are HTTP 200 with `{"ok": true, …}` or `{"ok": false, "error": "<code>"}`, and HTTP 429 with a
+`Retry-After` header when rate-limited. Point slack_sdk at it with `base_url=fake.url + "/api/"`.
+
+A test drives it with helpers: `add_channel`, `add_user`, `add_token`, `revoke_token`, `rate_limit`,
+`error`, and reads what happened with `calls_to`, `messages_in`, `last_message`, `replies`, `views`.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from tests.fakes.base import FakeServer, Request, Response
+
+BOT_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "channels:read", "groups:read",
+                        "users:read", "users:read.email", "team:read"})
+JSON_PARAMS = ("blocks", "attachments", "view", "metadata")
+# Scopes per method, the public-channel flavour first (Slack names the first one in `needed`).
+METHOD_SCOPES = {
+    "conversations.info": ("channels:read", "groups:read"),
+    "conversations.list": ("channels:read", "groups:read"),
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "users.info": ("users:read",),
+    "team.info": ("team:read",),
+}
+MAX_BLOCKS = {"message": 50, "modal": 100}
+
+
+@dataclass
+class ApiCall:
+    """One call as Slack received it: the method, its parameters (JSON ones decoded), the token used."""
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    http_method: str
+    status: int = 200
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_private: bool = False
+    is_member: bool = True
+    is_archived: bool = False
+    members: set[str] | None = None  # None: every user of the workspace is in it
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "name_normalized": self.name, "is_channel": not self.is_private,
+            "is_group": self.is_private, "is_im": False, "is_mpim": False, "is_private": self.is_private,
+            "is_archived": self.is_archived, "is_general": self.name == "general", "is_shared": False,
+            "is_ext_shared": False, "is_org_shared": False, "is_member": self.is_member, "created": self.created,
+            "creator": "U0CREATOR", "unlinked": 0, "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0}, "previous_names": [],
+        }
+
+
+@dataclass
+class Token:
+    user_id: str
+    bot_id: str | None
+    scopes: frozenset[str]
+    revoked: bool = False
+
+
+class SlackError(Exception):
+    """Raised by a method handler: becomes {"ok": false, "error": code, **extra}."""
+
+    def __init__(self, code: str, **extra: Any):
+        super().__init__(code)
+        self.code, self.extra = code, extra
+
+
+class FakeSlack(FakeServer):
+    name = "slack"
+
+    def __init__(self, *, team_id: str = "T0RELEASE", team_name: str = "Acme", domain: str = "acme",
+                 bot_token: str = "xoxb-fake-bot-token", bot_user_id: str = "U0BOT", bot_name: str = "releasebot"):
+        self.team_id, self.team_name, self.domain = team_id, team_name, domain
+        self.bot_token, self.bot_user_id, self.bot_name, self.bot_id = bot_token, bot_user_id, bot_name, "B0BOT"
+        self.tokens: dict[str, Token] = {}
+        self.channels: dict[str, Channel] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.ephemerals: list[dict[str, Any]] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.api_calls: list[ApiCall] = []
+        self._limits: dict[str, list[float]] = {}  # method -> [times left, retry_after]
+        self._errors: dict[str, list[Any]] = {}  # method -> [times left, code]
+        self._used_triggers: set[str] = set()
+        self._clock = itertools.count(1)
+        super().__init__()
+        self.add_token(bot_token, user_id=bot_user_id, bot_id=self.bot_id)
+        self.add_user(bot_user_id, name=bot_name, is_bot=True)
+
+    # --- test helpers ----------------------------------------------------------------------------
+    def add_token(self, token: str, *, user_id: str | None = None, bot_id: str | None = None,
+                  scopes: set[str] | frozenset[str] = BOT_SCOPES) -> None:
+        """Accept `token` as a bot token with `scopes` (a user token when bot_id is None and user_id given)."""
+        self.tokens[token] = Token(user_id or self.bot_user_id, bot_id, frozenset(scopes))
+
+    def revoke_token(self, token: str) -> None:
+        """Slack answers token_revoked to it from now on."""
+        self.tokens[token].revoked = True
+
+    def add_channel(self, channel_id: str, name: str, *, is_member: bool = True, is_private: bool = False,
+                    is_archived: bool = False, members: set[str] | None = None) -> Channel:
+        """A channel of the workspace; `is_member` says whether the bot is in it."""
+        channel = Channel(channel_id, name.lstrip("#"), is_private, is_member, is_archived, members)
+        self.channels[channel_id] = channel
+        return channel
+
+    def add_user(self, user_id: str, *, name: str | None = None, real_name: str | None = None,
+                 email: str | None = None, tz: str = "Europe/Paris", is_bot: bool = False,
+                 is_admin: bool = False, deleted: bool = False) -> dict[str, Any]:
+        """A member of the workspace, as users.info returns it."""
+        name = name or user_id.lower()
+        real = real_name or name.title()
+        user = {
+            "id": user_id, "team_id": self.team_id, "name": name, "deleted": deleted, "real_name": real,
+            "tz": tz, "tz_label": tz, "tz_offset": 3600, "is_admin": is_admin, "is_owner": False,
+            "is_bot": is_bot, "is_app_user": False, "updated": int(time.time()),
+            "profile": {"real_name": real, "display_name": name, "real_name_normalized": real,
+                        "display_name_normalized": name, "email": email, "team": self.team_id,
+                        "image_72": f"https://avatars.example/{user_id}.png"},
+        }
+        self.users[user_id] = user
+        return user
+
+    def rate_limit(self, method: str, *, retry_after: float = 1, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with 429 and `Retry-After: retry_after`."""
+        with self.lock:
+            self._limits[method] = [times, retry_after]
+
+    def error(self, method: str, code: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with {"ok": false, "error": code}."""
+        with self.lock:
+            self._errors[method] = [times, code]
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """Every call of `method` received, rate-limited and failed ones included."""
+        with self.lock:
+            return [c for c in self.api_calls if c.method == method]
+
+    def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
+        """Messages posted in a channel (thread replies included), oldest first."""
+        with self.lock:
+            return [m for m in self.messages if m["channel"] == channel_id]
+
+    def last_message(self, channel_id: str) -> dict[str, Any] | None:
+        found = self.messages_in(channel_id)
+        return found[-1] if found else None
+
+    def replies(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
+        """Replies posted in the thread of message `thread_ts`."""
+        return [m for m in self.messages_in(channel_id) if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def setup_routes(self) -> None:
+        self.route("POST", r"/api/(?P<method>[A-Za-z0-9_.]+)", self._api)
+        self.route("GET", r"/api/(?P<method>[A-Za-z0-9_.]+)", self._api)
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, "Not Found")
+
+    def _api(self, request: Request, match: re.Match) -> Response:
+        method = match["method"]
+        params, body_token = _params(request)
+        call = ApiCall(method, params, _bearer(request) or body_token, request.method)
+        self.api_calls.append(call)
+        limited = self._take(self._limits, method)
+        if limited is not None:
+            call.status, call.error = 429, "ratelimited"
+            return Response(429, {"ok": False, "error": "ratelimited"},
+                            {"Retry-After": str(int(limited)), **self._headers(None)})
+        try:
+            body = self._answer(method, call)
+        except SlackError as exc:
+            call.error = exc.code
+            body = {"ok": False, "error": exc.code, **exc.extra}
+        return Response(200, body, self._headers(self.tokens.get(call.token or "")))
+
+    def _answer(self, method: str, call: ApiCall) -> dict[str, Any]:
+        handler = HANDLERS.get(method)
+        if handler is None:
+            raise SlackError("unknown_method", req_method=method)
+        token = self._authenticate(call)
+        self._check_scope(method, token)
+        scripted = self._take(self._errors, method)
+        if scripted is not None:
+            raise SlackError(scripted)
+        return {"ok": True, **handler(self, call.params, token)}
+
+    def _authenticate(self, call: ApiCall) -> Token:
+        if not call.token:
+            raise SlackError("not_authed")
+        token = self.tokens.get(call.token)
+        if token is None:
+            raise SlackError("invalid_auth")
+        if token.revoked:
+            raise SlackError("token_revoked")
+        return token
+
+    def _check_scope(self, method: str, token: Token) -> None:
+        needed = METHOD_SCOPES.get(method, ())
+        if needed and not token.scopes & set(needed):
+            raise SlackError("missing_scope", needed=needed[0], provided=",".join(sorted(token.scopes)))
+
+    def _headers(self, token: Token | None) -> dict[str, str]:
+        headers = {"X-Slack-Req-Id": f"fake-{next(self._clock)}", "Content-Type": "application/json; charset=utf-8"}
+        if token is not None:
+            headers["X-OAuth-Scopes"] = ",".join(sorted(token.scopes))
+        return headers
+
+    @staticmethod
+    def _take(table: dict[str, list[Any]], method: str) -> Any:
+        entry = table.get(method)
+        if entry is None:
+            return None
+        entry[0] -= 1
+        if entry[0] <= 0:
+            del table[method]
+        return entry[1]
+
+    def _ts(self) -> str:
+        return f"{int(time.time())}.{next(self._clock):06d}"
+
+    # --- lookups shared by methods ---------------------------------------------------------------
+    def _channel(self, ref: str | None) -> Channel:
+        channel = self.channels.get(ref or "") or next(
+            (c for c in self.channels.values() if ref and c.name == ref.lstrip("#")), None)
+        if channel is None or (channel.is_private and not channel.is_member):
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _postable(self, ref: str | None) -> str:
+        """The channel id a message to `ref` lands in: a channel the bot is in, or a user's DM."""
+        if ref in self.users:
+            return "D" + ref[1:]
+        channel = self._channel(ref)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        if not channel.is_member:
+            raise SlackError("not_in_channel")
+        return channel.id
+
+    def _message(self, channel_id: str, ts: str | None) -> dict[str, Any]:
+        found = next((m for m in self.messages if m["channel"] == channel_id and m["ts"] == ts), None)
+        if found is None:
+            raise SlackError("message_not_found")
+        return found
+
+    def _user(self, user_id: str | None) -> dict[str, Any]:
+        user = self.users.get(user_id or "")
+        if user is None:
+            raise SlackError("user_not_found")
+        return user
+
+    def _exchange(self, trigger_id: str) -> None:
+        # A trigger id is good for one views.open/push; Slack says exchanged_trigger_id after that.
+        if trigger_id in self._used_triggers:
+            raise SlackError("exchanged_trigger_id")
+        self._used_triggers.add(trigger_id)
+
+    def _store_view(self, view: dict, token: Token, replacing: dict | None = None) -> dict:
+        if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] must provide a view type"]})
+        _check_blocks({"blocks": view.get("blocks")}, "modal")
+        if len((view.get("title") or {}).get("text", "")) > 24 or len(view.get("private_metadata") or "") > 3000:
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] view field too long"]})
+        view_id = replacing["id"] if replacing else f"V{next(self._clock):08d}"
+        stored = {**view, "id": view_id, "team_id": self.team_id, "state": {"values": {}},
+                  "hash": f"{int(time.time())}.{next(self._clock)}", "root_view_id": view_id, "previous_view_id": None,
+                  "app_id": "A0RELEASEBOT", "bot_id": token.bot_id, "private_metadata": view.get("private_metadata", ""),
+                  "callback_id": view.get("callback_id", ""), "external_id": view.get("external_id", "")}
+        self.views[view_id] = stored
+        return stored
+
+
+def _bearer(request: Request) -> str | None:
+    value = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
+    return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+def _params(request: Request) -> tuple[dict[str, Any], str | None]:
+    """The method's arguments (query string, then body) and a token given as a form field."""
+    params: dict[str, Any] = {k: v[0] for k, v in request.query.items()}
+    content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+    body_token = None
+    if request.body and content_type.startswith("application/json"):
+        params.update(json.loads(request.body))  # Slack ignores a token inside a JSON body
+    elif request.body:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+        body_token = form.pop("token", None)
+        params.update(form)
+    for name in JSON_PARAMS:
+        if isinstance(params.get(name), str) and params[name]:
+            try:
+                params[name] = json.loads(params[name])
+            except ValueError:
+                params.setdefault("_invalid", []).append(name)  # reported by the method that reads it
+    return params, body_token
+
+
+def _require(params: dict[str, Any], *names: str) -> None:
+    for name in names:
+        if not params.get(name):
+            raise SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] missing required field: {name}"]})
+
+
+def _check_blocks(params: dict[str, Any], surface: str) -> None:
+    blocks = params.get("blocks")
+    if "blocks" in params.get("_invalid", ()) or (blocks is not None and not isinstance(blocks, list)):
+        raise SlackError("invalid_blocks_format")
+    if blocks and (len(blocks) > MAX_BLOCKS[surface] or any(not isinstance(b, dict) or "type" not in b for b in blocks)):
+        raise SlackError("invalid_blocks", response_metadata={"messages": [f"[ERROR] invalid blocks for a {surface}"]})
+
+
+# --- methods ---------------------------------------------------------------------------------------
+def auth_test(fake: FakeSlack, params: dict, token: Token) -> dict:
+    user = fake.users.get(token.user_id, {})
+    return {"url": f"https://{fake.domain}.slack.com/", "team": fake.team_name, "user": user.get("name"),
+            "team_id": fake.team_id, "user_id": token.user_id, "is_enterprise_install": False,
+            **({"bot_id": token.bot_id} if token.bot_id else {})}
+
+
+def team_info(fake: FakeSlack, params: dict, token: Token) -> dict:
+    return {"team": {"id": fake.team_id, "name": fake.team_name, "domain": fake.domain, "email_domain": "",
+                     "icon": {"image_68": "https://avatars.example/team.png", "image_default": True}}}
+
+
+def users_info(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "user")
+    return {"user": fake._user(params["user"])}
+
+
+def conversations_info(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "channel")
+    return {"channel": fake._channel(params["channel"]).as_json()}
+
+
+def conversations_list(fake: FakeSlack, params: dict, token: Token) -> dict:
+    types = str(params.get("types") or "public_channel").split(",")
+    wanted = [c for c in fake.channels.values()
+              if ("private_channel" if c.is_private else "public_channel") in types
+              and (c.is_member or not c.is_private)
+              and not (c.is_archived and str(params.get("exclude_archived")).lower() in ("1", "true"))]
+    start = _cursor_offset(params.get("cursor"))
+    limit = min(int(params.get("limit") or 100), 1000)
+    page = wanted[start:start + limit]
+    following = start + limit if start + limit < len(wanted) else None
+    next_cursor = base64.b64encode(f"offset:{following}".encode()).decode() if following is not None else ""
+    return {"channels": [c.as_json() for c in page], "response_metadata": {"next_cursor": next_cursor}}
+
+
+def _cursor_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, value = base64.b64decode(cursor.encode()).decode().partition(":")
+        if kind == "offset":
+            return int(value)
+    except ValueError:
+        pass
+    raise SlackError("invalid_cursor")
+
+
+def chat_post_message(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "channel")
+    channel_id = fake._postable(params["channel"])
+    _check_blocks(params, "message")
+    if not (params.get("text") or params.get("blocks") or params.get("attachments")):
+        raise SlackError("no_text")
+    ts = fake._ts()
+    message = {"type": "message", "subtype": "bot_message" if token.bot_id else None, "channel": channel_id,
+               "ts": ts, "text": params.get("text") or "", "blocks": params.get("blocks"),
+               "thread_ts": params.get("thread_ts") or None, "user": token.user_id, "bot_id": token.bot_id,
+               "team": fake.team_id, "edited": None}
+    fake.messages.append(message)
+    return {"channel": channel_id, "ts": ts, "message": _public(message)}
+
+
+def chat_post_ephemeral(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "channel", "user")
+    user = fake._user(params["user"])
+    channel_id = fake._postable(params["channel"])
+    channel = fake.channels.get(channel_id)
+    if channel is not None and channel.members is not None and user["id"] not in channel.members:
+        raise SlackError("user_not_in_channel")
+    _check_blocks(params, "message")
+    ts = fake._ts()
+    fake.ephemerals.append({"channel": channel_id, "user": user["id"], "ts": ts, "text": params.get("text") or "",
+                            "blocks": params.get("blocks"), "thread_ts": params.get("thread_ts")})
+    return {"message_ts": ts}
+
+
+def chat_update(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "channel", "ts")
+    channel_id = fake._channel(params["channel"]).id
+    message = fake._message(channel_id, params["ts"])
+    if message["user"] != token.user_id:
+        raise SlackError("cant_update_message")
+    _check_blocks(params, "message")
+    if "text" in params:
+        message["text"] = params["text"] or ""
+    if "blocks" in params:
+        message["blocks"] = params["blocks"]
+    message["edited"] = {"user": token.user_id, "ts": fake._ts()}
+    return {"channel": channel_id, "ts": message["ts"], "text": message["text"], "message": _public(message)}
+
+
+def chat_get_permalink(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "channel", "message_ts")
+    channel_id = fake._channel(params["channel"]).id
+    message = fake._message(channel_id, params["message_ts"])
+    link = f"https://{fake.domain}.slack.com/archives/{channel_id}/p{message['ts'].replace('.', '')}"
+    if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
+        link += f"?thread_ts={message['thread_ts']}&cid={channel_id}"
+    return {"channel": channel_id, "permalink": link}
+
+
+def views_open(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "trigger_id", "view")
+    fake._exchange(params["trigger_id"])
+    return {"view": fake._store_view(params["view"], token)}
+
+
+def views_push(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "trigger_id", "view")
+    fake._exchange(params["trigger_id"])
+    return {"view": fake._store_view(params["view"], token)}
+
+
+def views_update(fake: FakeSlack, params: dict, token: Token) -> dict:
+    _require(params, "view")
+    current = fake.views.get(params.get("view_id") or "") or next(
+        (v for v in fake.views.values() if params.get("external_id") and v.get("external_id") == params["external_id"]),
+        None)
+    if current is None:
+        raise SlackError("not_found")
+    if params.get("hash") and params["hash"] != current["hash"]:
+        raise SlackError("hash_conflict")
+    return {"view": fake._store_view(params["view"], token, replacing=current)}
+
+
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as Slack returns it (no fake-only keys, no nulls)."""
+    return {k: v for k, v in message.items() if v is not None and k != "channel"}
+
+
+HANDLERS: dict[str, Callable[[FakeSlack, dict, Token], dict]] = {
+    "auth.test": auth_test,
+    "team.info": team_info,
+    "users.info": users_info,
+    "conversations.info": conversations_info,
+    "conversations.list": conversations_list,
+    "chat.postMessage": chat_post_message,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.update": chat_update,
+    "chat.getPermalink": chat_get_permalink,
+    "views.open": views_open,
+    "views.push": views_push,
+    "views.update": views_update,
+}
