@@ -66,6 +66,7 @@ class FakeServer:
         self.requests: list[Request] = []
         self.failures: list[Failure] = []
         self.delay = 0.0
+        self.holds: list[tuple[re.Pattern, threading.Event]] = []
         self.lock = threading.RLock()
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
         self.setup_routes()
@@ -121,6 +122,13 @@ class FakeServer:
         with self.lock:
             self.failures.append(Failure(Response(status, body, headers or {}), path, method, times))
 
+    def hold(self, path_regex: str) -> threading.Event:
+        """Keep requests whose path matches waiting until the returned event is set (30 s at most)."""
+        gate = threading.Event()
+        with self.lock:
+            self.holds.append((re.compile(path_regex), gate))
+        return gate
+
     def calls(self, method: str | None = None, path_regex: str = ".*") -> list[Request]:
         """The requests received, optionally filtered."""
         with self.lock:
@@ -144,6 +152,9 @@ class FakeServer:
         with self.lock:
             self.requests.append(request)
             failure = self._take_failure(request)
+        for pattern, gate in list(self.holds):
+            if pattern.search(request.path):
+                gate.wait(30)
         if self.delay:
             time.sleep(self.delay)
         response = failure or self._route(request)
