@@ -6,7 +6,7 @@ from typing import Callable
 from slack_bolt import BoltContext
 
 from core.runtime import Runtime
-from core.services.tenants import ensure_account, ensure_tenant
+from core.services.tenants import ensure_account, ensure_tenant, find_member
 
 
 def _team_name(body: dict) -> str | None:
@@ -26,6 +26,11 @@ def tenant_scope(runtime: Runtime) -> Callable:
     def middleware(context: BoltContext, body: dict, next: Callable) -> None:
         team_id = context.team_id or (body.get("team") or {}).get("id")
         if team_id is None:
+            return next()
+        with runtime.reading() as session:  # the common case: both known, no write needed
+            known = find_member(session, slack_team_id=team_id, slack_user_id=context.user_id)
+        if known is not None:
+            context["tenant_id"], context["account_id"], context["account_role"] = known
             return next()
         with runtime.unit_of_work() as session:
             tenant = ensure_tenant(session, slack_team_id=team_id, name=_team_name(body) or team_id,

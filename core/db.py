@@ -34,8 +34,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # IMMEDIATE takes the write lock up front: two writers wait for each other instead of
-        # failing with "database is locked" when a read turns into a write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # failing with "database is locked" when a read turns into a write. Read-only units (see
+        # `reading`) skip it, so lookups never queue behind writers (WAL lets them read meanwhile).
+        read_only = connection.get_execution_options().get("read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -54,4 +56,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for lookups only: it never commits, and on SQLite takes no write lock."""
+    session = factory(bind=factory.kw["bind"].execution_options(read_only=True))
+    try:
+        yield session
+    finally:
+        session.rollback()
         session.close()

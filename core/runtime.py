@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
 from core.crypto import CredentialCipher
-from core.db import make_engine, make_session_factory, unit_of_work
+from core.db import make_engine, make_session_factory, reading, unit_of_work
 from core.errors import ConfigurationError
 from core.integrations.base import ProviderContext
 from core.migrate import alembic_config, upgrade
@@ -46,6 +46,10 @@ class Runtime:
     def unit_of_work(self):
         """A session committed on success, rolled back on error."""
         return unit_of_work(self.session_factory)
+
+    def reading(self):
+        """A session for lookups only (never commits; no write lock on SQLite)."""
+        return reading(self.session_factory)
 
     def migrate(self) -> None:
         """Apply every pending migration."""

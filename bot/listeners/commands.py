@@ -14,7 +14,7 @@ from core.services.integrations import list_integrations
 
 
 def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
-    with runtime.unit_of_work() as session:
+    with runtime.reading() as session:
         scms = list_integrations(session, tenant_id=tenant_id, kind=IntegrationKind.SCM, usable_only=True)
         targets = list_integrations(session, tenant_id=tenant_id, kind=IntegrationKind.TARGET, usable_only=True)
     missing = [label for label, found in (("source control integration", scms), ("store target", targets)) if not found]

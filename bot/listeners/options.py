@@ -31,7 +31,7 @@ def _pipeline_filter(view: dict):
 def register(app: App, runtime: Runtime, follower: Follower) -> None:
     def suggest(ack: Ack, body: dict, context: BoltContext) -> None:
         kind = KIND_OF_ACTION[ActionId(body["action_id"])]
-        with runtime.unit_of_work() as session:
+        with runtime.reading() as session:
             views = list_integrations(session, tenant_id=context["tenant_id"], kind=kind, usable_only=True)
         if kind == IntegrationKind.PIPELINE:
             views = list(filter(_pipeline_filter(body.get("view") or {}), views))

@@ -55,6 +55,15 @@ def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, disp
         ).one()
 
 
+def find_member(session: Session, *, slack_team_id: str, slack_user_id: str | None) -> tuple[str, str, Role] | None:
+    """(tenant id, account id, role) of a known Slack user of a known workspace, in one query."""
+    if slack_user_id is None:
+        return None
+    row = session.execute(select(Tenant.id, Account.id, Account.role).join(Account, Account.tenantId == Tenant.id)
+                          .where(Tenant.slackTeamId == slack_team_id, Account.slackUserId == slack_user_id)).first()
+    return tuple(row) if row else None
+
+
 def add_account(session: Session, *, tenant_id: str, slack_user_id: str, display_name: str, role: Role) -> Account:
     """Register a user of a tenant with a role; refused when the user is already registered."""
     if session.scalar(select(Account.id).where(Account.tenantId == tenant_id, Account.slackUserId == slack_user_id)):
