@@ -123,5 +123,5 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> BitbucketScm:
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Bitbucket",
                       allow_private=ctx.allow_private_networks, timeout=ctx.timeout,
                       headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
-    return BitbucketScm(http, full_name=f"{workspace}/{slug}", default_branch=config.fields.get("defaultBranch") or None,
-                        token=token)
+    return BitbucketScm(http, full_name=f"{workspace}/{slug}", token=token,
+                        default_branch=config.fields.get("defaultBranch") or None)

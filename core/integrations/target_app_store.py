@@ -94,7 +94,8 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     key_id = str(config.settings.get("keyId") or "").strip()
     issuer_id = str(config.settings.get("issuerId") or "").strip()
     if not bundle_id or not key_id or not issuer_id or not config.secrets.get("privateKey"):
-        raise IntegrationError("the App Store integration needs an appIdentifier, a keyId, an issuerId and a privateKey")
+        raise IntegrationError("the App Store integration needs an appIdentifier, a keyId, an issuerId "
+                               "and a privateKey")
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="App Store Connect",
                       allow_private=ctx.allow_private_networks, headers={"Accept": "application/json"},
                       timeout=ctx.timeout)

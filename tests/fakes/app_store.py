@@ -79,7 +79,8 @@ class FakeAppStoreConnect(FakeServer):
             return not_authorized()
         prefixes = [p for v in request.query.get("filter[bundleId]", []) for p in v.split(",") if p]
         limit = int((request.query.get("limit") or ["50"])[0])
-        found = [a for a in self.apps if not prefixes or any(a["attributes"]["bundleId"].startswith(p) for p in prefixes)]
+        found = [a for a in self.apps
+                 if not prefixes or any(a["attributes"]["bundleId"].startswith(p) for p in prefixes)]
         data = [{**a, "links": {"self": f"{self.url}/v1/apps/{a['id']}"}} for a in found[:limit]]
         return Response(200, {"data": data, "links": {"self": f"{self.url}/v1/apps"},
                               "meta": {"paging": {"total": len(found), "limit": limit}}})

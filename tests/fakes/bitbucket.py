@@ -125,7 +125,8 @@ class FakeBitbucket(FakeServer):
 
     def _new_branch(self, full_name: str, name: str | None, target: str | None) -> Response:
         branches = self.repositories[full_name]
-        sha = branches.get(target or "") or next((h for h in branches.values() if target and h.startswith(target)), None)
+        # A full hash or a short prefix of one, as Bitbucket accepts.
+        sha = next((h for h in branches.values() if target and h.startswith(target)), None)
         if not name or sha is None:
             return error(400, "Invalid branch name or target", data={"key": "INVALID_REQUEST"})
         if name in branches:

@@ -122,7 +122,8 @@ def test_a_refused_name_reports_bitbuckets_reason(bitbucket):
     bitbucket.fail(400, {"type": "error", "error": {"message": "Invalid branch name"}}, path="/refs/branches$",
                    method="POST")
     error = failure(lambda: client(bitbucket).create_branch("bad..name", "main"))
-    assert (str(error), error.status) == ("Bitbucket refused to create branch bad..name: Invalid branch name (400)", 400)
+    assert str(error) == "Bitbucket refused to create branch bad..name: Invalid branch name (400)"
+    assert error.status == 400
 
 
 def test_a_missing_scope_on_create_reports_bitbuckets_reason(bitbucket):

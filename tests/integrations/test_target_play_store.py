@@ -47,7 +47,8 @@ def client(fake, key, *, package: str = PACKAGE, secret: str | None = None, time
     config = IntegrationConfig(id="p-1", provider="PLAY_STORE", display_name="Play", base_url=fake.url,
                                fields={"appIdentifier": package}, settings={},
                                secrets={"serviceAccountJson": secret or key_json(key, fake.token_uri)})
-    return build_client(IntegrationKind.TARGET, config, ProviderContext(allow_private_networks=private, timeout=timeout))
+    ctx = ProviderContext(allow_private_networks=private, timeout=timeout)
+    return build_client(IntegrationKind.TARGET, config, ctx)
 
 
 def failure(action, key) -> IntegrationError:
@@ -92,8 +93,8 @@ def test_an_unknown_service_account_is_an_invalid_grant(google, private_key):
 
 def test_an_unknown_package_says_so(google, private_key):
     error = failure(lambda: client(google, private_key, package="com.acme.nope").verify(), private_key)
-    assert (str(error), error.status) == ("package com.acme.nope not found in Play Console or the service account "
-                                          "has no access", 404)
+    assert str(error) == "package com.acme.nope not found in Play Console or the service account has no access"
+    assert error.status == 404
 
 
 def test_an_account_without_access_to_the_app_gets_the_permission_message(google, private_key):
@@ -110,7 +111,8 @@ def test_a_json_that_is_not_a_service_account_key_is_refused(google, private_key
 
 
 def test_a_broken_private_key_is_refused_without_echoing_it(google, private_key):
-    secret = key_json(private_key, google.token_uri, private_key="-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----")
+    broken = "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----"
+    secret = key_json(private_key, google.token_uri, private_key=broken)
     error = failure(lambda: client(google, private_key, secret=secret), private_key)
     assert "QUJD" not in str(error) and "not a Google service-account key" in str(error)
 
