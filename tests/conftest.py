@@ -125,6 +125,9 @@ def delete_tenant_rows(engine, tenant_ids) -> None:
     with engine.begin() as conn:
         for tid in tenant_ids:
             params = {"t": tid}
+            for table in ("notifications", "pipeline_builds", "request_keys"):
+                conn.execute(text(f"DELETE FROM {table} WHERE tenantId=:t"), params)
+            conn.execute(text("DELETE FROM release_cards WHERE releaseId IN (SELECT id FROM releases WHERE tenantId=:t)"), params)
             conn.execute(text("DELETE FROM release_pipelines WHERE releaseId IN (SELECT id FROM releases WHERE tenantId=:t)"), params)
             conn.execute(text("DELETE FROM release_targets WHERE releaseId IN (SELECT id FROM releases WHERE tenantId=:t)"), params)
             conn.execute(text("DELETE FROM releases WHERE tenantId=:t"), params)
@@ -132,3 +135,8 @@ def delete_tenant_rows(engine, tenant_ids) -> None:
                           "tenant_communication_integrations", "tenant_ticket_integrations", "accounts"):
                 conn.execute(text(f"DELETE FROM {table} WHERE tenantId=:t"), params)
             conn.execute(text("DELETE FROM tenants WHERE id=:t"), params)
+
+
+def tenant_ids(engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT id FROM tenants")).scalars())

@@ -15,6 +15,7 @@ from core.config import Settings
 from core.crypto import generate_key
 from core.runtime import Runtime
 from core.services.tenants import add_tenant
+from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackClient
@@ -56,11 +57,14 @@ def running_bot(engine, tmp_path, slack, monkeypatch):
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))
     runtime.migrate()
+    before = tenant_ids(runtime.engine)
     server, bot = make_server(runtime, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield RunningBot(f"http://127.0.0.1:{server.effective_port}", runtime, bot, slack, slack.team_id)
     server.close()
+    if engine.dialect.name != "sqlite":  # the MariaDB test database is shared: leave it as found
+        delete_tenant_rows(runtime.engine, tenant_ids(runtime.engine) - before)
     runtime.engine.dispose()
 
 
