@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("RELEASEBOT_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        cli.main(args=argv, prog_name="releasebot", standalone_mode=False)
-        return 0
+        result = cli.main(args=argv, prog_name="releasebot", standalone_mode=False)
+        return result if isinstance(result, int) else 0  # click returns Exit codes in this mode
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
