@@ -1,9 +1,9 @@
 """The composition root of the Slack bot: settings → Web API client, follower, Bolt app."""
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -37,9 +37,10 @@ def web_client(runtime: Runtime) -> WebClient:
 
 
 def make_follower(runtime: Runtime, client: WebClient) -> Follower:
-    """The build follower, announcing through Slack (RELEASEBOT_POLL_SECONDS sets its pace)."""
-    interval = float(os.environ.get("RELEASEBOT_POLL_SECONDS", "5"))
-    return Follower(runtime, SlackAnnouncer(client, runtime), interval=interval)
+    """The build follower, announcing through Slack."""
+    s = runtime.settings
+    return Follower(runtime, SlackAnnouncer(client, runtime), interval=s.poll_seconds,
+                    lease=timedelta(seconds=s.claim_seconds), requested_grace=timedelta(seconds=s.request_grace_seconds))
 
 
 def build_bot(runtime: Runtime) -> Bot:

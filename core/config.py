@@ -25,6 +25,9 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     allow_private_networks: bool = False
+    poll_seconds: float = 5.0          # how often the follower looks for work
+    claim_seconds: float = 60.0        # how long a claim on a build or notification lasts
+    request_grace_seconds: float = 10.0  # before a follower takes over a requested build nobody dispatched
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -41,4 +44,7 @@ class Settings:
             slack_app_token=environ.get("SLACK_APP_TOKEN") or None,
             slack_api_url=environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             allow_private_networks=_flag(environ.get("RELEASEBOT_ALLOW_PRIVATE_NETWORKS")),
+            poll_seconds=float(environ.get("RELEASEBOT_POLL_SECONDS") or 5),
+            claim_seconds=float(environ.get("RELEASEBOT_CLAIM_SECONDS") or 60),
+            request_grace_seconds=float(environ.get("RELEASEBOT_REQUEST_GRACE_SECONDS") or 10),
         )

@@ -50,9 +50,9 @@ def _database_url(engine, tmp_path) -> str:
 
 
 @pytest.fixture
-def running_bot(engine, tmp_path, slack, monkeypatch):
-    monkeypatch.setenv("RELEASEBOT_POLL_SECONDS", "0.2")
+def running_bot(engine, tmp_path, slack):
     runtime = Runtime(Settings(
+        poll_seconds=0.2, claim_seconds=5, request_grace_seconds=1,
         database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))
