@@ -12,7 +12,7 @@ from bot.listeners.parse import draft_from, pilot_user, state_values
 from core.errors import ValidationError
 from core.follower import Follower
 from core.runtime import Runtime
-from core.services.releases import create_release
+from core.services.releases import create_release, created_by_request
 from core.services.tenants import ensure_account
 
 FIELD_BLOCKS = {b.value for b in BlockId}
@@ -41,6 +41,11 @@ def register(app: App, runtime: Runtime, follower: Follower) -> None:
     @app.view(CallbackId.CREATE_RELEASE)
     def submit(ack: Ack, body: dict, view: dict, context: BoltContext, client: WebClient) -> None:
         tenant_id = context["tenant_id"]
+        with runtime.reading() as session:
+            repeated = created_by_request(session, tenant_id=tenant_id, request_key=view["id"])
+        if repeated:  # Slack delivered this submission again: the first delivery does the rest
+            ack()
+            return
         state = state_values(view)
         pilot = _pilot_account(runtime, client, tenant_id, pilot_user(state))
         try:

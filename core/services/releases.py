@@ -261,11 +261,9 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
 
     A `request_key` (e.g. a Slack modal's view id) makes a repeated request return the release the
     first one created instead of creating another."""
-    if request_key:
-        done = session.scalar(select(RequestKey.resultId).where(
-            RequestKey.tenantId == tenant_id, RequestKey.scope == CREATE_SCOPE, RequestKey.requestKey == request_key))
-        if done:
-            return get_release(session, tenant_id=tenant_id, release_id=done)
+    done = created_by_request(session, tenant_id=tenant_id, request_key=request_key) if request_key else None
+    if done:
+        return get_release(session, tenant_id=tenant_id, release_id=done)
     target_ids = tuple(dict.fromkeys(t for t in draft.target_ids if t))  # duplicates collapse, order kept
     pipeline_ids = tuple(dict.fromkeys(p for p in draft.pipeline_ids if p))
     problems: list[Problem] = []
@@ -309,6 +307,12 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
             raise ConflictError([Problem("version", _conflict_message(draft.version, key))]) from None
         raise
     return get_release(session, tenant_id=tenant_id, release_id=release_id)
+
+
+def created_by_request(session: Session, *, tenant_id: str, request_key: str) -> str | None:
+    """The id of the release an earlier request with this key created, if any."""
+    return session.scalar(select(RequestKey.resultId).where(
+        RequestKey.tenantId == tenant_id, RequestKey.scope == CREATE_SCOPE, RequestKey.requestKey == request_key))
 
 
 def _is_race(exc: Exception) -> bool:
