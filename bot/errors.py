@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import contextmanager
+from typing import Iterator
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -35,3 +37,13 @@ def handle_error(error: Exception, body: dict, client: WebClient) -> None:
         client.chat_postEphemeral(channel=channel or user, user=user, text=text)
     except SlackApiError as exc:  # the answer itself failed: the log is all that is left
         log.warning("could not tell %s about an error: %s", user, exc.response.get("error"))
+
+
+@contextmanager
+def reported(body: dict, client: WebClient) -> Iterator[None]:
+    """Around listener work after its ack: a core error becomes an ephemeral answer here, because
+    Bolt drops an ack that a listener raises after (Slack would then see no answer at all)."""
+    try:
+        yield
+    except ReleasebotError as error:
+        handle_error(error, body, client)

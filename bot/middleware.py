@@ -32,14 +32,18 @@ def tenant_scope(runtime: Runtime) -> Callable:
         if known is not None:
             context["tenant_id"], context["account_id"], context["account_role"] = known
             return next()
-        with runtime.unit_of_work() as session:
+
+        def resolve(session):
             tenant = ensure_tenant(session, slack_team_id=team_id, name=_team_name(body) or team_id,
                                    slack_enterprise_id=context.enterprise_id)
-            context["tenant_id"] = tenant.id
-            if context.user_id:
-                account = ensure_account(session, tenant_id=tenant.id, slack_user_id=context.user_id,
-                                         display_name=_user_name(body) or context.user_id)
-                context["account_id"], context["account_role"] = account.id, account.role
+            account = ensure_account(session, tenant_id=tenant.id, slack_user_id=context.user_id,
+                                     display_name=_user_name(body) or context.user_id) if context.user_id else None
+            return tenant.id, account
+
+        # Two first requests of a workspace or person may race: the loser sees the winner's rows.
+        context["tenant_id"], account = runtime.retrying(resolve)
+        if account is not None:
+            context["account_id"], context["account_role"] = account.id, account.role
         return next()
 
     return middleware

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+RETRYABLE_MYSQL_ERRORS = (1213, 1205)  # deadlock, lock wait timeout
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -68,3 +72,23 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(getattr(exc, "orig", None), "args", [None])[0]
+    return isinstance(exc, OperationalError) and code in RETRYABLE_MYSQL_ERRORS
+
+
+def retrying(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 3) -> T:
+    """Run idempotent `work` in a unit of work, again in a fresh one (a fresh snapshot) when a
+    concurrent request won a unique key or MySQL chose this transaction as a deadlock victim."""
+    for attempt in range(attempts):
+        try:
+            with unit_of_work(factory) as session:
+                return work(session)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == attempts - 1 or not _worth_retrying(exc):
+                raise
+    raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
 from core.crypto import CredentialCipher
-from core.db import make_engine, make_session_factory, reading, unit_of_work
+from core.db import make_engine, make_session_factory, reading, retrying, unit_of_work
 from core.errors import ConfigurationError
 from core.integrations.base import ProviderContext
 from core.migrate import alembic_config, upgrade
@@ -46,6 +46,10 @@ class Runtime:
     def unit_of_work(self):
         """A session committed on success, rolled back on error."""
         return unit_of_work(self.session_factory)
+
+    def retrying(self, work):
+        """Run idempotent `work(session)` in a unit of work, retried on races the database settles."""
+        return retrying(self.session_factory, work)
 
     def reading(self):
         """A session for lookups only (never commits; no write lock on SQLite)."""

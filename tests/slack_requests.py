@@ -57,13 +57,13 @@ class SlackClient:
                                  "value": value, "view": current, "container": {"type": "view", "view_id": "V0CREATE1"}})
 
     def block_action(self, *, action_id: str, value: str, block_id: str, channel_id: str, message_ts: str,
-                     message: dict | None = None) -> requests.Response:
+                     message: dict | None = None, action_ts: str | None = None) -> requests.Response:
         return self.interactive({
             "type": "block_actions", "trigger_id": "1.2.3", "response_url": "https://hooks.slack.com/actions/T0/1/x",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
             "channel": {"id": channel_id, "name": "releases"}, "message": message or {"ts": message_ts, "blocks": []},
             "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
-                         "action_ts": str(time.time())}],
+                         "action_ts": action_ts or f"{time.time():.6f}"}],
         })
 
 

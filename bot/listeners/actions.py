@@ -5,6 +5,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.cards import refresh_card
+from bot.errors import reported
 from bot.ids import ActionId
 from core.follower import Follower
 from core.runtime import Runtime
@@ -14,14 +15,20 @@ from core.services.releases import get_release
 
 def register(app: App, runtime: Runtime, follower: Follower) -> None:
     def trigger(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
+        with reported(body, client):
+            _trigger(ack, body, context, client)
+
+    def _trigger(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         action = body["actions"][0]
         try:
             # The intent is recorded before Slack hears back; the tenant is the signed payload's team.
-            with runtime.unit_of_work() as session:
+            def record(session):
                 intent = request_build(session, tenant_id=context["tenant_id"], account_id=context["account_id"],
                                        release_pipeline_id=action["value"],
                                        request_key=f"{body['container'].get('message_ts')}:{action['action_ts']}")
-                release = get_release(session, tenant_id=context["tenant_id"], release_id=intent.release_id)
+                return intent, get_release(session, tenant_id=context["tenant_id"], release_id=intent.release_id)
+
+            intent, release = runtime.retrying(record)  # a deadlock victim just asks again
         finally:
             ack()
         if not intent.started:
@@ -33,10 +40,11 @@ def register(app: App, runtime: Runtime, follower: Follower) -> None:
         follower.dispatch(intent.build_id)
         follower.deliver_due()
 
-    def abort(ack: Ack, body: dict, context: BoltContext) -> None:
+    def abort(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         ack()
-        follower.stop(tenant_id=context["tenant_id"], release_pipeline_id=body["actions"][0]["value"],
-                      actor_account_id=context["account_id"])
+        with reported(body, client):
+            follower.stop(tenant_id=context["tenant_id"], release_pipeline_id=body["actions"][0]["value"],
+                          actor_account_id=context["account_id"])
 
     app.action(ActionId.TRIGGER_BUILD)(trigger)
     app.action(ActionId.RETRY_BUILD)(trigger)

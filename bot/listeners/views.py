@@ -26,9 +26,9 @@ def inline_errors(error: ValidationError) -> dict[str, str]:
 def _pilot_account(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None) -> str | None:
     if not slack_user:
         return None
-    with runtime.unit_of_work() as session:
-        account = ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)
-        needs_name = account.displayName == slack_user
+    account = runtime.retrying(lambda session: ensure_account(
+        session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user))
+    needs_name = account.displayName == slack_user
     if needs_name:  # first sight of this person: learn their name once
         profile = client.users_info(user=slack_user)["user"]
         name = profile.get("real_name") or profile.get("name") or slack_user

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.enums import Role
@@ -22,17 +21,15 @@ def add_tenant(session: Session, *, name: str, slack_team_id: str, slack_enterpr
 
 
 def ensure_tenant(session: Session, *, slack_team_id: str, name: str, slack_enterprise_id: str | None = None) -> Tenant:
-    """The tenant of a workspace, created on its first request (safe when two requests race)."""
+    """The tenant of a workspace, created on its first request (run it under `retrying`: when two
+    first requests race, one fails on the unique key and its retry finds the other's row)."""
     tenant = session.scalar(select(Tenant).where(Tenant.slackTeamId == slack_team_id))
     if tenant is not None:
         return tenant
-    try:
-        with session.begin_nested():
-            tenant = Tenant(name=name, slackTeamId=slack_team_id, slackEnterpriseId=slack_enterprise_id)
-            session.add(tenant)
-        return tenant
-    except IntegrityError:
-        return session.scalars(select(Tenant).where(Tenant.slackTeamId == slack_team_id)).one()
+    tenant = Tenant(name=name, slackTeamId=slack_team_id, slackEnterpriseId=slack_enterprise_id)
+    session.add(tenant)
+    session.flush()  # a racing twin fails here on the unique key; the caller retries and finds it
+    return tenant
 
 
 def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, display_name: str) -> Account:
@@ -44,15 +41,10 @@ def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, disp
         return account
     has_accounts = session.scalar(select(func.count()).select_from(Account).where(Account.tenantId == tenant_id))
     role = Role.MEMBER if has_accounts else Role.ADMIN
-    try:
-        with session.begin_nested():
-            account = Account(tenantId=tenant_id, slackUserId=slack_user_id, displayName=display_name, role=role)
-            session.add(account)
-        return account
-    except IntegrityError:
-        return session.scalars(
-            select(Account).where(Account.tenantId == tenant_id, Account.slackUserId == slack_user_id)
-        ).one()
+    account = Account(tenantId=tenant_id, slackUserId=slack_user_id, displayName=display_name, role=role)
+    session.add(account)
+    session.flush()  # a racing twin fails here on the unique key; the caller retries and finds it
+    return account
 
 
 def find_member(session: Session, *, slack_team_id: str, slack_user_id: str | None) -> tuple[str, str, Role] | None:

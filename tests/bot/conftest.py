@@ -61,7 +61,9 @@ def running_bot(engine, tmp_path, slack):
     server, bot = make_server(runtime, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    _, stop_following = bot.follower.start()
     yield RunningBot(f"http://127.0.0.1:{server.effective_port}", runtime, bot, slack, slack.team_id)
+    stop_following.set()
     server.close()
     if engine.dialect.name != "sqlite":  # the MariaDB test database is shared: leave it as found
         delete_tenant_rows(runtime.engine, tenant_ids(runtime.engine) - before)

@@ -177,7 +177,7 @@ class FakeJenkins(FakeServer):
 
     def _queue_item(self, request, match):
         item = self.queue.get(int(match.group(1)))
-        if item is None:
+        if item is None or item.job not in self.jobs:  # deleting a job drops its queue items
             return _page(404, "Not Found")
         item.polls += 1
         if item.build is None and not item.cancelled and self.start_after_polls is not None \
