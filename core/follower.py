@@ -28,9 +28,9 @@ from sqlalchemy import select
 
 from core.enums import TERMINAL_BUILD_STATES, BuildState, BuildStatus, IntegrationKind, NotificationState
 from core.errors import ConfigurationError, IntegrationError
-from core.integrations.base import BuildRef, IntegrationConfig
+from core.integrations.base import BuildRef
 from core.integrations.registry import build_client
-from core.models import Account, Notification, PipelineBuild, PipelineIntegration, ReleasePipeline, ScmIntegration
+from core.models import Account, Notification, PipelineBuild, PipelineIntegration, ReleasePipeline
 from core.runtime import Runtime
 from core.services import builds
 from core.services.integrations import utcnow
@@ -105,11 +105,7 @@ class Follower:
     def _client(self, session, build: PipelineBuild):
         rp = session.get(ReleasePipeline, build.releasePipelineId)
         pipeline = session.get(PipelineIntegration, rp.pipelineIntegrationId)
-        scm = session.get(ScmIntegration, pipeline.scmIntegrationId)
-        config = config_of(IntegrationKind.PIPELINE, pipeline, self.runtime.cipher)
-        # GitHub Actions runs in the pipeline's repository; its default branch is the ref fallback.
-        settings = {**config.settings, "repository": f"{scm.organization}/{scm.repository}", "ref": scm.defaultBranch}
-        config = IntegrationConfig(**{**config.__dict__, "settings": settings})
+        config = config_of(session, IntegrationKind.PIPELINE, pipeline, self.runtime.cipher)
         return build_client(IntegrationKind.PIPELINE, config, self.runtime.provider_context), rp
 
     def dispatch(self, build_id: str) -> None:

@@ -25,12 +25,20 @@ from core.services.integrations import (
 DEFAULT_CONCURRENCY = 8
 
 
-def config_of(kind: IntegrationKind, row, cipher: CredentialCipher) -> IntegrationConfig:
-    """What a provider client gets from a row: its non-secret data and decrypted secrets."""
+def config_of(session: Session, kind: IntegrationKind, row, cipher: CredentialCipher) -> IntegrationConfig:
+    """What a provider client gets from a row: its non-secret data and decrypted secrets.
+
+    A pipeline also gets its SCM's repository (`owner/name`) and default branch as `repository` and
+    `ref` settings: GitHub Actions runs in that repository."""
+    settings = dict(row.settings or {})
+    if kind == IntegrationKind.PIPELINE:
+        scm = session.get(ScmIntegration, row.scmIntegrationId)
+        if scm is not None and scm.tenantId == row.tenantId:
+            settings.update(repository=f"{scm.organization}/{scm.repository}", ref=scm.defaultBranch)
     return IntegrationConfig(
         id=row.id, provider=str(getattr(row, TYPE_COLUMN[kind])), display_name=row.displayName,
         base_url=row.baseUrl, fields={c: getattr(row, c) for c in DETAIL_COLUMNS if hasattr(row, c)},
-        settings=dict(row.settings or {}), secrets=load_secrets(row, cipher),
+        settings=settings, secrets=load_secrets(row, cipher),
     )
 
 
@@ -38,7 +46,7 @@ def client_for(session: Session, *, tenant_id: str, integration_id: str, cipher:
                ctx: ProviderContext, kind: IntegrationKind | None = None):
     """The provider client of one of the tenant's integrations."""
     kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id, kind=kind)
-    return build_client(kind, config_of(kind, row, cipher), ctx)
+    return build_client(kind, config_of(session, kind, row, cipher), ctx)
 
 
 def _pipeline_problem(session: Session, tenant_id: str, row) -> str | None:
@@ -67,7 +75,7 @@ def verify_integration(session: Session, *, tenant_id: str, integration_id: str,
     kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
     error = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
     if error is None:
-        error = _check(lambda: build_client(kind, config_of(kind, row, cipher), ctx).verify())
+        error = _check(lambda: build_client(kind, config_of(session, kind, row, cipher), ctx).verify())
     return record_verification(session, tenant_id=tenant_id, integration_id=integration_id, error=error)
 
 
@@ -82,7 +90,7 @@ def verify_all(session: Session, *, tenant_id: str, cipher: CredentialCipher, ct
         model = INTEGRATION_MODELS[kind.value]
         for row in session.scalars(select(model).where(model.tenantId == tenant_id).order_by(model.displayName)):
             problem = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
-            jobs.append((kind, row, problem or _deferred_verify(kind, row, cipher, ctx)))
+            jobs.append((kind, row, problem or _deferred_verify(session, kind, row, cipher, ctx)))
     results: list[IntegrationView] = []
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = [(row, pool.submit(_check, job) if callable(job) else None, job) for _, row, job in jobs]
@@ -95,9 +103,9 @@ def verify_all(session: Session, *, tenant_id: str, cipher: CredentialCipher, ct
     return results
 
 
-def _deferred_verify(kind, row, cipher, ctx) -> Callable[[], None] | str:
+def _deferred_verify(session, kind, row, cipher, ctx) -> Callable[[], None] | str:
     try:
-        config = config_of(kind, row, cipher)
+        config = config_of(session, kind, row, cipher)
     except ConfigurationError as exc:
         return str(exc)
     return lambda: build_client(kind, config, ctx).verify()

@@ -151,10 +151,11 @@ class FakeServer:
         request = Request(h.command, parsed.path, parse_qs(parsed.query), {k: v for k, v in h.headers.items()}, body)
         with self.lock:
             self.requests.append(request)
-            failure = self._take_failure(request)
         for pattern, gate in list(self.holds):
             if pattern.search(request.path):
                 gate.wait(30)
+        with self.lock:  # after the hold: a failure scripted while a request waits applies to it
+            failure = self._take_failure(request)
         if self.delay:
             time.sleep(self.delay)
         response = failure or self._route(request)
