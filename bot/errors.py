@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError

@@ -1,7 +1,7 @@
 """Cross-cutting: every request is scoped to its workspace's tenant and its user's account."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from slack_bolt import BoltContext
 

@@ -30,7 +30,7 @@ class Settings:
     request_grace_seconds: float = 10.0  # before a follower takes over a requested build nobody dispatched
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read settings; a .env file is loaded first when reading the real environment."""
         if environ is None:
             load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)

@@ -16,10 +16,14 @@ What happens when a process dies:
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import socket
 import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -30,7 +34,7 @@ from core.enums import TERMINAL_BUILD_STATES, BuildState, BuildStatus, Integrati
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import BuildRef
 from core.integrations.registry import build_client
-from core.models import Account, Notification, PipelineBuild, PipelineIntegration, ReleasePipeline
+from core.models import Account, Notification, PipelineBuild, PipelineIntegration, Release, ReleasePipeline
 from core.runtime import Runtime
 from core.services import builds
 from core.services.integrations import utcnow
@@ -80,6 +84,9 @@ class Announcer(Protocol):
         """Redraw the release's card, if it has one."""
 
 
+CLIENT_CACHE_SIZE = 256
+
+
 def _ref(build: PipelineBuild) -> BuildRef:
     return BuildRef(queue_id=build.queueId, build_number=build.buildNumber, url=build.buildUrl)
 
@@ -93,8 +100,11 @@ def _next_check(requested_at, interval: float):
 class Follower:
     def __init__(self, runtime: Runtime, announcer: Announcer, *, worker: str | None = None, interval: float = 5.0,
                  lease: timedelta = timedelta(seconds=60), max_duration: timedelta = timedelta(hours=12),
-                 max_failures: int = 8, requested_grace: timedelta = timedelta(seconds=10)):
+                 max_failures: int = 8, requested_grace: timedelta = timedelta(seconds=10), concurrency: int = 8):
         self.runtime, self.announcer = runtime, announcer
+        self.concurrency = max(1, concurrency)
+        self._clients: OrderedDict[str, object] = OrderedDict()  # reused: a new Jenkins client fetches a crumb
+        self._clients_lock = threading.Lock()
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.interval, self.lease, self.max_duration = interval, lease, max_duration
         self.max_failures, self.requested_grace = max_failures, requested_grace
@@ -106,7 +116,20 @@ class Follower:
         rp = session.get(ReleasePipeline, build.releasePipelineId)
         pipeline = session.get(PipelineIntegration, rp.pipelineIntegrationId)
         config = config_of(session, IntegrationKind.PIPELINE, pipeline, self.runtime.cipher)
-        return build_client(IntegrationKind.PIPELINE, config, self.runtime.provider_context), rp
+        # Keyed by everything the client is built from, so new credentials or a new URL get a new client.
+        key = hashlib.sha256(json.dumps([config.provider, config.base_url, config.fields, config.settings,
+                                         config.secrets], sort_keys=True, default=str).encode()).hexdigest()
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+                return client, rp
+        client = build_client(IntegrationKind.PIPELINE, config, self.runtime.provider_context)
+        with self._clients_lock:
+            self._clients[key] = client
+            while len(self._clients) > CLIENT_CACHE_SIZE:
+                self._clients.popitem(last=False)
+        return client, rp
 
     def dispatch(self, build_id: str) -> None:
         """Start a requested build on its CI (or find the one an earlier attempt started)."""
@@ -118,9 +141,9 @@ class Follower:
             if not builds.claim(s, PipelineBuild, build_id, worker=self.worker, lease=self.lease):
                 return
             client, rp = self._client(s, build)
-            release = get_release(s, tenant_id=build.tenantId, release_id=rp.releaseId)
+            version, branch = s.execute(select(Release.version, Release.branchRelease).where(Release.id == rp.releaseId)).one()
             key = build.idempotencyKey
-        params = {"RELEASE_VERSION": release.version, "BRANCH": release.branchRelease}
+        params = {"RELEASE_VERSION": version, "BRANCH": branch}
         try:
             ref = (client.find(key) if seen_before else None) or client.trigger(params=params, idempotency_key=key)
             outcome = dict(state=BuildState.RUNNING, queue_id=ref.queue_id, build_number=ref.build_number, url=ref.url,
@@ -180,8 +203,9 @@ class Follower:
             if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
                 build.failures = 0
             builds.release_claim(s, PipelineBuild, build_id, worker=self.worker)
-            release = get_release(s, tenant_id=build.tenantId, release_id=s.get(ReleasePipeline, build.releasePipelineId).releaseId)
-        if changed:
+            release = get_release(s, tenant_id=build.tenantId, release_id=s.get(ReleasePipeline, build.releasePipelineId).releaseId) \
+                if changed else None
+        if release is not None:
             self._refresh(release)
         if outcome["state"] in TERMINAL_BUILD_STATES:
             self.deliver_due()
@@ -245,9 +269,24 @@ class Follower:
     def deliver_due(self) -> int:
         with self.runtime.unit_of_work() as s:
             due = builds.due_notifications(s)
-        for notification_id in due:
-            self.deliver(notification_id)
+        self._each(self.deliver, due)
         return len(due)
+
+    def _each(self, step, ids: list[str]) -> None:
+        """Run `step` for each id, `concurrency` at a time (CI and Slack calls wait on the network;
+        claims keep two threads off one row); one failing step does not stop the others."""
+        def guarded(row_id: str) -> None:
+            try:
+                step(row_id)
+            except Exception:  # the log has it; the row is retried when its claim lapses
+                log.exception("follower step %s(%s) failed", step.__name__, row_id)
+
+        if len(ids) <= 1 or self.concurrency == 1:
+            for row_id in ids:
+                guarded(row_id)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(ids)), thread_name_prefix="follower") as pool:
+            list(pool.map(guarded, ids))
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -256,8 +295,8 @@ class Follower:
         with self.runtime.unit_of_work() as s:
             due = builds.due_builds(s, requested_grace=self.requested_grace)
             states = dict(s.execute(select(PipelineBuild.id, PipelineBuild.state).where(PipelineBuild.id.in_(due))).all()) if due else {}
-        for build_id in due:
-            (self.dispatch if states.get(build_id) == BuildState.REQUESTED else self.check)(build_id)
+        self._each(lambda build_id: (self.dispatch if states.get(build_id) == BuildState.REQUESTED else self.check)(build_id),
+                   due)
         return len(due) + self.deliver_due()
 
     def wake(self) -> None:

@@ -29,9 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.enums import (
     BuildState,
-    NotificationState,
     BuildStatus,
     CommunicationType,
+    NotificationState,
     PipelineType,
     ReleaseStatus,
     ReleaseType,

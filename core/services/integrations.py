@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -45,7 +45,7 @@ DETAIL_COLUMNS = (
 
 def utcnow() -> datetime:
     """Now, as the naive UTC the DATETIME columns hold."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,8 @@ def add_integration(
     fields, settings, secrets = dict(fields or {}), dict(settings or {}), dict(secrets or {})
     spec = spec_for(kind, provider)
     if spec is None:
-        raise ValidationError([Problem("provider", f"{provider!r} is not a {KIND_LABEL[kind]} provider: use one of {', '.join(p.lower() for p in providers_of(kind))}")])
+        choices = ", ".join(p.lower() for p in providers_of(kind))
+        raise ValidationError([Problem("provider", f"{provider!r} is not a {KIND_LABEL[kind]} provider: use one of {choices}")])
     problems: list[Problem] = []
     if not display_name.strip():
         problems.append(Problem("displayName", "give the integration a name people will recognise"))

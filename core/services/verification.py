@@ -1,8 +1,8 @@
 """Verification: ask each provider whether the stored credentials work, and record the answer."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

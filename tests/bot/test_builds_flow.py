@@ -8,13 +8,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot.cards import post_card
 from bot.ids import ActionId, BlockId
 from core.enums import BuildStatus, IntegrationKind, TargetStatus
-from core.models import PipelineBuild, ReleasePipeline, ReleaseTarget
+from core.models import PipelineBuild
 from core.services import integrations
 from core.services.releases import create_release, get_release
 from core.services.verification import verify_integration
-from bot.cards import post_card
 from tests.fakes.jenkins import FakeJenkins
 
 JOB = "mobile/ios-release"

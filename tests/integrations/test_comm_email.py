@@ -87,7 +87,8 @@ def smtp_server(mailbox: Mailbox, certificate, *, starttls: bool = True, auth: b
     # auth_require_tls=False on the plain server: it would take a clear-text password, so only the
     # client can be what refuses to send one.
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), tls_context=tls,
-                            authenticator=mailbox, auth_exclude_mechanism=() if auth else ("LOGIN", "PLAIN"), auth_require_tls=starttls, server_hostname="mail.test")
+                            authenticator=mailbox, auth_exclude_mechanism=() if auth else ("LOGIN", "PLAIN"),
+                            auth_require_tls=starttls, server_hostname="mail.test")
     controller.start()
     return controller
 

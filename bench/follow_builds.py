@@ -1,0 +1,135 @@
+"""How long the follower takes to see N builds through to their end, and how many HTTP requests it
+makes per build, against the fake Jenkins and the fake Slack over loopback. Run by hand:
+
+    python bench/follow_builds.py [--builds 1000] [--polls-to-start 1] [--polls-to-finish 2]
+
+Uses a SQLite file, or MariaDB when TEST_MYSQL_URL is set (its tables are recreated). Builds are
+recorded as clicks record them (the intent, REQUESTED); one follower then dispatches, follows and
+announces them all. The fake Jenkins starts a build after `--polls-to-start` polls of its queue
+item and finishes it after `--polls-to-finish` polls of the build.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bot.announcer import SlackAnnouncer  # noqa: E402
+from bot.app import web_client  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.crypto import generate_key  # noqa: E402
+from core.enums import TERMINAL_BUILD_STATES, IntegrationKind  # noqa: E402
+from core.follower import Follower  # noqa: E402
+from core.models import PipelineBuild  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+from core.services import integrations  # noqa: E402
+from core.services.builds import request_build  # noqa: E402
+from core.services.releases import create_release  # noqa: E402
+from core.services.tenants import add_tenant  # noqa: E402
+from core.services.verification import verify_integration  # noqa: E402
+from tests.conftest import _fresh  # noqa: E402
+from tests.factories import World  # noqa: E402
+from tests.fakes.jenkins import FakeJenkins  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
+
+JOB = "mobile/ios-release"
+
+
+def prepare(runtime: Runtime, slack: FakeSlack, jenkins: FakeJenkins, n: int) -> None:
+    """A workspace with one Jenkins pipeline and `n` releases, each with one build requested."""
+    with runtime.unit_of_work() as s:
+        world = World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Bench", slack_team_id=slack.team_id))
+    slack.add_channel(world.channel.details["channelId"], "releases")
+    with runtime.unit_of_work() as s:
+        pipeline = integrations.add_integration(
+            s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS",
+            cipher=runtime.cipher, base_url=jenkins.url, secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
+            fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": JOB})
+    with runtime.unit_of_work() as s:
+        verify_integration(s, tenant_id=world.tenant.id, integration_id=pipeline.id, cipher=runtime.cipher,
+                           ctx=runtime.provider_context)
+    for start in range(0, n, 100):
+        with runtime.unit_of_work() as s:
+            for i in range(start, min(n, start + 100)):
+                release = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                                         draft=world.draft(version=f"{i // 1000 + 1}.{i % 1000}.0",
+                                                           target_ids=(world.ios.id,), pipeline_ids=(pipeline.id,)))
+                request_build(s, tenant_id=world.tenant.id, account_id=world.member.id,
+                              release_pipeline_id=release.pipelines[0].id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--builds", type=int, default=1000)
+    parser.add_argument("--polls-to-start", type=int, default=1)
+    parser.add_argument("--polls-to-finish", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=0.5, help="the follower's poll interval, seconds")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    url = os.environ.get("TEST_MYSQL_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    slack, jenkins = FakeSlack().start(), FakeJenkins().start()
+    jenkins.add_job(JOB)
+    runtime = Runtime(Settings(database_url=url, secret_keys=(generate_key(),), slack_bot_token=slack.bot_token,
+                               slack_signing_secret="bench", slack_api_url=slack.url + "/api/",
+                               allow_private_networks=True))
+    if not url.startswith("sqlite"):
+        _fresh(runtime.engine)
+    runtime.migrate()
+    print(f"preparing {args.builds} builds on {runtime.engine.dialect.name} …")
+    prepare(runtime, slack, jenkins, args.builds)
+    jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
+    jenkins_before, slack_before = len(jenkins.requests), len(slack.requests)
+
+    follower = Follower(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
+                        requested_grace=timedelta(0))
+    _, stop = follower.start()
+    started = time.perf_counter()
+    while True:
+        with runtime.reading() as s:
+            done = s.scalar(select(func.count()).select_from(PipelineBuild)
+                            .where(PipelineBuild.state.in_(TERMINAL_BUILD_STATES)))
+        if done >= args.builds:
+            break
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    while follower.deliver_due():  # the last announcements
+        pass
+    stop.set()
+
+    jenkins_calls = jenkins.requests[jenkins_before:]
+    slack_calls = slack.requests[slack_before:]
+    kinds = Counter(_kind(r.method, r.path) for r in jenkins_calls)
+    n = args.builds
+    print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s")
+    print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
+          + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))
+    print(f"  Slack requests per build:   {len(slack_calls) / n:.2f}")
+    slack.stop()
+    jenkins.stop()
+
+
+def _kind(method: str, path: str) -> str:
+    if "buildWithParameters" in path:
+        return "trigger"
+    if "crumbIssuer" in path:
+        return "crumb"
+    if path.startswith("/queue/item"):
+        return "queue item"
+    if path.rstrip("/").endswith("api/json") and path.split("/")[-3].isdigit():
+        return "build"
+    return f"{method} other"
+
+
+if __name__ == "__main__":
+    main()
