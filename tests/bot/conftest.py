@@ -17,6 +17,7 @@ from core.runtime import Runtime
 from core.services.tenants import add_tenant
 from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World
+from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackClient
 
@@ -50,9 +51,15 @@ def _database_url(engine, tmp_path) -> str:
 
 
 @pytest.fixture
-def running_bot(engine, tmp_path, slack):
+def poll_seconds() -> float:
+    """The follower's interval; a test that must show webhooks act before polling parametrizes it up."""
+    return 0.2
+
+
+@pytest.fixture
+def running_bot(engine, tmp_path, slack, poll_seconds):
     runtime = Runtime(Settings(
-        poll_seconds=0.2, claim_seconds=5, request_grace_seconds=1,
+        poll_seconds=poll_seconds, claim_seconds=5, request_grace_seconds=1,
         database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))
@@ -79,3 +86,12 @@ def world(running_bot):
         world = World(s, rt.cipher, existing_tenant=tenant)
     running_bot.slack.add_channel(world.channel.details["channelId"], "releases")
     return world
+
+
+@pytest.fixture
+def jenkins():
+    """A fake Jenkins with the release job (folder mobile, job ios-release) and its parameters."""
+    fake = FakeJenkins().start()
+    fake.add_job(RELEASE_JOB)
+    yield fake
+    fake.stop()

@@ -15,17 +15,7 @@ from core.models import PipelineBuild
 from core.services import integrations
 from core.services.releases import create_release, get_release
 from core.services.verification import verify_integration
-from tests.fakes.jenkins import FakeJenkins
-
-JOB = "mobile/ios-release"
-
-
-@pytest.fixture
-def jenkins():
-    fake = FakeJenkins().start()
-    fake.add_job(JOB)
-    yield fake
-    fake.stop()
+from tests.fakes.jenkins import RELEASE_JOB as JOB
 
 
 @pytest.fixture

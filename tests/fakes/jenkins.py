@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from tests.fakes.base import FakeServer, Request, Response
 
 VERSION = "2.452.2"
+RELEASE_JOB = "mobile/ios-release"  # the job most tests use
 JOB_PATH = r"((?:/job/[^/]+)+)"
 
 
