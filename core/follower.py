@@ -198,7 +198,8 @@ class Follower:
     def _record(self, build_id: str, **outcome) -> None:
         with self.runtime.unit_of_work() as s:
             build = s.get(PipelineBuild, build_id)
-            changed = build.state != outcome["state"] or build.buildNumber != outcome.get("build_number", build.buildNumber)
+            changed = (build.state != outcome["state"] or build.error != outcome.get("error")
+                       or build.buildNumber != outcome.get("build_number", build.buildNumber))
             builds.record_progress(s, build, **outcome)
             if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
                 build.failures = 0

@@ -63,6 +63,10 @@ def pipeline_section(p: PipelineView) -> SectionBlock:
         status += f" · build #{escape(p.buildNumber)}"
     if p.buildUrl:
         status += f" · <{p.buildUrl}|open>"
+    if p.triggeredBy and p.triggered:
+        status += f" · started by {escape(shorten(p.triggeredBy, 80))}"
+    if p.problem:  # why it failed to start, was lost, or is being retried: the card says it, not only the log
+        status += f"\n⚠️ {escape(shorten(p.problem, 600))}"
     text = f"*{escape(shorten(p.integration.name, 150))}*  ({p.integration.type.replace('_', ' ').title()})\n{status}"
     return SectionBlock(block_id=f"{BlockId.PIPELINE_PREFIX}{p.id}", text=MarkdownTextObject(text=text),
                         accessory=_button(p))

@@ -190,7 +190,10 @@ def due_builds(session: Session, *, limit: int = 100, requested_grace: timedelta
     now = utcnow()
     free = or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now)
     running = (PipelineBuild.state == BuildState.RUNNING) & (PipelineBuild.nextCheckAt <= now)
-    orphaned = (PipelineBuild.state == BuildState.REQUESTED) & (PipelineBuild.requestedAt <= now - requested_grace)
+    # A requested build waits out its grace (the clicking process is dispatching it) and any backoff
+    # after a failed attempt to reach the CI.
+    orphaned = ((PipelineBuild.state == BuildState.REQUESTED) & (PipelineBuild.requestedAt <= now - requested_grace)
+                & (PipelineBuild.nextCheckAt <= now))
     return list(session.scalars(select(PipelineBuild.id).where(free, or_(running, orphaned))
                                 .order_by(PipelineBuild.nextCheckAt).limit(limit)))
 

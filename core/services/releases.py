@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
@@ -26,6 +26,7 @@ from core.errors import ConflictError, NotFoundError, Problem, ValidationError
 from core.models import (
     Account,
     CommunicationIntegration,
+    PipelineBuild,
     PipelineIntegration,
     Release,
     ReleasePipeline,
@@ -91,6 +92,8 @@ class PipelineView:
     triggeredAt: datetime | None
     buildUrl: str | None
     buildNumber: str | None
+    triggeredBy: str | None = None  # who started the latest build
+    problem: str | None = None      # why the latest build failed to start, could not be followed, or is retrying
 
 
 @dataclass(frozen=True)
@@ -344,9 +347,16 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
         .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
         .where(ReleaseTarget.releaseId == release.id).order_by(TargetIntegration.displayName, ReleaseTarget.id)
     ).all()
+    # Each pipeline with its latest build attempt and who started it: still one statement.
+    earlier = aliased(PipelineBuild)
+    latest_attempt = select(func.max(earlier.attempt)).where(earlier.releasePipelineId == ReleasePipeline.id)
+    starter = aliased(Account)
     pipelines = session.execute(
-        select(ReleasePipeline, PipelineIntegration)
+        select(ReleasePipeline, PipelineIntegration, PipelineBuild.error, starter.displayName)
         .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+        .outerjoin(PipelineBuild, and_(PipelineBuild.releasePipelineId == ReleasePipeline.id,
+                                       PipelineBuild.attempt == latest_attempt.scalar_subquery()))
+        .outerjoin(starter, starter.id == PipelineBuild.triggeredByAccountId)
         .where(ReleasePipeline.releaseId == release.id).order_by(PipelineIntegration.displayName, ReleasePipeline.id)
     ).all()
     return ReleaseView(
@@ -364,7 +374,7 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
                                  rt.targetStatus or TargetStatus.PENDING, rt.buildNumber) for rt, t in targets),
         pipelines=tuple(PipelineView(rp.id, Ref(p.id, p.displayName, str(p.pipelineType)), p.targetIntegrationId,
                                      rp.buildStatus or BuildStatus.PENDING, bool(rp.triggered), rp.triggeredAt,
-                                     rp.buildUrl, rp.buildNumber) for rp, p in pipelines),
+                                     rp.buildUrl, rp.buildNumber, who, problem) for rp, p, problem, who in pipelines),
     )
 
 

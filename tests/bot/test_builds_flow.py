@@ -79,6 +79,7 @@ def test_a_click_starts_one_jenkins_build_followed_to_its_end_and_announced_once
     assert running.pipelines[0].buildStatus == BuildStatus.RUNNING and running.pipelines[0].triggered
     card = wait_for(lambda: running_bot.slack.calls_to("chat.update"))[-1].params
     assert ActionId.ABORT_BUILD in str(card["blocks"])  # the button gave way to the status
+    assert "started by" in str(card["blocks"])
     wait_for(lambda: any("triggered *Jenkins iOS CI*" in t and "<@U0GRACE>" in t for t in thread_texts(running_bot, release)))
 
     number = jenkins.start_build(build.id).number
@@ -141,7 +142,9 @@ def test_jenkins_refusing_the_build_shows_why_and_offers_a_retry(running_bot, re
                      timeout=30)
     notice = wait_for(lambda: [t for t in thread_texts(running_bot, release) if "failed" in t or "could not" in t])
     assert reason in notice[0] and "<@U0GRACE>" in notice[0] and "jenkins-api-token" not in notice[0]
-    assert ActionId.RETRY_BUILD in str(running_bot.slack.calls_to("chat.update")[-1].params["blocks"])
+    card = str(wait_for(lambda: [c for c in running_bot.slack.calls_to("chat.update") if reason in str(c.params["blocks"])])[-1]
+               .params["blocks"])
+    assert ActionId.RETRY_BUILD in card and "⚠️ could not start the build" in card  # the card says why
     assert ended.pipelines[0].triggered
 
 
@@ -175,3 +178,24 @@ def test_abort_stops_the_build_and_says_so(running_bot, release, jenkins):
     assert wait_for(lambda: [t for t in thread_texts(running_bot, release) if "was cancelled" in t])
     with running_bot.runtime.reading() as s:
         assert s.scalar(select(func.count()).select_from(PipelineBuild)) >= 1
+
+
+def test_jenkins_briefly_unavailable_is_retried_and_the_card_says_why_meanwhile(running_bot, release, jenkins):
+    jenkins.fail(503, "<html>Service Unavailable</html>", path="buildWithParameters", times=2)
+    click(running_bot, release)
+    wait_for(lambda: [c for c in running_bot.slack.calls_to("chat.update") if "failed (503)" in str(c.params["blocks"])])
+    wait_for(lambda: jenkins.queue)
+    assert len(jenkins.calls("POST", "buildWithParameters")) == 3 and len(jenkins.queue) == 1
+    assert state_of(running_bot, release).pipelines[0].buildStatus == BuildStatus.RUNNING
+
+
+def test_jenkins_gone_ends_in_a_clear_failure_not_running_forever(running_bot, release, jenkins):
+    jenkins.stop()
+    click(running_bot, release)
+    ended = wait_for(lambda: (r := state_of(running_bot, release)).pipelines[0].buildStatus == BuildStatus.FAILED and r,
+                     timeout=30)
+    assert ended.pipelines[0].problem.startswith("could not start the build: cannot reach Jenkins at http://127.0.0.1:")
+    with running_bot.runtime.reading() as s:  # a bounded number of attempts, then a clear end
+        assert s.scalar(select(PipelineBuild.failures)) == running_bot.bot.follower.max_failures
+    notice = wait_for(lambda: [t for t in thread_texts(running_bot, release) if "cannot reach Jenkins" in t])
+    assert "<@U0GRACE>" in notice[0]
