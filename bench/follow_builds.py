@@ -38,17 +38,19 @@ from core.services.releases import create_release  # noqa: E402
 from core.services.tenants import add_tenant  # noqa: E402
 from core.services.verification import verify_integration  # noqa: E402
 from tests.conftest import _fresh  # noqa: E402
-from tests.factories import World  # noqa: E402
+from tests.factories import World, github_for  # noqa: E402
+from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.fakes.jenkins import FakeJenkins  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 
 JOB = "mobile/ios-release"
 
 
-def prepare(runtime: Runtime, slack: FakeSlack, jenkins: FakeJenkins, n: int) -> None:
+def prepare(runtime: Runtime, slack: FakeSlack, github: FakeGitHub, jenkins: FakeJenkins, n: int) -> None:
     """A workspace with one Jenkins pipeline and `n` releases, each with one build requested."""
     with runtime.unit_of_work() as s:
-        world = World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Bench", slack_team_id=slack.team_id))
+        world = World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Bench", slack_team_id=slack.team_id),
+                      scm_base_url=github.url)
     slack.add_channel(world.channel.details["channelId"], "releases")
     with runtime.unit_of_work() as s:
         pipeline = integrations.add_integration(
@@ -78,7 +80,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     url = os.environ.get("TEST_MYSQL_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    slack, jenkins = FakeSlack().start(), FakeJenkins().start()
+    slack, github, jenkins = FakeSlack().start(), github_for(), FakeJenkins().start()
     jenkins.add_job(JOB)
     runtime = Runtime(Settings(database_url=url, secret_keys=(generate_key(),), slack_bot_token=slack.bot_token,
                                slack_signing_secret="bench", slack_api_url=slack.url + "/api/",
@@ -87,9 +89,9 @@ def main() -> None:
         _fresh(runtime.engine)
     runtime.migrate()
     print(f"preparing {args.builds} builds on {runtime.engine.dialect.name} …")
-    prepare(runtime, slack, jenkins, args.builds)
+    prepare(runtime, slack, github, jenkins, args.builds)
     jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
-    jenkins_before, slack_before = len(jenkins.requests), len(slack.requests)
+    jenkins_before, slack_before, github_before = len(jenkins.requests), len(slack.requests), len(github.requests)
 
     follower = Follower(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
                         requested_grace=timedelta(0))
@@ -115,7 +117,9 @@ def main() -> None:
     print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
           + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))
     print(f"  Slack requests per build:   {len(slack_calls) / n:.2f}")
+    print(f"  GitHub requests per build:  {(len(github.requests) - github_before) / n:.2f}  (the release branch, cut once)")
     slack.stop()
+    github.stop()
     jenkins.stop()
 
 

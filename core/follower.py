@@ -32,9 +32,9 @@ from sqlalchemy import select
 
 from core.enums import TERMINAL_BUILD_STATES, BuildState, BuildStatus, IntegrationKind, NotificationState
 from core.errors import ConfigurationError, IntegrationError
-from core.integrations.base import BuildRef
+from core.integrations.base import BuildRef, ensure_branch
 from core.integrations.registry import build_client
-from core.models import Account, Notification, PipelineBuild, PipelineIntegration, Release, ReleasePipeline
+from core.models import Account, Notification, PipelineBuild, PipelineIntegration, Release, ReleasePipeline, ScmIntegration
 from core.runtime import Runtime
 from core.services import builds
 from core.services.integrations import utcnow
@@ -113,23 +113,26 @@ class Follower:
     # --- the CI side ---------------------------------------------------------------------
 
     def _client(self, session, build: PipelineBuild):
+        """The CI client of a build's pipeline, and the release pipeline row."""
         rp = session.get(ReleasePipeline, build.releasePipelineId)
         pipeline = session.get(PipelineIntegration, rp.pipelineIntegrationId)
-        config = config_of(session, IntegrationKind.PIPELINE, pipeline, self.runtime.cipher)
+        return self._cached(IntegrationKind.PIPELINE, config_of(session, IntegrationKind.PIPELINE, pipeline, self.runtime.cipher)), rp
+
+    def _cached(self, kind: IntegrationKind, config):
         # Keyed by everything the client is built from, so new credentials or a new URL get a new client.
-        key = hashlib.sha256(json.dumps([config.provider, config.base_url, config.fields, config.settings,
-                                         config.secrets], sort_keys=True, default=str).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([kind.value, config.id, config.provider, config.base_url, config.fields,
+                                         config.settings, config.secrets], sort_keys=True, default=str).encode()).hexdigest()
         with self._clients_lock:
             client = self._clients.get(key)
             if client is not None:
                 self._clients.move_to_end(key)
-                return client, rp
-        client = build_client(IntegrationKind.PIPELINE, config, self.runtime.provider_context)
+                return client
+        client = build_client(kind, config, self.runtime.provider_context)
         with self._clients_lock:
             self._clients[key] = client
             while len(self._clients) > CLIENT_CACHE_SIZE:
                 self._clients.popitem(last=False)
-        return client, rp
+        return client
 
     def dispatch(self, build_id: str) -> None:
         """Start a requested build on its CI (or find the one an earlier attempt started)."""
@@ -138,14 +141,23 @@ class Follower:
             if build is None or build.state != BuildState.REQUESTED:
                 return
             seen_before = build.claimedBy is not None or build.failures > 0
-            if not builds.claim(s, PipelineBuild, build_id, worker=self.worker, lease=self.lease):
+            # "Never tried" is restated in the claim: if another worker tried meanwhile, look before triggering.
+            untried = () if seen_before else (PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
+            if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.REQUESTED, *untried,
+                                worker=self.worker, lease=self.lease):
                 return
             client, rp = self._client(s, build)
-            version, branch = s.execute(select(Release.version, Release.branchRelease).where(Release.id == rp.releaseId)).one()
+            release = s.get(Release, rp.releaseId)
+            version, branch, base = release.version, release.branchRelease, release.baseBranch
+            scm = self._cached(IntegrationKind.SCM, config_of(s, IntegrationKind.SCM, s.get(ScmIntegration, release.scmIntegrationId),
+                                                              self.runtime.cipher))
             key = build.idempotencyKey
         params = {"RELEASE_VERSION": version, "BRANCH": branch}
         try:
-            ref = (client.find(key) if seen_before else None) or client.trigger(params=params, idempotency_key=key)
+            ref = client.find(key) if seen_before else None
+            if ref is None:
+                ensure_branch(scm, branch, base)  # the release branch is cut from the base branch at the first build
+                ref = client.trigger(params=params, idempotency_key=key)
             outcome = dict(state=BuildState.RUNNING, queue_id=ref.queue_id, build_number=ref.build_number, url=ref.url,
                            next_check=utcnow() + timedelta(seconds=self.interval))
         except (IntegrationError, ConfigurationError) as exc:
@@ -168,7 +180,8 @@ class Follower:
             build = s.get(PipelineBuild, build_id)
             if build is None or build.state != BuildState.RUNNING:
                 return
-            if not builds.claim(s, PipelineBuild, build_id, worker=self.worker, lease=self.lease):
+            if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.RUNNING,
+                                worker=self.worker, lease=self.lease):
                 return
             client, _ = self._client(s, build)
             ref, requested_at = _ref(build), build.requestedAt
@@ -237,7 +250,8 @@ class Follower:
             n = s.get(Notification, notification_id)
             if n is None or n.state != NotificationState.PENDING:
                 return
-            if not builds.claim(s, Notification, notification_id, worker=self.worker, lease=self.lease):
+            if not builds.claim(s, Notification, notification_id, Notification.state == NotificationState.PENDING,
+                                worker=self.worker, lease=self.lease):
                 return
             announcement = self._announcement(s, n)
         try:

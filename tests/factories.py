@@ -24,10 +24,13 @@ def _valid(session, tenant_id, view, valid=True):
                                             error=None if valid else "GitHub rejected the token (401)")
 
 
-def scm(session, tenant_id, cipher: CredentialCipher, name="iOS app repo", valid=True, repository="app"):
+SCM_TOKEN = "ghp_secret_token_value"
+
+
+def scm(session, tenant_id, cipher: CredentialCipher, name="iOS app repo", valid=True, repository="app", base_url=None):
     view = integrations.add_integration(
-        session, tenant_id=tenant_id, kind=K.SCM, provider="github", display_name=name, cipher=cipher,
-        fields={"organization": "acme", "repository": repository}, secrets={"token": "ghp_secret_token_value"})
+        session, tenant_id=tenant_id, kind=K.SCM, provider="github", display_name=name, cipher=cipher, base_url=base_url,
+        fields={"organization": "acme", "repository": repository}, secrets={"token": SCM_TOKEN})
     return _valid(session, tenant_id, view, valid)
 
 
@@ -67,11 +70,11 @@ def jira(session, tenant_id, cipher, name="Jira MOB", valid=True):
 class World:
     """One tenant with an admin, a verified repo, two targets, two pipelines, a channel and Jira."""
 
-    def __init__(self, session, cipher, name="Acme Mobile", existing_tenant=None):
+    def __init__(self, session, cipher, name="Acme Mobile", existing_tenant=None, scm_base_url=None):
         self.tenant = existing_tenant or tenant(session, name)
         self.admin = account(session, self.tenant.id, "Ada")
         self.member = account(session, self.tenant.id, "Grace", role=Role.MEMBER)
-        self.scm = scm(session, self.tenant.id, cipher)
+        self.scm = scm(session, self.tenant.id, cipher, base_url=scm_base_url)
         self.ios = target(session, self.tenant.id, cipher, "App Store")
         self.android = target(session, self.tenant.id, cipher, "Play Store", provider="play_store")
         self.ios_pipeline = pipeline(session, self.tenant.id, cipher, self.scm.id, self.ios.id, "Jenkins iOS")
@@ -88,3 +91,14 @@ class World:
                       release_pilot_id=self.member.id, description="New onboarding")
         values.update(overrides)
         return ReleaseDraft(**values)
+
+
+def github_for(world_repo: str = "acme/app"):
+    """A started fake GitHub holding the World's repository (main only) and its token, with push."""
+    from tests.fakes.github import FakeGitHub
+
+    fake = FakeGitHub().start()
+    fake.add_token(SCM_TOKEN)
+    fake.add_repo(world_repo)
+    fake.grant(world_repo, "releasebot", "push")
+    return fake

@@ -43,6 +43,19 @@ class ScmClient(Verifiable, Protocol):
         """Create `name` at `from_branch`'s head (idempotent at the same commit); returns the sha."""
 
 
+def ensure_branch(scm: ScmClient, name: str, from_branch: str) -> str:
+    """`name`'s head, creating it from `from_branch` if it does not exist yet. A release branch that
+    has moved on since it was cut (fixes pushed to it) is used as it is."""
+    from core.errors import IntegrationError
+
+    try:
+        return scm.branch_head(name)
+    except IntegrationError as exc:
+        if exc.status != 404:
+            raise
+    return scm.create_branch(name, from_branch)
+
+
 class TargetClient(Verifiable, Protocol):
     pass
 

@@ -128,11 +128,14 @@ def owe(session: Session, build: PipelineBuild, release_id: str, kind: str) -> N
                              dedupeKey=f"{build.id}:{kind}", state=NotificationState.PENDING, nextAttemptAt=utcnow()))
 
 
-def claim(session: Session, model, row_id: str, *, worker: str, lease: timedelta) -> bool:
-    """Take a row for `lease` unless another worker holds it: a conditional update, so exactly one wins."""
+def claim(session: Session, model, row_id: str, *conditions, worker: str, lease: timedelta) -> bool:
+    """Take a row for `lease` unless another worker holds it: a conditional update, so exactly one wins.
+
+    `conditions` restate what the caller read (e.g. the state is still PENDING): a row read from an
+    older snapshot may have been finished and released by another worker since."""
     now = utcnow()
     return session.execute(
-        update(model).where(model.id == row_id, or_(model.claimedUntil.is_(None), model.claimedUntil < now))
+        update(model).where(model.id == row_id, or_(model.claimedUntil.is_(None), model.claimedUntil < now), *conditions)
         .values(claimedBy=worker, claimedUntil=now + lease).execution_options(synchronize_session=False)
     ).rowcount == 1
 

@@ -69,9 +69,11 @@ def thread_texts(running_bot, release) -> list[str]:
     return [m["text"] for m in running_bot.slack.replies(channel, ts)]
 
 
-def test_a_click_starts_one_jenkins_build_followed_to_its_end_and_announced_once(running_bot, release, jenkins):
+def test_a_click_starts_one_jenkins_build_followed_to_its_end_and_announced_once(running_bot, release, jenkins, github):
     assert click(running_bot, release).status_code == 200
     posts = wait_for(lambda: jenkins.calls("POST", "buildWithParameters"))
+    repo = github.repo("acme/app")
+    assert repo.branches["release/1.5.0"] == repo.branches["main"]  # cut before Jenkins was asked to build it
     build = jenkins.queue[max(jenkins.queue)]
     assert build.parameters["RELEASE_VERSION"] == "1.5.0" and build.parameters["BRANCH"] == "release/1.5.0"
     assert len(posts) == 1

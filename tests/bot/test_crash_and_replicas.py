@@ -30,7 +30,7 @@ from core.services.releases import create_release, get_release
 from core.services.tenants import add_tenant
 from core.services.verification import verify_integration
 from tests.conftest import delete_tenant_rows, tenant_ids
-from tests.factories import World
+from tests.factories import World, github_for
 from tests.fakes.jenkins import FakeJenkins
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackClient
@@ -116,6 +116,7 @@ def stage(engine, tmp_path):
     database_url = (f"sqlite:///{tmp_path / 'bot.db'}" if engine.dialect.name == "sqlite"
                     else engine.url.render_as_string(hide_password=False))
     slack = FakeSlack().start()
+    github = github_for()
     jenkins = FakeJenkins().start()
     jenkins.add_job(JOB)
     settings = Settings(database_url=database_url, secret_keys=(generate_key(),), slack_bot_token=slack.bot_token,
@@ -130,7 +131,8 @@ def stage(engine, tmp_path):
     runtime.migrate()
     before = tenant_ids(runtime.engine)
     with runtime.unit_of_work() as s:
-        world = World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Acme", slack_team_id=slack.team_id))
+        world = World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Acme", slack_team_id=slack.team_id),
+                      scm_base_url=github.url)
     slack.add_channel(world.channel.details["channelId"], "releases")
     slack.add_user("U0GRACE", name="grace", real_name="Grace Hopper")
     processes: list[subprocess.Popen] = []
@@ -139,6 +141,7 @@ def stage(engine, tmp_path):
         process.kill()
         process.wait(10)
     slack.stop()
+    github.stop()
     jenkins.stop()
     if engine.dialect.name != "sqlite":
         delete_tenant_rows(runtime.engine, tenant_ids(runtime.engine) - before)

@@ -19,7 +19,6 @@ from core.services import integrations
 from core.services.releases import create_release, get_release
 from core.services.verification import verify_integration
 from tests.bot.test_builds_flow import wait_for
-from tests.fakes.github import FakeGitHub
 from tests.fakes.jenkins import RELEASE_JOB as JOB
 
 TOKEN = "ghp_actionsTokenValue"
@@ -27,14 +26,11 @@ HOOK_SECRET = "gh-hook-secret"
 
 
 @pytest.fixture
-def github():
-    fake = FakeGitHub().start()
-    fake.add_token(TOKEN)
-    fake.add_repo("acme/app", branches={"main": "a" * 40, "release/1.5.0": "b" * 40})
-    fake.grant("acme/app", "releasebot", "push")
-    fake.add_workflow("acme/app", "release.yml")
-    yield fake
-    fake.stop()
+def actions(github):
+    """The conftest's fake GitHub (acme/app, main) with a release workflow and the pipeline's own token."""
+    github.add_token(TOKEN)
+    github.add_workflow("acme/app", "release.yml")
+    return github
 
 
 def _release_with(running_bot, world, *, provider, base_url, secrets, job):
@@ -57,8 +53,8 @@ def _release_with(running_bot, world, *, provider, base_url, secrets, job):
 
 
 @pytest.fixture
-def gha_release(running_bot, world, github):
-    return _release_with(running_bot, world, provider="github_actions", base_url=github.url, job="release.yml",
+def gha_release(running_bot, world, actions):
+    return _release_with(running_bot, world, provider="github_actions", base_url=actions.url, job="release.yml",
                          secrets={"token": TOKEN, "webhookSecret": HOOK_SECRET})
 
 
@@ -107,13 +103,29 @@ def test_a_workflow_run_that_fails_mentions_who_triggered_it(running_bot, gha_re
     assert "<@U0GRACE>" in notice[0]
 
 
-def test_a_missing_release_branch_is_shown_not_retried_forever(running_bot, gha_release, github):
-    del github.repo("acme/app").branches["release/1.5.0"]
+def test_the_first_build_cuts_the_release_branch_from_the_base_branch(running_bot, gha_release, github):
+    github.start_after_polls, github.finish_after_polls = 1, 1
+    main = github.repo("acme/app").branches["main"]
+    click(running_bot, gha_release)
+    wait_for(lambda: pipeline_of(running_bot, gha_release).buildStatus == BuildStatus.SUCCESS)
+    assert github.repo("acme/app").branches["release/1.5.0"] == main
+    fixed = github.add_branch("acme/app", "release/1.5.0", "f" * 40)  # a fix pushed to the release branch
+    running_bot.as_user("U0GRACE", "grace").block_action(
+        action_id=ActionId.RETRY_BUILD, value=gha_release[0].pipelines[0].id,
+        block_id=f"{BlockId.PIPELINE_PREFIX}{gha_release[0].pipelines[0].id}", channel_id=gha_release[1],
+        message_ts=gha_release[2], action_ts="1700000002.2")
+    wait_for(lambda: len(github.all_runs()) == 2 and pipeline_of(running_bot, gha_release).buildStatus == BuildStatus.SUCCESS)
+    assert github.repo("acme/app").branches["release/1.5.0"] == fixed  # used as it is, not cut again
+    assert len(github.calls("POST", r"/git/refs$")) == 1
+
+
+def test_a_repository_the_bot_cannot_push_to_is_shown_not_retried_forever(running_bot, gha_release, github):
+    github.grant("acme/app", "releasebot", "pull")
     click(running_bot, gha_release)
     wait_for(lambda: pipeline_of(running_bot, gha_release).buildStatus == BuildStatus.FAILED)
-    notice = wait_for(lambda: [t for t in thread_texts(running_bot, gha_release) if "could not" in t or "failed" in t])
-    assert "release/1.5.0 does not exist" in notice[0] and TOKEN not in notice[0]
-    assert len(github.calls("POST", r"/dispatches$")) == 1
+    notice = wait_for(lambda: [t for t in thread_texts(running_bot, gha_release) if "could not" in t])
+    assert "could not start the build" in notice[0] and TOKEN not in notice[0] and "ghp_secret" not in notice[0]
+    assert github.calls("POST", r"/dispatches$") == [] and len(github.calls("POST", r"/git/refs$")) == 1
 
 
 def _signed(body: bytes, secret: str = HOOK_SECRET) -> str:

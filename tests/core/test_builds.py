@@ -120,6 +120,20 @@ def test_one_claim_wins(session, world, release):
     assert builds.claim(session, PipelineBuild, build_id, worker="b", lease=lease)
 
 
+def test_a_claim_restating_a_stale_read_fails_once_another_worker_finished_the_row(session, world, release):
+    # Worker b read the notification as PENDING; worker a then sent it and let go of it. b's claim
+    # restates PENDING and so cannot take a row that is already SENT (it would post it twice).
+    build_id = click(session, world, release).build_id
+    owed = session.scalar(select(Notification).where(Notification.buildId == build_id))
+    lease = timedelta(seconds=60)
+    assert builds.claim(session, Notification, owed.id, Notification.state == NotificationState.PENDING, worker="a", lease=lease)
+    owed.state = NotificationState.SENT
+    builds.release_claim(session, Notification, owed.id, worker="a")
+    session.flush()
+    assert not builds.claim(session, Notification, owed.id, Notification.state == NotificationState.PENDING,
+                            worker="b", lease=lease)
+
+
 @pytest.fixture
 def committed(session_factory, cipher, engine):
     with unit_of_work(session_factory) as s:
