@@ -158,7 +158,8 @@ def _secret_values(values: tuple[str, ...], secrets_file: str | None) -> dict[st
 def _providers_help() -> str:
     lines = []
     for spec in SPECS:
-        secrets_ = ", ".join("|".join("+".join(o) for o in s) if isinstance(s, tuple) else s for s in spec.secrets)
+        secrets_ = ", ".join([*("|".join("+".join(o) for o in s) if isinstance(s, tuple) else s for s in spec.secrets),
+                              *(f"[{s}]" for s in spec.optional_secrets)])
         need = [f"fields: {', '.join(spec.fields)}" if spec.fields else "",
                 f"settings: {', '.join(spec.settings)}" if spec.settings else "",
                 f"secrets: {secrets_}" if secrets_ else "",

@@ -1,5 +1,8 @@
 """What each provider needs to be stored: its fields, settings and secrets.
 
+A pipeline's optional `webhookSecret` authenticates the CI's webhooks (Jenkins' Notification plugin
+URL token, GitHub's X-Hub-Signature-256 key).
+
 `fields` are columns of the kind's table; `settings` go to the JSON `settings` column;
 `secrets` are encrypted. A tuple inside `secrets` lists alternatives (one of them must be given).
 """
@@ -20,6 +23,7 @@ class ProviderSpec:
     settings: tuple[str, ...] = ()
     optional_settings: tuple[str, ...] = ()
     secrets: tuple[str | tuple[tuple[str, ...], ...], ...] = ()
+    optional_secrets: tuple[str, ...] = ()
     default_base_url: str | None = None
     base_url_required: bool = False
     defaults: dict[str, str] = field(default_factory=dict)
@@ -43,10 +47,10 @@ SPECS: tuple[ProviderSpec, ...] = (
                  default_base_url="https://androidpublisher.googleapis.com"),
     ProviderSpec(K.PIPELINE, "JENKINS", "Jenkins",
                  fields=("scmIntegrationId", "targetIntegrationId", "jobPath"),
-                 secrets=("username", "apiToken"), base_url_required=True),
+                 secrets=("username", "apiToken"), optional_secrets=("webhookSecret",), base_url_required=True),
     ProviderSpec(K.PIPELINE, "GITHUB_ACTIONS", "GitHub Actions",
                  fields=("scmIntegrationId", "targetIntegrationId", "jobPath"),
-                 secrets=("token",), default_base_url="https://api.github.com"),
+                 secrets=("token",), optional_secrets=("webhookSecret",), default_base_url="https://api.github.com"),
     ProviderSpec(K.COMMUNICATION, "SLACK", "Slack", fields=("channelId",),
                  optional_fields=("channelName",)),
     ProviderSpec(K.COMMUNICATION, "EMAIL", "Email", settings=("host", "fromAddress", "recipients"),

@@ -141,9 +141,15 @@ def add_integration(
     if base_url:
         _check_url(base_url, problems)
     _check_required(spec, fields, settings, secrets, problems)
-    allowed = set(spec.fields) | set(spec.optional_fields)
-    for name in sorted(set(fields) - allowed):
-        problems.append(Problem(name, f"{spec.label} has no field {name}"))
+    # A misspelt name would otherwise be stored and never read: say so instead.
+    for given, known, what in (
+        (fields, set(spec.fields) | set(spec.optional_fields), "field"),
+        (settings, set(spec.settings) | set(spec.optional_settings), "setting"),
+        (secrets, {n for s in spec.secrets for n in (sum(s, ()) if isinstance(s, tuple) else (s,))} | set(spec.optional_secrets),
+         "secret"),
+    ):
+        for name in sorted(set(given) - known):
+            problems.append(Problem(name, f"{spec.label} has no {what} {name}: it takes {', '.join(sorted(known)) or 'none'}"))
     if kind == IntegrationKind.PIPELINE:
         _check_pipeline_refs(session, tenant_id, fields, problems)
     if problems:

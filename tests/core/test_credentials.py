@@ -86,6 +86,25 @@ def test_missing_fields_and_secrets_are_named(session, cipher):
                                      display_name="x", cipher=cipher)
 
 
+def test_a_misspelt_field_setting_or_secret_is_named_not_stored(session, cipher):
+    world = factories.World(session, cipher)
+    with pytest.raises(ValidationError) as excinfo:
+        integrations.add_integration(
+            session, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="CI",
+            cipher=cipher, base_url="https://ci.example.com", settings={"colour": "blue"},
+            fields={"jobPath": "x", "scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobpath": "y"},
+            secrets={"username": "u", "apiToken": "t", "apitoken": "t2"})
+    problems = excinfo.value.by_field()
+    assert set(problems) == {"jobpath", "colour", "apitoken"}
+    assert "Jenkins has no secret apitoken: it takes apiToken, username, webhookSecret" in str(excinfo.value)
+    view = integrations.add_integration(  # the webhook secret is optional, and accepted
+        session, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="CI",
+        cipher=cipher, base_url="https://ci.example.com",
+        fields={"jobPath": "x", "scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id},
+        secrets={"username": "u", "apiToken": "t", "webhookSecret": "w"})
+    assert view.provider == "JENKINS"
+
+
 def test_jira_accepts_either_cloud_or_data_center_credentials(session, cipher):
     tenant = factories.tenant(session)
     for secrets in ({"email": "a@b.c", "apiToken": "t"}, {"personalAccessToken": "pat"}):

@@ -73,6 +73,7 @@ class FakeServer:
         self.setup_routes()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._url: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeServer:
@@ -93,6 +94,8 @@ class FakeServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
+        host, port = self._server.server_address[:2]
+        self._url = f"http://{host}:{port}"  # kept after stop(): a request in flight may still render it
         # A short poll interval: stop() waits up to one interval, and tests stop a fake each.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -108,9 +111,8 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "fake not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._url is not None, "fake not started"
+        return self._url
 
     def __enter__(self):
         return self.start()
