@@ -3,15 +3,19 @@ app on the same server that only acks. Run by hand:
 
     python bench/slash_latency.py [--requests 200] [--concurrency 20]
 
-The ratio of the two p50/p99 figures is the cost of releasebot's own work before the ack (tenant and
-account lookup, signature check is in both)."""
+Each server runs in its own process, as in production; the fake Slack and the clients share this one.
+The ratio of the two p50/p99 figures is the cost of releasebot's own work (tenant and account
+lookup before the ack; the modal loaded and opened after it, competing for the same CPU). The
+signature check is in both."""
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +25,6 @@ from slack_bolt import App
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.server import make_server  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.crypto import generate_key  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
@@ -44,17 +47,34 @@ def measure(url: str, team_id: str, n: int, concurrency: int) -> list[float]:
         return list(pool.map(one, range(n)))
 
 
-def bare_bolt(slack: FakeSlack):
+def serve_bare_bolt(port: int, slack_url: str) -> None:
+    """The baseline, run in its own process: a Bolt app on the same WSGI server that only acks."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
 
-    app = App(signing_secret=SIGNING_SECRET, client=WebClient(token=slack.bot_token, base_url=slack.url + "/api/"),
+    app = App(signing_secret=SIGNING_SECRET, client=WebClient(token="xoxb-bench", base_url=slack_url),
               token_verification_enabled=False)
     app.command("/release")(lambda ack: ack())
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    waitress.serve(SlackRequestHandler(app), host="127.0.0.1", port=port, threads=32, _quiet=True)
 
-    server = waitress.create_server(SlackRequestHandler(app), host="127.0.0.1", port=0, threads=32)
-    threading.Thread(target=server.run, daemon=True).start()
-    return server
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
+    """A server in its own process (its own interpreter and GIL, as in production), once it answers."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"server on port {port} did not start: {' '.join(command)}")
 
 
 def report(label: str, times: list[float]) -> tuple[float, float]:
@@ -68,29 +88,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--bare-bolt", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the baseline's process
+    parser.add_argument("--slack-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_bolt:
+        serve_bare_bolt(args.bare_bolt, args.slack_url)
+        return
     with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
-        runtime = Runtime(Settings(database_url=f"sqlite:///{tmp}/bench.db", secret_keys=(generate_key(),),
-                                   slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
-                                   slack_api_url=slack.url + "/api/", allow_private_networks=True))
+        database_url, key = f"sqlite:///{tmp}/bench.db", generate_key()
+        runtime = Runtime(Settings(database_url=database_url, secret_keys=(key,), slack_bot_token=slack.bot_token,
+                                   slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.url + "/api/",
+                                   allow_private_networks=True))
         runtime.migrate()
         with runtime.unit_of_work() as s:
             World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Bench", slack_team_id=slack.team_id))
-        server, _ = make_server(runtime, "127.0.0.1", 0)
-        threading.Thread(target=server.run, daemon=True).start()
-        bare = bare_bolt(slack)
-        print(f"/release create, {args.requests} requests, {args.concurrency} at a time")
-        measure(f"http://127.0.0.1:{server.effective_port}", slack.team_id, 20, 5)  # warm up
-        ours = report("releasebot", measure(f"http://127.0.0.1:{server.effective_port}", slack.team_id,
-                                            args.requests, args.concurrency))
-        deadline = time.monotonic() + 60  # let the modals opened after the acks finish first
-        while len(slack.calls_to("views.open")) < args.requests + 20 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        base = report("bare Bolt (ack only)", measure(f"http://127.0.0.1:{bare.effective_port}", slack.team_id,
-                                                      args.requests, args.concurrency))
-        print(f"  ratio                  p50 {ours[0] / base[0]:7.2f}x    p99 {ours[1] / base[1]:7.2f}x")
-        server.close()
-        bare.close()
+        env = {**os.environ, "DATABASE_URL": database_url, "RELEASEBOT_SECRET_KEYS": key,
+               "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+               "SLACK_API_URL": slack.url + "/api/", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS": "true"}
+        env.pop("SLACK_APP_TOKEN", None)
+        ours_port, bare_port = free_port(), free_port()
+        bot = spawn([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(ours_port),
+                     "--no-migrate", "--no-follower"], ours_port, env)
+        bare = spawn([sys.executable, __file__, "--bare-bolt", str(bare_port), "--slack-url", slack.url + "/api/"],
+                     bare_port, env)
+        try:
+            print(f"/release create, {args.requests} requests, {args.concurrency} at a time "
+                  "(each server in its own process; the fake Slack and the clients in this one)")
+            measure(f"http://127.0.0.1:{ours_port}", slack.team_id, 20, 5)  # warm up
+            ours = report("releasebot", measure(f"http://127.0.0.1:{ours_port}", slack.team_id,
+                                                args.requests, args.concurrency))
+            deadline = time.monotonic() + 60  # let the modals opened after the acks finish first
+            while len(slack.calls_to("views.open")) < args.requests + 20 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            measure(f"http://127.0.0.1:{bare_port}", slack.team_id, 20, 5)
+            base = report("bare Bolt (ack only)", measure(f"http://127.0.0.1:{bare_port}", slack.team_id,
+                                                          args.requests, args.concurrency))
+            print(f"  ratio                  p50 {ours[0] / base[0]:7.2f}x    p99 {ours[1] / base[1]:7.2f}x")
+            print(f"  modals opened: {len(slack.calls_to('views.open'))} of {args.requests + 20}")
+        finally:
+            bot.kill()
+            bare.kill()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The `/release create` modal and the modal that says what setup is missing."""
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
 
@@ -47,7 +49,7 @@ def _select(block_id, action_id, label, placeholder, *, multi=False, optional=Fa
 def create_release_modal(ctx: ModalContext) -> dict:
     """The form: every dropdown lists only the workspace's active, verified integrations."""
     scm_option = option(integration_label(ctx.scm), ctx.scm.id) if ctx.scm else None
-    blocks = [
+    opening = [
         InputBlock(block_id=BlockId.VERSION, label="Version", element=PlainTextInputElement(
             action_id=ActionId.VERSION, placeholder="1.5.0", initial_value=ctx.version or None, max_length=64)),
         InputBlock(block_id=BlockId.RELEASE_TYPE, label="Release type", element=StaticSelectElement(
@@ -58,6 +60,19 @@ def create_release_modal(ctx: ModalContext) -> dict:
             action_id=ActionId.BASE_BRANCH, placeholder="the repository's default branch",
             initial_value=str(ctx.scm.details.get("defaultBranch") or "") or None if ctx.scm else None),
             hint="The release branch release/<version> is cut from here."),
+    ]
+    # slack_sdk's models validate as they serialise, which costs more CPU than the rest of
+    # `/release create`: the blocks that never change are validated once and reused.
+    view = copy.deepcopy(_fixed_parts())
+    view["blocks"] = [b.to_dict() for b in opening] + view["blocks"]
+    view["private_metadata"] = json.dumps({"channel": ctx.origin_channel_id})
+    return view
+
+
+@functools.cache
+def _fixed_parts() -> dict:
+    """The create modal without its first four blocks (which depend on how it is opened)."""
+    blocks = [
         _select(BlockId.TARGETS, ActionId.TARGETS, "Store targets", "App Store, Play Store…", multi=True),
         _select(BlockId.PIPELINES, ActionId.PIPELINES, "Pipelines", "Pipelines of the chosen repository and targets",
                 multi=True, optional=True, hint="Only pipelines that build the chosen repository for a chosen target."),
@@ -74,8 +89,7 @@ def create_release_modal(ctx: ModalContext) -> dict:
             action_id=ActionId.DESCRIPTION, multiline=True, max_length=DESCRIPTION_LIMIT)),
     ]
     return View(type="modal", callback_id=CallbackId.CREATE_RELEASE, title="New release", submit="Create",
-                close="Cancel", blocks=blocks,
-                private_metadata=json.dumps({"channel": ctx.origin_channel_id})).to_dict()
+                close="Cancel", blocks=blocks).to_dict()
 
 
 def setup_needed_modal(missing: list[str]) -> dict:

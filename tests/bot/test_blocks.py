@@ -95,3 +95,14 @@ def test_options_are_filtered_by_what_is_typed_and_capped_at_100():
     assert len(options) == 100
     assert all(len(o["text"]["text"]) <= 75 and len(o["value"]) <= 150 for o in options)
     assert all(o["value"].endswith(("0", "2", "4", "6", "8")) for o in options)
+
+
+def test_the_create_modal_passes_slack_sdk_validation_whole():
+    # Part of the modal is validated once and cached; the whole must still parse and validate.
+    from slack_sdk.models.views import View
+
+    for ctx in (ModalContext("C1", "1.5.0", integration(1, LONG)), ModalContext(None)):
+        modal = create_release_modal(ctx)
+        assert View(**modal).to_dict() == modal
+        modal["blocks"].clear()  # what a caller does to its copy stays there
+    assert len(create_release_modal(ModalContext(None))["blocks"]) == 12

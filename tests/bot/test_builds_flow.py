@@ -8,35 +8,19 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bot.cards import post_card
 from bot.ids import ActionId, BlockId
-from core.enums import BuildStatus, IntegrationKind, TargetStatus
+from core.enums import BuildStatus, TargetStatus
 from core.models import PipelineBuild
-from core.services import integrations
-from core.services.releases import create_release, get_release
-from core.services.verification import verify_integration
+from core.services.releases import get_release
+from tests.bot.helpers import release_with_pipeline, wait_for
 from tests.fakes.jenkins import RELEASE_JOB as JOB
 
 
 @pytest.fixture
 def release(running_bot, world, jenkins):
     """A release with a verified Jenkins pipeline, its card posted in the channel."""
-    rt = running_bot.runtime
-    with rt.unit_of_work() as s:
-        view = integrations.add_integration(
-            s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS CI",
-            cipher=rt.cipher, base_url=jenkins.url, secrets={"username": "releasebot", "apiToken": "jenkins-api-token",
-                                                             "webhookSecret": "hook-secret"},
-            fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": JOB})
-    with rt.unit_of_work() as s:
-        assert verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
-                                  ctx=rt.provider_context).usable
-    with rt.unit_of_work() as s:
-        created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
-                                 draft=world.draft(target_ids=(world.ios.id,), pipeline_ids=(view.id,)))
-    channel = world.channel.details["channelId"]
-    _, ts = post_card(running_bot.bot.client, rt, created, channel)
-    return created, channel, ts
+    return release_with_pipeline(running_bot, world, provider="jenkins", base_url=jenkins.url, job=JOB,
+                                 secrets={"username": "releasebot", "apiToken": "jenkins-api-token"})
 
 
 def click(running_bot, release, *, user="U0GRACE", action=ActionId.TRIGGER_BUILD, action_ts=None, team=None):
@@ -52,16 +36,6 @@ def click(running_bot, release, *, user="U0GRACE", action=ActionId.TRIGGER_BUILD
 def state_of(running_bot, release):
     with running_bot.runtime.reading() as s:
         return get_release(s, tenant_id=release[0].tenantId, release_id=release[0].id)
-
-
-def wait_for(probe, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def thread_texts(running_bot, release) -> list[str]:

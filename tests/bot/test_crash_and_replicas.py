@@ -29,6 +29,7 @@ from core.services.builds import request_build
 from core.services.releases import create_release, get_release
 from core.services.tenants import add_tenant
 from core.services.verification import verify_integration
+from tests.bot.helpers import wait_for
 from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World, github_for
 from tests.fakes.jenkins import FakeJenkins
@@ -42,16 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(probe, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 @dataclass

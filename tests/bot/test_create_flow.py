@@ -11,13 +11,14 @@ from sqlalchemy import select
 from bot.ids import ActionId, BlockId, CallbackId
 from core.models import Release, Tenant
 from core.services.releases import find_release
+from tests.bot.helpers import wait_for
 from tests.factories import World
 from tests.slack_requests import date_value, multi_value, select_value, sign, text_value
 
 
 def modal_of(slack) -> dict:
     """The modal the bot opened (after its ack: the listener goes on once Slack has its answer)."""
-    return _wait_for(lambda: slack.calls_to("views.open"))[-1].params["view"]
+    return wait_for(lambda: slack.calls_to("views.open"))[-1].params["view"]
 
 
 def values(world, **overrides) -> dict:
@@ -66,11 +67,11 @@ def test_the_full_happy_path(running_bot, world):
     submitted = user.view_submission(modal, values(world))
     assert submitted.status_code == 200 and submitted.text == ""  # the modal closes
 
-    card = _wait_for(lambda: slack.last_message(world.channel.details["channelId"]))
+    card = wait_for(lambda: slack.last_message(world.channel.details["channelId"]))
     buttons = [b["accessory"] for b in card["blocks"] if b.get("block_id", "").startswith(BlockId.PIPELINE_PREFIX)]
     assert [b["action_id"] for b in buttons] == [ActionId.TRIGGER_BUILD]
     assert "Grace Hopper" in json.dumps(card["blocks"]) and "`release/1.5.0` from `main`" in json.dumps(card["blocks"])
-    told = _wait_for(lambda: slack.ephemerals)
+    told = wait_for(lambda: slack.ephemerals)
     assert told[-1]["user"] == "U0ADA" and "Release *v1.5.0* created" in told[-1]["text"]
     with running_bot.runtime.unit_of_work() as s:
         release = find_release(s, tenant_id=world.tenant.id, ref="v1.5.0")
@@ -161,22 +162,13 @@ def test_ten_slow_requests_do_not_starve_the_eleventh(running_bot, world):
     try:
         assert answers == [200] * 10  # acknowledged while their views.open calls are stuck
         assert running_bot.as_user().command("create", trigger_id="trigger-11").status_code == 200
-        _wait_for(lambda: len(running_bot.slack.calls("POST", r"/api/views\.open")) == 11)
+        wait_for(lambda: len(running_bot.slack.calls("POST", r"/api/views\.open")) == 11)
     finally:
         gate.set()
-    _wait_for(lambda: len(running_bot.slack.views) == 11)
+    wait_for(lambda: len(running_bot.slack.views) == 11)
 
 
 def test_the_health_check_answers_while_the_database_does(running_bot):
     assert requests.get(running_bot.url + "/healthz", timeout=5).text == "ok"
     assert requests.get(running_bot.url + "/nowhere", timeout=5).status_code == 404
 
-
-def _wait_for(probe, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")

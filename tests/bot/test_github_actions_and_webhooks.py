@@ -11,14 +11,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.cards import post_card
 from bot.ids import ActionId, BlockId
-from core.enums import BuildStatus, IntegrationKind
+from core.enums import BuildStatus
 from core.models import PipelineBuild, RequestKey
-from core.services import integrations
-from core.services.releases import create_release, get_release
-from core.services.verification import verify_integration
-from tests.bot.test_builds_flow import wait_for
+from core.services.releases import get_release
+from tests.bot.helpers import release_with_pipeline, wait_for
 from tests.fakes.jenkins import RELEASE_JOB as JOB
 
 TOKEN = "ghp_actionsTokenValue"
@@ -33,34 +30,15 @@ def actions(github):
     return github
 
 
-def _release_with(running_bot, world, *, provider, base_url, secrets, job):
-    rt = running_bot.runtime
-    with rt.unit_of_work() as s:
-        view = integrations.add_integration(
-            s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider=provider, display_name="Release CI",
-            cipher=rt.cipher, base_url=base_url, secrets=secrets,
-            fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": job})
-    with rt.unit_of_work() as s:
-        checked = verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
-                                     ctx=rt.provider_context)
-        assert checked.usable, checked
-    with rt.unit_of_work() as s:
-        created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
-                                 draft=world.draft(target_ids=(world.ios.id,), pipeline_ids=(view.id,)))
-    channel = world.channel.details["channelId"]
-    _, ts = post_card(running_bot.bot.client, rt, created, channel)
-    return created, channel, ts
-
-
 @pytest.fixture
 def gha_release(running_bot, world, actions):
-    return _release_with(running_bot, world, provider="github_actions", base_url=actions.url, job="release.yml",
+    return release_with_pipeline(running_bot, world, name="Release CI", provider="github_actions", base_url=actions.url, job="release.yml",
                          secrets={"token": TOKEN, "webhookSecret": HOOK_SECRET})
 
 
 @pytest.fixture
 def jenkins_release(running_bot, world, jenkins):
-    return _release_with(running_bot, world, provider="jenkins", base_url=jenkins.url, job=JOB,
+    return release_with_pipeline(running_bot, world, name="Release CI", provider="jenkins", base_url=jenkins.url, job=JOB,
                          secrets={"username": "releasebot", "apiToken": "jenkins-api-token", "webhookSecret": "jk-secret"})
 
 

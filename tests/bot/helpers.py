@@ -1,0 +1,43 @@
+"""What the end-to-end tests share: waiting for an asynchronous outcome, a release with one
+verified pipeline and its card posted."""
+from __future__ import annotations
+
+import time
+
+from bot.cards import post_card
+from core.enums import IntegrationKind
+from core.services import integrations
+from core.services.releases import create_release
+from core.services.verification import verify_integration
+
+
+def wait_for(probe, timeout: float = 15.0):
+    """Poll `probe` until it returns something truthy, and return that; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def release_with_pipeline(running_bot, world, *, provider: str, base_url: str, secrets: dict, job: str,
+                          name: str = "Jenkins iOS CI"):
+    """A release of `world` with one verified pipeline, its card posted: (release, channel, card ts)."""
+    rt = running_bot.runtime
+    with rt.unit_of_work() as s:
+        view = integrations.add_integration(
+            s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider=provider, display_name=name,
+            cipher=rt.cipher, base_url=base_url, secrets=secrets,
+            fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": job})
+    with rt.unit_of_work() as s:
+        checked = verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
+                                     ctx=rt.provider_context)
+        assert checked.usable, checked.verificationError
+    with rt.unit_of_work() as s:
+        created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                                 draft=world.draft(target_ids=(world.ios.id,), pipeline_ids=(view.id,)))
+    channel = world.channel.details["channelId"]
+    _, ts = post_card(running_bot.bot.client, rt, created, channel)
+    return created, channel, ts
