@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -58,6 +59,15 @@ class Failure:
 Handler = Callable[[Request, re.Match], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that timed out or was killed leaves a broken pipe behind: expected, not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeServer:
     """Subclasses call `route(method, regex, handler)` in `setup_routes`."""
 
@@ -92,8 +102,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         host, port = self._server.server_address[:2]
         self._url = f"http://{host}:{port}"  # kept after stop(): a request in flight may still render it
         # A short poll interval: stop() waits up to one interval, and tests stop a fake each.
