@@ -170,8 +170,8 @@ class Follower:
             build.failures += 1
             if getattr(exc, "retryable", False) and build.failures < self.max_failures:
                 log.info("build %s: CI not reachable (%s), will retry", build_id, exc)
-                return dict(state=BuildState.REQUESTED, error=str(exc),
-                            next_check=utcnow() + timedelta(seconds=self.interval * build.failures))
+                wait = max(self.interval * build.failures, getattr(exc, "retry_after", None) or 0)  # a rate limit says how long
+                return dict(state=BuildState.REQUESTED, error=str(exc), next_check=utcnow() + timedelta(seconds=wait))
         return dict(state=BuildState.FAILED, error=f"could not start the build: {exc}")
 
     def check(self, build_id: str) -> None:
@@ -205,8 +205,8 @@ class Follower:
             gone = getattr(exc, "status", None) == 404
             if gone or build.failures >= self.max_failures:
                 return dict(state=BuildState.LOST, error=f"lost track of the build: {exc}")
-            return dict(state=BuildState.RUNNING, error=str(exc),
-                        next_check=utcnow() + timedelta(seconds=self.interval * 2 ** min(build.failures, 5)))
+            wait = max(self.interval * 2 ** min(build.failures, 5), getattr(exc, "retry_after", None) or 0)
+            return dict(state=BuildState.RUNNING, error=str(exc), next_check=utcnow() + timedelta(seconds=wait))
 
     def _record(self, build_id: str, **outcome) -> None:
         with self.runtime.unit_of_work() as s:

@@ -180,3 +180,13 @@ def test_a_jenkins_notification_ends_the_build_at_once_and_a_wrong_token_is_refu
     ended = wait_for(lambda: (p := pipeline_of(running_bot, jenkins_release)).buildStatus == BuildStatus.SUCCESS and p,
                      timeout=10)
     assert ended.buildNumber == str(number)
+
+
+def test_an_exhausted_rate_limit_waits_for_its_reset_and_says_so_on_the_card(running_bot, gha_release, github):
+    github.exhaust_rate_limit(reset_in=600)
+    click(running_bot, gha_release)
+    wait_for(lambda: [c for c in running_bot.slack.calls_to("chat.update") if "rate-limiting" in str(c.params["blocks"])])
+    build = _build(running_bot)
+    assert build.state.value == "REQUESTED" and build.failures == 1
+    assert (build.nextCheckAt - build.requestedAt).total_seconds() > 500  # not every poll interval until the reset
+    assert github.calls("POST", r"/dispatches$") == [] and github.all_runs() == []
