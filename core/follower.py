@@ -9,7 +9,8 @@ What happens when a process dies:
   `due_builds` hands it to a follower after a short grace, which triggers it;
 - after the dispatcher claimed it, before or after the CI answered: the claim lapses; the next
   dispatcher sees the build was claimed before and first asks the CI for a build carrying the
-  build's idempotency key, triggering only if there is none;
+  build's idempotency key, triggering only if there is none (cutting the release branch first is
+  idempotent: an existing branch is used as it is);
 - while following: the claim lapses and another follower polls it; state changes are idempotent;
 - after a notification was posted, before it was marked sent: it is posted again (the one window
   where a message can repeat; Slack offers no idempotency key for chat.postMessage).
@@ -30,7 +31,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
-from core.enums import TERMINAL_BUILD_STATES, BuildState, BuildStatus, IntegrationKind, NotificationState
+from core.enums import BuildState, BuildStatus, IntegrationKind, NotificationState
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import BuildRef, ensure_branch
 from core.integrations.registry import build_client
@@ -89,6 +90,11 @@ CLIENT_CACHE_SIZE = 256
 
 def _ref(build: PipelineBuild) -> BuildRef:
     return BuildRef(queue_id=build.queueId, build_number=build.buildNumber, url=build.buildUrl)
+
+
+def _retry_at(backoff: float, exc: Exception):
+    """When to try a failed CI call again: after the backoff, or when a rate limit says, if later."""
+    return utcnow() + timedelta(seconds=max(backoff, getattr(exc, "retry_after", None) or 0))
 
 
 def _next_check(requested_at, interval: float):
@@ -170,8 +176,8 @@ class Follower:
             build.failures += 1
             if getattr(exc, "retryable", False) and build.failures < self.max_failures:
                 log.info("build %s: CI not reachable (%s), will retry", build_id, exc)
-                wait = max(self.interval * build.failures, getattr(exc, "retry_after", None) or 0)  # a rate limit says how long
-                return dict(state=BuildState.REQUESTED, error=str(exc), next_check=utcnow() + timedelta(seconds=wait))
+                return dict(state=BuildState.REQUESTED, error=str(exc),
+                            next_check=_retry_at(self.interval * build.failures, exc))
         return dict(state=BuildState.FAILED, error=f"could not start the build: {exc}")
 
     def check(self, build_id: str) -> None:
@@ -205,8 +211,8 @@ class Follower:
             gone = getattr(exc, "status", None) == 404
             if gone or build.failures >= self.max_failures:
                 return dict(state=BuildState.LOST, error=f"lost track of the build: {exc}")
-            wait = max(self.interval * 2 ** min(build.failures, 5), getattr(exc, "retry_after", None) or 0)
-            return dict(state=BuildState.RUNNING, error=str(exc), next_check=utcnow() + timedelta(seconds=wait))
+            return dict(state=BuildState.RUNNING, error=str(exc),
+                        next_check=_retry_at(self.interval * 2 ** min(build.failures, 5), exc))
 
     def _record(self, build_id: str, **outcome) -> None:
         with self.runtime.unit_of_work() as s:
@@ -221,8 +227,6 @@ class Follower:
                 if changed else None
         if release is not None:
             self._refresh(release)
-        if outcome["state"] in TERMINAL_BUILD_STATES:
-            self.deliver_due()
 
     def stop(self, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> None:
         """Abort the running build of a release pipeline (Jenkins stop, GitHub Actions cancel)."""

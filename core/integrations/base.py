@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.enums import BuildStatus
+from core.errors import IntegrationError
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,6 @@ class ScmClient(Verifiable, Protocol):
 def ensure_branch(scm: ScmClient, name: str, from_branch: str) -> str:
     """`name`'s head, creating it from `from_branch` if it does not exist yet. A release branch that
     has moved on since it was cut (fixes pushed to it) is used as it is."""
-    from core.errors import IntegrationError
-
     try:
         return scm.branch_head(name)
     except IntegrationError as exc:
