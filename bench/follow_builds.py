@@ -95,7 +95,7 @@ def main() -> None:
 
     follower = Follower(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
                         requested_grace=timedelta(0))
-    _, stop = follower.start()
+    thread, stop = follower.start()
     started = time.perf_counter()
     while True:
         with runtime.reading() as s:
@@ -105,9 +105,11 @@ def main() -> None:
             break
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
+    stop.set()
+    follower.wake()
+    thread.join(60)  # its round ends before the fakes go away
     while follower.deliver_due():  # the last announcements
         pass
-    stop.set()
 
     jenkins_calls = jenkins.requests[jenkins_before:]
     slack_calls = slack.requests[slack_before:]
