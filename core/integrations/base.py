@@ -6,16 +6,27 @@ from typing import Any, Protocol
 
 from core.enums import BuildStatus
 from core.errors import IntegrationError
+from core.integrations.network import Dialer, NetworkGuard, Resolver, system_dialer, system_resolver
 
 
 @dataclass(frozen=True)
 class ProviderContext:
-    """What clients need from the bot's configuration rather than from the integration row."""
+    """What clients need from the bot's configuration rather than from the integration row.
+
+    `resolver` and `dialer` are how every client finds and reaches a host; tests inject them to
+    play public DNS answers and route "public" addresses to local servers."""
 
     allow_private_networks: bool = False
     slack_api_url: str = "https://slack.com/api/"
     slack_bot_token: str | None = None
     timeout: float = 15.0
+    resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
+    dialer: Dialer = field(default=system_dialer, repr=False, compare=False)
+
+    @property
+    def guard(self) -> NetworkGuard:
+        """The private-network guard every client connects through."""
+        return NetworkGuard(self.allow_private_networks, self.resolver, self.dialer)
 
 
 @dataclass(frozen=True)

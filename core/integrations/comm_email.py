@@ -17,19 +17,32 @@ from email.message import EmailMessage
 from core.errors import IntegrationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import check_url
+from core.integrations.network import NetworkGuard
 
 SUBJECT_LIMIT = 120
 LOGIN_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
+
+
+class GuardedSMTP(smtplib.SMTP):
+    """smtplib.SMTP whose socket comes from the private-network guard: the connection reaches an address
+    checked for it, while STARTTLS still sends and verifies the host name (smtplib keeps it as `_host`)."""
+
+    def __init__(self, host: str, port: int, *, timeout: float, guard: NetworkGuard):
+        self._guard = guard  # before super().__init__, which connects
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host, port, timeout):
+        return self._guard.connect(host, port, timeout, self.source_address)
 
 
 class SmtpMailer:
     """Sends release notices by email through one SMTP server."""
 
     def __init__(self, *, host: str, port: int, sender: str, recipients: list[str], username: str,
-                 password: str, timeout: float, tls: ssl.SSLContext):
+                 password: str, timeout: float, tls: ssl.SSLContext, guard: NetworkGuard):
         self.host, self.port, self.sender, self.recipients = host, port, sender, recipients
         self._username, self._password = username, password
-        self.timeout, self.tls = timeout, tls
+        self.timeout, self.tls, self.guard = timeout, tls, guard
 
     def verify(self) -> None:
         """Connect, upgrade to TLS with STARTTLS and log in."""
@@ -54,7 +67,7 @@ class SmtpMailer:
     @contextmanager
     def _session(self) -> Iterator[smtplib.SMTP]:
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with GuardedSMTP(self.host, self.port, timeout=self.timeout, guard=self.guard) as smtp:
                 self._secure_and_login(smtp)
                 yield smtp
         except IntegrationError:
@@ -104,11 +117,11 @@ class SmtpMailer:
         return f"{self.host}:{self.port}"
 
 
-def check_host(host: str, port: int, *, allow_private: bool) -> None:
+def check_host(host: str, port: int, guard: NetworkGuard) -> None:
     """The same rule as for URLs: no private, loopback or link-local SMTP host unless allowed."""
     if not host or any(c in host for c in "/@?# ") or not 0 < port < 65536:
         raise IntegrationError("the SMTP host must be a host name (and port a number from 1 to 65535)")
-    check_url(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}", allow_private=allow_private)
+    check_url(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}", guard)
 
 
 def tls_context(ca_pem: str | None) -> ssl.SSLContext:
@@ -137,8 +150,8 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> SmtpMailer:
     """The SMTP client of a COMMUNICATION integration of provider EMAIL."""
     settings = config.settings
     host, port = str(settings.get("host") or "").strip(), _port(settings.get("port"))
-    check_host(host, port, allow_private=ctx.allow_private_networks)
+    check_host(host, port, ctx.guard)
     return SmtpMailer(host=host, port=port, sender=str(settings.get("fromAddress") or ""),
                       recipients=_recipients(str(settings.get("recipients") or "")),
                       username=config.secrets.get("username", ""), password=config.secrets.get("password", ""),
-                      timeout=ctx.timeout, tls=tls_context(settings.get("caCertificate")))
+                      timeout=ctx.timeout, tls=tls_context(settings.get("caCertificate")), guard=ctx.guard)

@@ -127,7 +127,7 @@ def web_client(ctx: ProviderContext) -> WebClient:
     """A WebClient on SLACK_API_URL that honours 429 Retry-After (once, at most MAX_RETRY_AFTER s)."""
     if not ctx.slack_bot_token:
         raise IntegrationError("SLACK_BOT_TOKEN is not configured: the bot cannot post to Slack")
-    check_url(ctx.slack_api_url, allow_private=ctx.allow_private_networks)
+    check_url(ctx.slack_api_url, ctx.guard)
     client = WebClient(token=ctx.slack_bot_token, base_url=ctx.slack_api_url, timeout=ctx.timeout)
     client.retry_handlers.append(BoundedRateLimitHandler(max_retry_count=1))
     return client

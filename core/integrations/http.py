@@ -1,48 +1,123 @@
-"""The one HTTP path out of the bot: URL safety, timeouts, bounded retries, error translation.
+"""The one HTTP path out of the bot: URL safety, pinned connections, timeouts, bounded retries, error translation.
 
 Every provider client that speaks HTTP itself goes through `HttpClient`; clients built on a library
-(python-jenkins, jira, slack_sdk) call `check_url` on their base URL and translate that library's
-errors at their own boundary.
+(python-jenkins, jira) hand the library's requests session to `guard_session`, and translate that
+library's errors at their own boundary. Either way each new connection goes through the private-network
+guard (core.integrations.network): resolved, checked and dialled to the checked address, with the
+Host header, SNI and certificate checks still on the name; a redirect to a refused address is not followed.
 """
 from __future__ import annotations
 
-import ipaddress
 import socket
 import time
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from core.errors import IntegrationError
+from core.integrations.network import NetworkGuard
 
 RETRY_STATUSES = (429, 503)
 MAX_RETRIES = 3
 MAX_RETRY_AFTER = 30.0
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs, and private, loopback or link-local hosts unless allowed.
+def check_url(url: str, guard: NetworkGuard) -> None:
+    """Refuse non-http(s) URLs, and hosts the guard refuses (private, loopback, link-local, …) unless allowed.
 
-    An integration's base URL is typed by a tenant: it must not become a way to reach the bot's own
-    network (cloud metadata, the database, admin ports)."""
+    Clients call it when they are made, for an early clear message; the guard checks again at every connection."""
     parsed = urlparse(url)
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        raise IntegrationError(f"the port of {_origin(url)} is not a number from 1 to 65535") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise IntegrationError(f"{_origin(url)} is not an http(s) URL")
-    if allow_private:
-        return
+    if not guard.allow_private:
+        guard.addresses(parsed.hostname, port)
+
+
+class _GuardedConnection:
+    """urllib3 connection mixin: the socket comes from the guard, so it reaches a checked address."""
+
+    guard: NetworkGuard
+
+    def _new_conn(self) -> socket.socket:
+        timeout = self.timeout if isinstance(self.timeout, (int, float)) else socket.getdefaulttimeout()
+        try:
+            sock = self.guard.connect(self._dns_host, self.port, timeout, self.source_address)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. (connect timeout={timeout})") from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
+        for option in self.socket_options or ():
+            sock.setsockopt(*option)
+        return sock
+
+
+def _pool_classes(guard: NetworkGuard) -> dict[str, type]:
+    """Connection pools whose connections go through `guard` (one set per adapter: the guard is a class attribute)."""
+    http = type("GuardedHTTPConnection", (_GuardedConnection, HTTPConnection), {"guard": guard})
+    https = type("GuardedHTTPSConnection", (_GuardedConnection, HTTPSConnection), {"guard": guard})
+    return {"http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
+            "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https})}
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests transport whose every new connection is resolved, checked and pinned by the guard."""
+
+    def __init__(self, guard: NetworkGuard, **kwargs):
+        self._pool_classes = _pool_classes(guard)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        # Through a proxy the proxy resolves the name: the guard could not pin the address.
+        raise IntegrationError("outgoing HTTP proxies cannot be used with integrations (the private-network guard "
+                               "must see the address it connects to)")
+
+
+def guard_session(session: requests.Session, guard: NetworkGuard, *, service: str, origin: str) -> requests.Session:
+    """Make a session (ours, or one a library gives us) connect only through the guard, and refuse redirects
+    to addresses the guard refuses."""
+    adapter = GuardedAdapter(guard)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False  # no proxies or netrc from the environment: what we connect to is what we checked
+    session.hooks["response"].append(_redirect_check(guard, service, origin))
+    return session
+
+
+def _redirect_check(guard: NetworkGuard, service: str, origin: str):
+    def check(response: requests.Response, *args, **kwargs) -> requests.Response:
+        if response.is_redirect and not _permitted(urljoin(response.url, response.headers["location"]), guard):
+            response.close()
+            # Nothing about the target: what answers there is none of the tenant's business.
+            raise IntegrationError(f"{service} at {origin} answered with a redirect to an address the bot may not reach; "
+                                   "it was not followed: use the server's own URL")
+        return response
+    return check
+
+
+def _permitted(url: str, guard: NetworkGuard) -> bool:
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise IntegrationError(f"cannot resolve {parsed.hostname}: check the URL") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved \
-                or address.is_multicast or address.is_unspecified:
-            raise IntegrationError(
-                f"{parsed.hostname} resolves to a private address ({address}); set "
-                "RELEASEBOT_ALLOW_PRIVATE_NETWORKS=true if this server really is on your own network"
-            )
+        parsed = urlparse(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return False
+    return guard.allow_private or guard.permits(parsed.hostname, port)
 
 
 def _origin(url: str) -> str:
@@ -70,28 +145,28 @@ class HttpClient:
         base_url: str,
         *,
         service: str,
-        allow_private: bool,
+        guard: NetworkGuard,
         headers: dict[str, str] | None = None,
         timeout: float = 15.0,
         max_retries: int = MAX_RETRIES,
         auth: Any = None,
     ):
-        check_url(base_url, allow_private=allow_private)
+        check_url(base_url, guard)
         self.base_url = base_url.rstrip("/") + "/"
         self.service = service
         self.timeout = timeout
         self.max_retries = max_retries
-        self.session = requests.Session()
+        self.guard = guard
+        self.session = guard_session(requests.Session(), guard, service=service, origin=_origin(base_url))
         self.session.headers.update(headers or {})
         self.session.auth = auth
-        self.allow_private = allow_private
         self.calls = 0
 
     def url(self, path: str) -> str:
         """An absolute URL for `path` (absolute URLs pass through, after the same safety check)."""
         if path.startswith(("http://", "https://")):
             if _origin(path) != _origin(self.base_url):
-                check_url(path, allow_private=self.allow_private)
+                check_url(path, self.guard)
             return path
         return urljoin(self.base_url, path.lstrip("/"))
 

@@ -13,7 +13,7 @@ import requests
 from core.enums import BuildStatus
 from core.errors import IntegrationError
 from core.integrations.base import BuildRef, BuildState, IntegrationConfig, ProviderContext
-from core.integrations.http import _origin, check_url
+from core.integrations.http import _origin, check_url, guard_session
 
 REQUIRED_PARAMETERS = ("RELEASE_VERSION", "BRANCH")
 KEY_PARAMETER = "RELEASEBOT_KEY"
@@ -35,11 +35,13 @@ class JenkinsPipeline:
     def __init__(self, config: IntegrationConfig, ctx: ProviderContext):
         if not config.base_url:
             raise IntegrationError("Jenkins needs its server URL")
-        check_url(config.base_url, allow_private=ctx.allow_private_networks)
+        check_url(config.base_url, ctx.guard)
         self.origin = _origin(config.base_url)
         self.job = str(config.fields["jobPath"]).strip("/")
         self.server = jenkins.Jenkins(config.base_url, username=config.secrets.get("username"),
                                       password=config.secrets.get("apiToken"), timeout=ctx.timeout)
+        # python-jenkins sends everything through this session: pin its connections, check its redirects.
+        guard_session(self.server._session, ctx.guard, service="Jenkins", origin=self.origin)
 
     def _call(self, fn, *args, missing: str | None = None, **kwargs):
         """Call python-jenkins, turning its errors into ours (never echoing the token)."""

@@ -121,7 +121,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> BitbucketScm:
     if not token or not workspace or not slug:
         raise IntegrationError("the Bitbucket integration needs a token, an organization (workspace) and a repository")
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Bitbucket",
-                      allow_private=ctx.allow_private_networks, timeout=ctx.timeout,
+                      guard=ctx.guard, timeout=ctx.timeout,
                       headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
     return BitbucketScm(http, full_name=f"{workspace}/{slug}", token=token,
                         default_branch=config.fields.get("defaultBranch") or None)

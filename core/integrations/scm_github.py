@@ -132,7 +132,7 @@ class GitHubApi:
 
 def github_api(config: IntegrationConfig, ctx: ProviderContext, token: str) -> GitHubApi:
     """A GitHubApi for an integration's base URL (api.github.com unless it is a GHES .../api/v3)."""
-    http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="GitHub", allow_private=ctx.allow_private_networks,
+    http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="GitHub", guard=ctx.guard,
                       headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
                                "X-GitHub-Api-Version": API_VERSION},
                       timeout=ctx.timeout, max_retries=0)  # GitHubApi retries: it knows GitHub's limits

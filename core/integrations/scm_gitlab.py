@@ -126,7 +126,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> GitLabScm:
     repository = (config.fields.get("repository") or "").strip().strip("/")
     if not token or not group or not repository:
         raise IntegrationError("the GitLab integration needs a token, an organization (group) and a repository")
-    http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="GitLab", allow_private=ctx.allow_private_networks,
+    http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="GitLab", guard=ctx.guard,
                       headers={"PRIVATE-TOKEN": token, "Accept": "application/json"}, timeout=ctx.timeout)
     return GitLabScm(http, path=f"{group}/{repository}", default_branch=config.fields.get("defaultBranch") or None,
                      token=token)

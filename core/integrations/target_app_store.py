@@ -97,7 +97,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
         raise IntegrationError("the App Store integration needs an appIdentifier, a keyId, an issuerId "
                                "and a privateKey")
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="App Store Connect",
-                      allow_private=ctx.allow_private_networks, headers={"Accept": "application/json"},
+                      guard=ctx.guard, headers={"Accept": "application/json"},
                       timeout=ctx.timeout)
     return AppStoreTarget(http, bundle_id=bundle_id, key_id=key_id, issuer_id=issuer_id,
                           private_key=_load_key(config.secrets["privateKey"]))

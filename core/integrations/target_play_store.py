@@ -140,8 +140,8 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> PlayStoreTarget:
         raise IntegrationError("the Play Store integration needs an appIdentifier (package name) and a "
                                "serviceAccountJson")
     account = _account(config.secrets["serviceAccountJson"])
-    oauth = HttpClient(account.token_uri, service="Google OAuth", allow_private=ctx.allow_private_networks,
+    oauth = HttpClient(account.token_uri, service="Google OAuth", guard=ctx.guard,
                        headers={"Accept": "application/json"}, timeout=ctx.timeout)
     api = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Google Play", timeout=ctx.timeout,
-                     allow_private=ctx.allow_private_networks, headers={"Accept": "application/json"})
+                     guard=ctx.guard, headers={"Accept": "application/json"})
     return PlayStoreTarget(api, oauth, package=package, account=account)

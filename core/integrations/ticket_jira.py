@@ -15,7 +15,8 @@ from jira import JIRA, JIRAError
 
 from core.errors import IntegrationError
 from core.integrations.base import IntegrationConfig, ProviderContext, Ticket
-from core.integrations.http import _origin, check_url
+from core.integrations.http import _origin, check_url, guard_session
+from core.integrations.network import NetworkGuard
 
 EPIC = "Epic"
 EPIC_NAME = "Epic Name"
@@ -24,9 +25,9 @@ EPIC_NAME = "Epic Name"
 class JiraTickets:
     """Creates release epics in one Jira project."""
 
-    def __init__(self, *, server: str, project_key: str, auth: dict[str, Any], timeout: float):
+    def __init__(self, *, server: str, project_key: str, auth: dict[str, Any], timeout: float, guard: NetworkGuard):
         self.server, self.project_key = server.rstrip("/"), project_key
-        self._auth, self.timeout = auth, timeout
+        self._auth, self.timeout, self.guard = auth, timeout, guard
         self._client: JIRA | None = None
 
     def verify(self) -> None:
@@ -52,8 +53,12 @@ class JiraTickets:
         # max_retries=0: on a connection error the library backs off 10-80 s per retry, far too
         # long inside a Slack interaction; callers get a retryable IntegrationError instead.
         if self._client is None:
-            self._client = JIRA(server=self.server, timeout=self.timeout, max_retries=0, get_server_info=True,
-                                options={"check_update": False}, **self._auth)
+            # get_server_info=False: the library would ask before its session is guarded; we ask right after.
+            client = JIRA(server=self.server, timeout=self.timeout, max_retries=0, get_server_info=False,
+                          options={"check_update": False}, **self._auth)
+            guard_session(client._session, self.guard, service="Jira", origin=_origin(self.server))
+            _learn_server(client)
+            self._client = client
         return self._client
 
     def _project(self) -> dict[str, Any]:
@@ -135,6 +140,14 @@ class JiraTickets:
         return IntegrationError(f"Jira refused the request ({status or 'no status'})", status=status)
 
 
+def _learn_server(client: JIRA) -> None:
+    """What get_server_info=True does in JIRA(): Cloud vs Data Center and the version, which the library
+    reads to choose its endpoints."""
+    info = client.server_info()
+    client._version = tuple(info["versionNumbers"])
+    client.deploymentType = info.get("deploymentType")
+
+
 def _short(text: str | None, limit: int = 300) -> str:
     """Jira's own explanation (field errors), shortened; it never contains the request's credentials."""
     text = (text or "no reason given").strip()
@@ -153,8 +166,9 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> JiraTickets:
     """The Jira client of a TICKET integration (baseUrl = the Jira site, field projectKey)."""
     if not config.base_url:
         raise IntegrationError("the Jira integration has no base URL")
-    check_url(config.base_url, allow_private=ctx.allow_private_networks)
+    check_url(config.base_url, ctx.guard)
     key = (config.fields.get("projectKey") or "").strip().upper()
     if not key:
         raise IntegrationError("the Jira integration has no projectKey")
-    return JiraTickets(server=config.base_url, project_key=key, auth=_auth(config.secrets), timeout=ctx.timeout)
+    return JiraTickets(server=config.base_url, project_key=key, auth=_auth(config.secrets), timeout=ctx.timeout,
+                       guard=ctx.guard)

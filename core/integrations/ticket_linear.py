@@ -97,7 +97,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> LinearTickets:
     team_key = (config.fields.get("projectKey") or "").strip().upper()
     if not api_key or not team_key:
         raise IntegrationError("the Linear integration needs an apiKey and a projectKey (the team key)")
-    http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Linear", allow_private=ctx.allow_private_networks,
+    http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Linear", guard=ctx.guard,
                       headers={"Authorization": api_key, "Content-Type": "application/json"},
                       timeout=ctx.timeout)
     return LinearTickets(http, team_key=team_key, api_key=api_key)

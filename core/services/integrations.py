@@ -1,6 +1,7 @@
 """A tenant's integrations: add, list, enable/disable, remove, record verification, rotate keys."""
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.crypto import CredentialCipher
 from core.enums import IntegrationKind, VerificationStatus
 from core.errors import InUseError, NotFoundError, Problem, ValidationError
+from core.integrations.network import Resolver, is_public, system_resolver
 from core.integrations.specs import ProviderSpec, providers_of, spec_for
 from core.models import (
     INTEGRATION_MODELS,
@@ -75,15 +77,61 @@ def view_of(kind: IntegrationKind, row) -> IntegrationView:
     details.update(row.settings or {})
     return IntegrationView(
         id=row.id, kind=kind, provider=str(getattr(row, TYPE_COLUMN[kind])), displayName=row.displayName,
-        baseUrl=row.baseUrl, isActive=bool(row.isActive), verificationStatus=row.verificationStatus,
+        baseUrl=shown_url(row.baseUrl), isActive=bool(row.isActive), verificationStatus=row.verificationStatus,
         lastVerifiedAt=row.lastVerifiedAt, verificationError=row.verificationError, details=details,
     )
 
 
-def _check_url(url: str, problems: list[Problem]) -> None:
+def shown_url(url: str | None) -> str | None:
+    """A stored URL as it may be shown: a password in it (stored before they were refused) is masked."""
+    if not url:
+        return url
     parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    return parsed._replace(netloc=f"{parsed.username}:***@{parsed.netloc.rpartition('@')[2]}").geturl()
+
+
+def check_base_url(url: str, spec: ProviderSpec, *, resolver: Resolver = system_resolver) -> list[Problem]:
+    """What is wrong with a base URL typed for `spec`: not http(s), credentials in it, or plain http to a
+    public host while the integration carries credentials. Never echoes a password typed into it."""
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:
+        return [Problem("baseUrl", "the port of the base URL is not a number from 1 to 65535")]
+    if parsed.username is not None or parsed.password is not None:
+        return [Problem("baseUrl", "the base URL carries a user name or password: remove it and pass it with "
+                        f"{_secret_options(spec)}")]
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        problems.append(Problem("baseUrl", f"{url!r} is not an http(s) URL: give one like https://ci.example.com"))
+        return [Problem("baseUrl", f"{url!r} is not an http(s) URL: give one like https://ci.example.com")]
+    if parsed.scheme == "http" and spec.secrets and _is_public_host(parsed.hostname, port or 80, resolver):
+        return [Problem("baseUrl", f"{spec.label} credentials would cross the internet unencrypted: use "
+                        f"https://{parsed.netloc}{parsed.path} (plain http is accepted only for hosts on your own network)")]
+    return []
+
+
+def _secret_options(spec: ProviderSpec) -> str:
+    """`--secret a=… --secret b=…` for the provider's (first choice of) secrets."""
+    names = [n for s in spec.secrets for n in (s[0] if isinstance(s, tuple) else (s,))] or ["token"]
+    return " ".join(f"--secret {n}=…" for n in names)
+
+
+def _is_public_host(host: str, port: int, resolver: Resolver) -> bool:
+    if _is_ip(host):
+        return is_public(host)
+    try:
+        return any(is_public(ip) for ip in resolver(host, port))
+    except (OSError, UnicodeError):
+        return True  # a name that does not resolve here may well resolve publicly: https required
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_required(spec: ProviderSpec, fields: dict, settings: dict, secrets: dict, problems: list[Problem]) -> None:
@@ -125,8 +173,11 @@ def add_integration(
     fields: dict[str, str] | None = None,
     settings: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
+    resolver: Resolver = system_resolver,
 ) -> IntegrationView:
-    """Store a new integration, PENDING until verified, its secrets encrypted."""
+    """Store a new integration, PENDING until verified, its secrets encrypted.
+
+    `resolver` tells whether a plain-http host is public (then https is required)."""
     fields, settings, secrets = dict(fields or {}), dict(settings or {}), dict(secrets or {})
     spec = spec_for(kind, provider)
     if spec is None:
@@ -139,7 +190,7 @@ def add_integration(
     if spec.base_url_required and not base_url:
         problems.append(Problem("baseUrl", f"{spec.label} needs its server URL"))
     if base_url:
-        _check_url(base_url, problems)
+        problems.extend(check_base_url(base_url, spec, resolver=resolver))
     _check_required(spec, fields, settings, secrets, problems)
     # A misspelt name would otherwise be stored and never read: say so instead.
     for given, known, what in (
