@@ -35,7 +35,7 @@ def check_url(url: str, guard: NetworkGuard) -> None:
     try:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
     except ValueError:
-        raise IntegrationError(f"the port of {_origin(url)} is not a number from 1 to 65535") from None
+        raise IntegrationError(f"the port of {_origin(url)} is not a number from 1 to 65535: check the URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise IntegrationError(f"{_origin(url)} is not an http(s) URL")
     if not guard.allow_private:
@@ -125,7 +125,11 @@ def _origin(url: str) -> str:
     parsed = urlparse(url)
     if not parsed.hostname:
         return "the URL given"
-    return f"{parsed.scheme}://{parsed.hostname}" + (f":{parsed.port}" if parsed.port else "")
+    try:
+        port = parsed.port
+    except ValueError:  # out of range: say so where it matters, never crash while composing a message
+        port = None
+    return f"{parsed.scheme}://{parsed.hostname}" + (f":{port}" if port else "")
 
 
 def retry_after_seconds(response: requests.Response, attempt: int) -> float:

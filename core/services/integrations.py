@@ -86,9 +86,12 @@ def shown_url(url: str | None) -> str | None:
     """A stored URL as it may be shown: a password in it (stored before they were refused) is masked."""
     if not url:
         return url
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
+    try:
+        parsed = urlparse(url)
+        if parsed.password is None:
+            return url
+    except ValueError:  # unparseable ("http://[::1"), stored before URLs were checked: mask any userinfo
+        return url if "@" not in url else "***@" + url.rpartition("@")[2]
     return parsed._replace(netloc=f"{parsed.username}:***@{parsed.netloc.rpartition('@')[2]}").geturl()
 
 
@@ -121,9 +124,11 @@ def _is_public_host(host: str, port: int, resolver: Resolver) -> bool:
     if _is_ip(host):
         return is_public(host)
     try:
-        return any(is_public(ip) for ip in resolver(host, port))
+        found = resolver(host, port)
     except (OSError, UnicodeError):
-        return True  # a name that does not resolve here may well resolve publicly: https required
+        found = []
+    # A name that does not resolve here may well resolve publicly: https required.
+    return not found or any(is_public(ip) for ip in found)
 
 
 def _is_ip(host: str) -> bool:
