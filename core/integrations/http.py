@@ -74,7 +74,7 @@ class GuardedAdapter(HTTPAdapter):
     """A requests transport whose every new connection is resolved, checked and pinned by the guard."""
 
     def __init__(self, guard: NetworkGuard, **kwargs):
-        self._pool_classes = _pool_classes(guard)
+        self._guard, self._pool_classes = guard, _pool_classes(guard)
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs) -> None:
@@ -82,6 +82,8 @@ class GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = self._pool_classes
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
+        if self._guard.allow_private:
+            return super().proxy_manager_for(proxy, **proxy_kwargs)
         # Through a proxy the proxy resolves the name: the guard could not pin the address.
         raise IntegrationError("outgoing HTTP proxies cannot be used with integrations (the private-network guard "
                                "must see the address it connects to)")
@@ -93,7 +95,8 @@ def guard_session(session: requests.Session, guard: NetworkGuard, *, service: st
     adapter = GuardedAdapter(guard)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.trust_env = False  # no proxies or netrc from the environment: what we connect to is what we checked
+    if not guard.allow_private:
+        session.trust_env = False  # no proxies or netrc from the environment: what we connect to is what we checked
     session.hooks["response"].append(_redirect_check(guard, service, origin))
     return session
 

@@ -6,6 +6,9 @@ the victim is a local listener that must see zero connections."""
 from __future__ import annotations
 
 import datetime
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -117,6 +120,67 @@ def test_a_guarded_session_follows_a_redirect_to_another_public_address(net, vic
         response = session.get(f"http://www.evil.test:{victim.port}/", timeout=5)
         assert (response.status_code, response.text, len(response.history)) == (200, "hello", 1)
         assert hello.calls() and victim.connections == 0
+
+
+class TlsHello:
+    """An HTTPS server on 127.0.0.1 with a certificate for one name; records the SNI and Host it is sent."""
+
+    def __init__(self, cert_file: str, key_file: str):
+        self.sni: list[str | None] = []
+        self.hosts: list[str] = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_file, key_file)
+        context.sni_callback = lambda sock, name, ctx: self.sni.append(name)
+        hello = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                hello.hosts.append(self.headers["Host"])
+                self.send_response(200)
+                self.send_header("Content-Length", "5")
+                self.end_headers()
+                self.wfile.write(b"hello")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tls_hello(tmp_path):
+    pem, cert_file, key_file = certificate_for(tmp_path, "secure.evil.test")
+    server = TlsHello(cert_file, key_file)
+    yield server, cert_file
+    server.close()
+
+
+def test_https_reaches_the_checked_address_with_sni_host_and_certificate_on_the_name(net, tls_hello, victim):
+    server, ca_file = tls_hello
+    net.answer("secure.evil.test", PUBLIC)
+    net.route(PUBLIC, server.port)
+    session = guard_session(requests.Session(), net.context().guard, service="Test", origin="https://secure.evil.test")
+    response = session.get(f"https://secure.evil.test:{victim.port}/", verify=ca_file, timeout=5)
+    assert (response.status_code, response.text) == (200, "hello")
+    assert server.sni == ["secure.evil.test"] and server.hosts == [f"secure.evil.test:{victim.port}"]
+    assert victim.connections == 0
+
+
+def test_https_at_a_checked_address_still_refuses_a_certificate_for_another_name(net, tls_hello, victim):
+    server, ca_file = tls_hello
+    net.answer("impostor.evil.test", PUBLIC)
+    net.route(PUBLIC, server.port)
+    session = guard_session(requests.Session(), net.context().guard, service="Test", origin="https://impostor.evil.test")
+    with pytest.raises(requests.exceptions.SSLError, match="impostor.evil.test"):
+        session.get(f"https://impostor.evil.test:{victim.port}/", verify=ca_file, timeout=5)
+    assert server.hosts == []
 
 
 # --- python-jenkins -----------------------------------------------------------------------------------
