@@ -115,9 +115,15 @@ def check_base_url(url: str, spec: ProviderSpec, *, resolver: Resolver = system_
 
 
 def _secret_options(spec: ProviderSpec) -> str:
-    """`--secret a=… --secret b=…` for the provider's (first choice of) secrets."""
-    names = [n for s in spec.secrets for n in (s[0] if isinstance(s, tuple) else (s,))] or ["token"]
-    return " ".join(f"--secret {n}=…" for n in names)
+    """`--secret a=… --secret b=…` for the provider's secrets, alternatives in parentheses."""
+    def flags(names) -> str:
+        return " ".join(f"--secret {n}=…" for n in names)
+    required = [n for n in spec.secrets if isinstance(n, str)]
+    choices = [option for s in spec.secrets if isinstance(s, tuple) for option in s]
+    parts = [flags(required)] if required else []
+    if choices:
+        parts += [flags(choices[0]), *(f"(or {flags(c)})" for c in choices[1:])]
+    return " ".join(parts) or "--secret name=…"
 
 
 def _is_public_host(host: str, port: int, resolver: Resolver) -> bool:

@@ -96,7 +96,7 @@ def test_a_base_url_carrying_a_user_or_password_is_refused_and_points_to_secrets
 
 def test_jira_credentials_in_a_url_point_to_jiras_own_secrets(session, cipher):
     tenant = factories.tenant(session)
-    with pytest.raises(ValidationError, match="--secret email=… --secret apiToken=…"):
+    with pytest.raises(ValidationError, match=r"--secret email=… --secret apiToken=… \(or --secret personalAccessToken=…\)$"):
         integrations.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.TICKET, provider="jira",
                                      display_name="Jira", cipher=cipher, base_url="https://bot:pw@acme.atlassian.net",
                                      fields={"projectKey": "MOB"}, secrets={"personalAccessToken": "pat"})
