@@ -7,12 +7,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.notices import notice_text
-from bot.cards import refresh_card
+from bot.cards import publish_card, tell_requester
+from core.card_delivery import CardJob
 from core.errors import IntegrationError
 from core.follower import Announcement
 from core.runtime import Runtime
 from core.services.cards import get_card
-from core.services.releases import ReleaseView
 
 log = logging.getLogger("releasebot.announcer")
 
@@ -28,6 +28,8 @@ def _translate(exc: Exception) -> IntegrationError:
 
 
 class SlackAnnouncer:
+    """Thread replies and release cards, through the Web API."""
+
     def __init__(self, client: WebClient, runtime: Runtime):
         self.client, self.runtime = client, runtime
 
@@ -44,8 +46,12 @@ class SlackAnnouncer:
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise _translate(exc) from None
 
-    def refresh(self, release: ReleaseView) -> None:
+    def publish(self, job: CardJob) -> tuple[str, str]:
+        """Post or redraw a release card."""
         try:
-            refresh_card(self.client, self.runtime, release)
+            return publish_card(self.client, job)
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise _translate(exc) from None
+
+    def tell_requester(self, job: CardJob, *, posted: tuple[str, str] | None, error: str | None) -> None:
+        tell_requester(self.client, job, posted=posted, error=error)

@@ -40,7 +40,7 @@ def make_follower(runtime: Runtime, client: WebClient) -> Follower:
     """The build follower, announcing through Slack."""
     s = runtime.settings
     return Follower(runtime, SlackAnnouncer(client, runtime), interval=s.poll_seconds,
-                    lease=timedelta(seconds=s.claim_seconds), requested_grace=timedelta(seconds=s.request_grace_seconds))
+                    lease=timedelta(seconds=s.claim_seconds))
 
 
 def build_bot(runtime: Runtime) -> Bot:

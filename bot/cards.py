@@ -1,12 +1,19 @@
-"""Posting and refreshing release cards in Slack (delivery: Web API calls plus core bookkeeping)."""
+"""Release cards in Slack: post one (joining a public channel when needed), redraw it in place, and
+tell whoever asked where it is. Called by the runner only: listeners owe cards, they never post them."""
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.card import card_fallback_text, release_card
-from core.runtime import Runtime
-from core.services.cards import get_card, record_card
+from bot.blocks.messages import card_blocked, release_created
+from core.card_delivery import CardJob
+from core.errors import IntegrationError
 from core.services.releases import ReleaseView
+
+log = logging.getLogger("releasebot.cards")
 
 
 def card_channel(release: ReleaseView, origin_channel: str | None) -> str | None:
@@ -16,26 +23,46 @@ def card_channel(release: ReleaseView, origin_channel: str | None) -> str | None
     return origin_channel
 
 
-def post_card(client: WebClient, runtime: Runtime, release: ReleaseView, channel: str) -> tuple[str, str]:
-    """Post the card once (a repeat finds the recorded one); returns its channel and message ts."""
-    with runtime.unit_of_work() as session:
-        card = get_card(session, tenant_id=release.tenantId, release_id=release.id)
-    if card is not None:
-        return card.channelId, card.messageTs
-    posted = client.chat_postMessage(channel=channel, text=card_fallback_text(release), blocks=release_card(release),
-                                     unfurl_links=False)
-    with runtime.unit_of_work() as session:
-        record_card(session, tenant_id=release.tenantId, release_id=release.id, channel_id=posted["channel"],
-                    message_ts=posted["ts"])
+def publish_card(client: WebClient, job: CardJob) -> tuple[str, str]:
+    """Redraw the card when it exists, else post it; returns its (channel, ts)."""
+    blocks, text = release_card(job.release), card_fallback_text(job.release)
+    if job.message_ts:
+        client.chat_update(channel=job.channel_id, ts=job.message_ts, text=text, blocks=blocks)
+        return job.channel_id, job.message_ts
+    try:
+        posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "not_in_channel":
+            raise
+        _join(client, job.channel_id)
+        posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
     return posted["channel"], posted["ts"]
 
 
-def refresh_card(client: WebClient, runtime: Runtime, release: ReleaseView) -> bool:
-    """Redraw the card in place; False when the release has no card."""
-    with runtime.unit_of_work() as session:
-        card = get_card(session, tenant_id=release.tenantId, release_id=release.id)
-    if card is None:
-        return False
-    client.chat_update(channel=card.channelId, ts=card.messageTs, text=card_fallback_text(release),
-                       blocks=release_card(release))
-    return True
+def _join(client: WebClient, channel_id: str) -> None:
+    """Join a public channel; a private one needs a person to invite the bot."""
+    try:
+        client.conversations_join(channel=channel_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") == "method_not_supported_for_channel_type":
+            raise IntegrationError(f"I am not a member of the private channel <#{channel_id}>: invite me there with "
+                                   "`/invite @releasebot`; I keep trying and the card appears once I am in.",
+                                   retryable=True) from None
+        raise
+
+
+def tell_requester(client: WebClient, job: CardJob, *, posted: tuple[str, str] | None, error: str | None) -> None:
+    """Ephemerally: where the card is, or why it is not there yet. Best effort: the card matters, this does not."""
+    if job.requester_slack_id is None:
+        return
+    try:
+        if posted:
+            link = client.chat_getPermalink(channel=posted[0], message_ts=posted[1]).get("permalink")
+            text = release_created(job.release.releaseKey, link, posted[0])
+        else:
+            text = card_blocked(job.release.releaseKey, error or "Slack refused it")
+        client.chat_postEphemeral(channel=job.origin_channel_id or job.requester_slack_id, user=job.requester_slack_id,
+                                  text=text)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not tell %s about the card of %s: %s", job.requester_slack_id, job.release.releaseKey,
+                    type(exc).__name__)

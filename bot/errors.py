@@ -41,9 +41,10 @@ def handle_error(error: Exception, body: dict, client: WebClient) -> None:
 
 @contextmanager
 def reported(body: dict, client: WebClient) -> Iterator[None]:
-    """Around listener work after its ack: a core error becomes an ephemeral answer here, because
-    Bolt drops an ack that a listener raises after (Slack would then see no answer at all)."""
+    """Around listener work after its ack: any error becomes an ephemeral answer here (an unexpected
+    one with an incident id), because Bolt drops an ack that a listener raises after (Slack would
+    then see no answer at all)."""
     try:
         yield
-    except ReleasebotError as error:
+    except Exception as error:  # nothing raised after ack() may reach Bolt
         handle_error(error, body, client)

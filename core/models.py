@@ -327,17 +327,27 @@ INTEGRATION_MODELS = {
 
 
 class ReleaseCard(Timestamped, Base):
-    """Where a release's card was posted, so it can be updated in place and threaded under."""
+    """A release's card: owed until posted (messageTs), then redrawn whenever `revision` moves past
+    `drawnRevision`. One row per release, so however deliveries race there is one card."""
 
     __tablename__ = "release_cards"
-    __table_args__ = (OUR_TABLE_ARGS,)
+    __table_args__ = (Index("ix_release_cards_due", "nextAttemptAt"), OUR_TABLE_ARGS)
 
     releaseId: Mapped[str] = mapped_column(
         String(255).with_variant(mysql.VARCHAR(255, charset="latin1"), *_MY),
         ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True,
     )
     channelId: Mapped[str] = mapped_column(IdType)
-    messageTs: Mapped[str] = mapped_column(IdType)
+    messageTs: Mapped[str | None] = mapped_column(IdType)
+    originChannelId: Mapped[str | None] = mapped_column(IdType)  # where the requester asked: told there
+    requestedByAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))
+    revision: Mapped[int] = mapped_column(server_default=text("1"))
+    drawnRevision: Mapped[int] = mapped_column(server_default=text("0"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    nextAttemptAt: Mapped[datetime | None] = mapped_column(DateTime)
+    lastError: Mapped[str | None] = mapped_column(ProseType)
+    claimedBy: Mapped[str | None] = mapped_column(String(255))
+    claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class RequestKey(Base):
@@ -381,8 +391,11 @@ class PipelineBuild(Timestamped, Base):
     buildLogUrl: Mapped[str | None] = mapped_column(String(512))
     artifactUrl: Mapped[str | None] = mapped_column(String(512))
     durationSeconds: Mapped[int | None] = mapped_column()
-    error: Mapped[str | None] = mapped_column(ProseType)
+    error: Mapped[str | None] = mapped_column(ProseType)  # shown to everyone on the card
+    errorDetail: Mapped[str | None] = mapped_column(ProseType)  # for admins: operator detail behind `error`
     failures: Mapped[int] = mapped_column(server_default=text("0"))
+    abortRequestedAt: Mapped[datetime | None] = mapped_column(DateTime)  # the runner stops it on the CI
+    abortedByAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))
     requestedAt: Mapped[datetime] = mapped_column(DateTime)
     finishedAt: Mapped[datetime | None] = mapped_column(DateTime)
     nextCheckAt: Mapped[datetime | None] = mapped_column(DateTime)

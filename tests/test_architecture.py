@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCOPES = {
     "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
     "chat_getPermalink": None, "views_open": None, "views_update": None, "users_info": "users:read",
-    "conversations_info": ("channels:read", "groups:read"), "auth_test": None,
+    "conversations_info": ("channels:read", "groups:read"), "auth_test": None, "conversations_join": "channels:join",
 }
 
 

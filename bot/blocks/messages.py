@@ -25,3 +25,8 @@ def release_created(release_key: str, permalink: str | None, channel_id: str | N
 
 def unexpected(incident: str) -> str:
     return f"Something went wrong on our side (incident `{incident}`); nothing was lost. Try again, or tell an admin the incident id."
+
+
+def card_blocked(release_key: str, reason: str) -> str:
+    """Told to the creator, ephemerally, when the card could not be posted at the first try."""
+    return f"✅ Release *{release_key}* created, but its card is not posted yet: {reason}"

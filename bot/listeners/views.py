@@ -4,14 +4,14 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks.messages import release_created
 from bot.blocks.modal import origin_channel
-from bot.cards import card_channel, post_card
+from bot.cards import card_channel
 from bot.ids import BlockId, CallbackId
 from bot.listeners.parse import draft_from, pilot_user, state_values
 from core.errors import ValidationError
 from core.follower import Follower
 from core.runtime import Runtime
+from core.services.cards import owe_card
 from core.services.releases import create_release, created_by_request
 from core.services.tenants import ensure_account
 
@@ -48,18 +48,25 @@ def register(app: App, runtime: Runtime, follower: Follower) -> None:
             return
         state = state_values(view)
         pilot = _pilot_account(runtime, client, tenant_id, pilot_user(state))
+        origin = origin_channel(view.get("private_metadata"))
         try:
             with runtime.unit_of_work() as session:
                 # The view id makes a repeated submission return the release the first one created.
                 release = create_release(session, tenant_id=tenant_id, actor_account_id=context["account_id"],
                                          draft=draft_from(state, pilot), request_key=view["id"])
+                # The card is owed in the same transaction: the runner posts it, once, and retries until it can.
+                owe_card(session, tenant_id=tenant_id, release_id=release.id, origin_channel_id=origin,
+                         channel_id=card_channel(release, origin) or context.user_id, requested_by=context["account_id"])
         except ValidationError as error:
+            if _created_meanwhile(runtime, tenant_id, view["id"]):  # a racing delivery of this submission won
+                ack()
+                return
             ack(response_action="errors", errors=inline_errors(error))
             return
         ack()
-        origin = origin_channel(view.get("private_metadata"))
-        channel = card_channel(release, origin) or context.user_id
-        card_channel_id, card_ts = post_card(client, runtime, release, channel)
-        link = client.chat_getPermalink(channel=card_channel_id, message_ts=card_ts).get("permalink")
-        text = release_created(release.releaseKey, link, card_channel_id)
-        client.chat_postEphemeral(channel=origin or card_channel_id, user=context.user_id, text=text)
+        follower.wake()
+
+
+def _created_meanwhile(runtime: Runtime, tenant_id: str, view_id: str) -> bool:
+    with runtime.reading() as session:
+        return created_by_request(session, tenant_id=tenant_id, request_key=view_id) is not None

@@ -29,11 +29,13 @@ from core.models import (
     PipelineBuild,
     PipelineIntegration,
     Release,
+    ReleaseCard,
     ReleasePipeline,
     ReleaseTarget,
     RequestKey,
     new_id,
 )
+from core.services.cards import mark_stale
 from core.services.integrations import utcnow
 
 BUILD_SCOPE = "build.request"
@@ -116,6 +118,7 @@ def request_build(session: Session, *, tenant_id: str, account_id: str, release_
         ReleaseTarget.releaseId == release.id, ReleaseTarget.targetIntegrationId == pipeline.targetIntegrationId)
         .values(targetStatus=TargetStatus.BUILDING).execution_options(synchronize_session=False))
     owe(session, build, release.id, "TRIGGERED")
+    mark_stale(session, release_id=release.id)  # the button gives way to the status
     if request_key:
         session.add(RequestKey(tenantId=tenant_id, scope=BUILD_SCOPE, requestKey=request_key, resultId=build.id))
     session.flush()
@@ -135,22 +138,30 @@ def claim(session: Session, model, row_id: str, *conditions, worker: str, lease:
     older snapshot may have been finished and released by another worker since."""
     now = utcnow()
     return session.execute(
-        update(model).where(model.id == row_id, or_(model.claimedUntil.is_(None), model.claimedUntil < now), *conditions)
+        update(model).where(_key(model) == row_id, or_(model.claimedUntil.is_(None), model.claimedUntil < now), *conditions)
         .values(claimedBy=worker, claimedUntil=now + lease).execution_options(synchronize_session=False)
     ).rowcount == 1
 
 
+def _key(model):
+    return model.__mapper__.primary_key[0]
+
+
 def release_claim(session: Session, model, row_id: str, *, worker: str) -> None:
-    session.execute(update(model).where(model.id == row_id, model.claimedBy == worker)
+    """Let go of a claimed row (another worker may take it at once)."""
+    session.execute(update(model).where(_key(model) == row_id, model.claimedBy == worker)
                     .values(claimedUntil=None).execution_options(synchronize_session=False))
 
 
 def record_progress(session: Session, build: PipelineBuild, *, state: BuildState, queue_id: str | None = None,
                     build_number: str | None = None, url: str | None = None, log_url: str | None = None,
                     artifact_url: str | None = None, duration: float | None = None, error: str | None = None,
-                    next_check: datetime | None = None) -> bool:
-    """Store what the CI said; returns True when the build has just ended (and owes its notification)."""
+                    error_detail: str | None = None, next_check: datetime | None = None) -> bool:
+    """Store what the CI said; returns True when the build has just ended (and owes its notification).
+    A change the card shows owes the card a redraw."""
     ended_now = state in TERMINAL_BUILD_STATES and build.state not in TERMINAL_BUILD_STATES
+    visible = (build.state, build.error, build.buildNumber, build.buildUrl) != (
+        state, error, build_number or build.buildNumber, url or build.buildUrl)
     build.state = state
     build.queueId = queue_id or build.queueId
     build.buildNumber = build_number or build.buildNumber
@@ -158,14 +169,16 @@ def record_progress(session: Session, build: PipelineBuild, *, state: BuildState
     build.buildLogUrl = log_url or build.buildLogUrl
     build.artifactUrl = artifact_url or build.artifactUrl
     build.durationSeconds = int(duration) if duration is not None else build.durationSeconds
-    build.error = error
+    build.error, build.errorDetail = error, error_detail
     build.nextCheckAt = None if state in TERMINAL_BUILD_STATES else next_check
     if ended_now:
         build.finishedAt = utcnow()
     _summarise(session, build)
+    release_id = session.scalar(select(ReleasePipeline.releaseId).where(ReleasePipeline.id == build.releasePipelineId))
     if ended_now:
-        release_id = session.scalar(select(ReleasePipeline.releaseId).where(ReleasePipeline.id == build.releasePipelineId))
         owe(session, build, release_id, "FINISHED")
+    if visible:
+        mark_stale(session, release_id=release_id)
     session.flush()
     return ended_now
 
@@ -187,36 +200,51 @@ def _summarise(session: Session, build: PipelineBuild) -> None:
             ReleaseTarget.targetStatus == TargetStatus.BUILDING).values(**values).execution_options(synchronize_session=False))
 
 
-def due_builds(session: Session, *, limit: int = 100, requested_grace: timedelta = timedelta(seconds=10)) -> list[str]:
-    """Ids of builds a follower should look at now: running ones due a check, and requested ones
-    nobody dispatched (the process that recorded them died, or their claim lapsed)."""
+def due_builds(session: Session, *, limit: int = 100) -> list[str]:
+    """Ids of builds a follower should look at now: requested ones to start (a listener only records
+    the intent) and running ones due a check, each past any backoff and not claimed by another worker."""
     now = utcnow()
     free = or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now)
-    running = (PipelineBuild.state == BuildState.RUNNING) & (PipelineBuild.nextCheckAt <= now)
-    # A requested build waits out its grace (the clicking process is dispatching it) and any backoff
-    # after a failed attempt to reach the CI.
-    orphaned = ((PipelineBuild.state == BuildState.REQUESTED) & (PipelineBuild.requestedAt <= now - requested_grace)
-                & (PipelineBuild.nextCheckAt <= now))
-    return list(session.scalars(select(PipelineBuild.id).where(free, or_(running, orphaned))
+    live = PipelineBuild.state.in_((BuildState.REQUESTED, BuildState.RUNNING))
+    return list(session.scalars(select(PipelineBuild.id).where(free, live, PipelineBuild.nextCheckAt <= now)
                                 .order_by(PipelineBuild.nextCheckAt).limit(limit)))
 
 
 def due_notifications(session: Session, *, limit: int = 100) -> list[str]:
-    """Ids of notifications owed and due."""
+    """Ids of notifications owed and due; a thread reply waits for its card to be posted first."""
     now = utcnow()
+    card_owed = select(ReleaseCard.releaseId).where(ReleaseCard.releaseId == Notification.releaseId,
+                                                    ReleaseCard.messageTs.is_(None)).exists()
     return list(session.scalars(select(Notification.id).where(
-        Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now,
+        Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now, ~card_owed,
         or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now)).order_by(Notification.nextAttemptAt).limit(limit)))
 
 
-def build_for_abort(session: Session, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> PipelineBuild:
-    """The running build of a release pipeline of this tenant, if the actor may stop it (whoever
-    started it, or an admin)."""
-    rp, release, _ = _release_pipeline(session, tenant_id, release_pipeline_id)
+def request_abort(session: Session, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> str:
+    """Record the intent to abort the latest build of a release pipeline of this tenant (whoever
+    started it, or an admin, may). The runner stops it on the CI; a build the CI never received is
+    cancelled here at once. Returns the build id; a repeated click changes nothing twice."""
+    rp, _, _ = _release_pipeline(session, tenant_id, release_pipeline_id)
     build = latest_build(session, rp.id)
     if build is None or build.state in TERMINAL_BUILD_STATES:
         raise BuildRefusedError("this pipeline has no running build to abort")
     actor = session.scalar(select(Account).where(Account.id == actor_account_id, Account.tenantId == tenant_id))
     if actor is None or (build.triggeredByAccountId != actor.id and actor.role != Role.ADMIN):
         raise PermissionDeniedError("only the person who started this build, or an admin, can abort it")
-    return build
+    now = utcnow()
+    # Untouched by any runner: the CI cannot have it, so cancelling the intent is the whole abort.
+    untouched = session.execute(
+        update(PipelineBuild).where(PipelineBuild.id == build.id, PipelineBuild.state == BuildState.REQUESTED,
+                                    PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
+        .values(abortRequestedAt=now, abortedByAccountId=actor.id).execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.refresh(build)
+    if untouched:
+        record_progress(session, build, state=BuildState.CANCELLED)
+        return build.id
+    if build.abortRequestedAt is None:
+        build.abortRequestedAt, build.abortedByAccountId = now, actor.id
+    build.nextCheckAt = now
+    session.flush()
+    mark_stale(session, release_id=rp.releaseId)
+    return build.id

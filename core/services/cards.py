@@ -1,25 +1,94 @@
-"""Where each release's card lives in Slack (channel and message ts)."""
+"""Release cards as owed deliveries: where each card goes, whether it is posted, whether it is stale.
+
+A card is one row per release. Posting and redrawing it are done by the runner, never only inline:
+whoever changes a release calls `mark_stale` in the same transaction, and the runner redraws it.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.models import Release, ReleaseCard
+from core.services.integrations import utcnow
+
+MAX_BACKOFF_SECONDS = 600
+
+
+def owe_card(session: Session, *, tenant_id: str, release_id: str, channel_id: str, origin_channel_id: str | None = None,
+             requested_by: str | None = None) -> ReleaseCard | None:
+    """Owe the card of a release of this tenant in `channel_id` (nothing changes if it is owed or posted)."""
+    if session.scalar(select(Release.id).where(Release.id == release_id, Release.tenantId == tenant_id)) is None:
+        return None
+    card = session.get(ReleaseCard, release_id)
+    if card is None:
+        card = ReleaseCard(releaseId=release_id, channelId=channel_id, originChannelId=origin_channel_id,
+                           requestedByAccountId=requested_by, revision=1, drawnRevision=0, attempts=0,
+                           nextAttemptAt=utcnow())
+        session.add(card)
+        session.flush()
+    return card
+
+
+def repost_here(session: Session, *, tenant_id: str, release_id: str, channel_id: str, requested_by: str) -> ReleaseCard:
+    """A card that could never be posted is owed again, in this channel, at once."""
+    card = owe_card(session, tenant_id=tenant_id, release_id=release_id, channel_id=channel_id,
+                    origin_channel_id=channel_id, requested_by=requested_by)
+    if card is not None and card.messageTs is None:
+        card.channelId, card.originChannelId, card.requestedByAccountId = channel_id, channel_id, requested_by
+        card.attempts, card.nextAttemptAt, card.lastError = 0, utcnow(), None
+        session.flush()
+    return card
+
+
+def mark_stale(session: Session, *, release_id: str) -> None:
+    """The release changed: its card owes a redraw (several changes coalesce into one)."""
+    session.execute(update(ReleaseCard).where(ReleaseCard.releaseId == release_id)
+                    .values(revision=ReleaseCard.revision + 1,
+                            nextAttemptAt=_earliest(ReleaseCard.nextAttemptAt))
+                    .execution_options(synchronize_session=False))
+
+
+def _earliest(column):
+    # A card waiting out a backoff keeps it; an idle card is due now.
+    return case((column.is_(None), utcnow()), else_=column)
 
 
 def record_card(session: Session, *, tenant_id: str, release_id: str, channel_id: str, message_ts: str) -> None:
-    """Remember the card of a release of this tenant."""
-    if session.scalar(select(Release.id).where(Release.id == release_id, Release.tenantId == tenant_id)) is None:
-        return
-    card = session.get(ReleaseCard, release_id)
-    if card is None:
-        session.add(ReleaseCard(releaseId=release_id, channelId=channel_id, messageTs=message_ts))
-    else:
+    """Remember where the card of a release of this tenant was posted."""
+    card = owe_card(session, tenant_id=tenant_id, release_id=release_id, channel_id=channel_id)
+    if card is not None:
         card.channelId, card.messageTs = channel_id, message_ts
-    session.flush()
+        session.flush()
 
 
 def get_card(session: Session, *, tenant_id: str, release_id: str) -> ReleaseCard | None:
-    """The card of a release of this tenant, if one was posted."""
+    """The posted card of a release of this tenant, if there is one."""
     return session.scalar(select(ReleaseCard).join(Release, Release.id == ReleaseCard.releaseId).where(
-        ReleaseCard.releaseId == release_id, Release.tenantId == tenant_id))
+        ReleaseCard.releaseId == release_id, Release.tenantId == tenant_id, ReleaseCard.messageTs.is_not(None)))
+
+
+def due_cards(session: Session, *, limit: int = 100) -> list[str]:
+    """Release ids whose card is owed (not posted, or stale) and due."""
+    now = utcnow()
+    return list(session.scalars(select(ReleaseCard.releaseId).where(
+        ReleaseCard.nextAttemptAt <= now, or_(ReleaseCard.claimedUntil.is_(None), ReleaseCard.claimedUntil < now))
+        .order_by(ReleaseCard.nextAttemptAt).limit(limit)))
+
+
+def card_done(session: Session, card: ReleaseCard, *, drawn_revision: int, channel_id: str, message_ts: str) -> None:
+    """The card shows `drawn_revision`: due again only if the release changed meanwhile."""
+    card.channelId, card.messageTs, card.lastError, card.attempts = channel_id, message_ts, None, 0
+    card.drawnRevision = max(card.drawnRevision, drawn_revision)
+    card.nextAttemptAt = utcnow() if card.revision > card.drawnRevision else None
+    session.flush()
+
+
+def card_failed(session: Session, card: ReleaseCard, *, error: str, retry_after: float | None, interval: float) -> None:
+    """Posting or redrawing failed: try again later, backing off, never giving up on an unposted card."""
+    card.attempts += 1
+    card.lastError = error
+    delay = max(retry_after or 0, min(interval * 2 ** min(card.attempts, 10), MAX_BACKOFF_SECONDS))
+    card.nextAttemptAt = utcnow() + timedelta(seconds=delay)
+    session.flush()

@@ -59,7 +59,7 @@ def poll_seconds() -> float:
 @pytest.fixture
 def running_bot(engine, tmp_path, slack, poll_seconds):
     runtime = Runtime(Settings(
-        poll_seconds=poll_seconds, claim_seconds=5, request_grace_seconds=1,
+        poll_seconds=poll_seconds, claim_seconds=5,
         database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))

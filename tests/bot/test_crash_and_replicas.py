@@ -18,7 +18,6 @@ import requests
 from sqlalchemy import select
 
 from bot.app import web_client
-from bot.cards import post_card
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import BuildState, BuildStatus, IntegrationKind
@@ -29,7 +28,7 @@ from core.services.builds import request_build
 from core.services.releases import create_release, get_release
 from core.services.tenants import add_tenant
 from core.services.verification import verify_integration
-from tests.bot.helpers import wait_for
+from tests.bot.helpers import post_card_now, wait_for
 from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World, github_for
 from tests.fakes.jenkins import FakeJenkins
@@ -77,8 +76,7 @@ class Stage:
                                      draft=self.world.draft(version=version, target_ids=(self.world.ios.id,),
                                                             pipeline_ids=(pipeline_id,)))
         channel = self.world.channel.details["channelId"]
-        _, ts = post_card(web_client(rt), rt, created, channel)
-        return created, channel, ts
+        return created, channel, post_card_now(rt, web_client(rt), created, channel)
 
     def build_of(self, release) -> PipelineBuild | None:
         with self.runtime.reading() as s:

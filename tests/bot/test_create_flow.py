@@ -89,7 +89,7 @@ def test_every_problem_shows_inline_under_its_field(running_bot, world):
     answer = user.view_submission(modal_of(running_bot.slack), bad).json()
     assert answer["response_action"] == "errors"
     assert set(answer["errors"]) == {"version", "baseBranch", "targets", "targetReleaseDate", "pipelines"}
-    assert "like 1.5.0" in answer["errors"]["version"]
+    assert "1.5.0" in answer["errors"]["version"] and "“one”" in answer["errors"]["version"]
     assert releases_of(running_bot, world) == []
 
 

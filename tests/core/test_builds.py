@@ -105,10 +105,27 @@ def test_only_the_starter_or_an_admin_may_abort(session, world, release, cipher)
     bystander = factories.account(session, world.tenant.id, "Linus", role=Role.MEMBER)
     rp_id = ios_pipeline(release).id
     with pytest.raises(PermissionDeniedError):
-        builds.build_for_abort(session, tenant_id=world.tenant.id, release_pipeline_id=rp_id, actor_account_id=bystander.id)
-    for actor in (world.member, world.admin):
-        assert builds.build_for_abort(session, tenant_id=world.tenant.id, release_pipeline_id=rp_id,
-                                      actor_account_id=actor.id).state == BuildState.REQUESTED
+        builds.request_abort(session, tenant_id=world.tenant.id, release_pipeline_id=rp_id, actor_account_id=bystander.id)
+    build_id = builds.request_abort(session, tenant_id=world.tenant.id, release_pipeline_id=rp_id, actor_account_id=world.admin.id)
+    assert session.get(PipelineBuild, build_id).abortedByAccountId == world.admin.id
+
+
+def test_aborting_a_build_no_runner_has_touched_cancels_the_intent_without_the_ci(session, world, release):
+    build_id = click(session, world, release, account=world.member).build_id
+    builds.request_abort(session, tenant_id=world.tenant.id, release_pipeline_id=ios_pipeline(release).id,
+                         actor_account_id=world.member.id)
+    build = session.get(PipelineBuild, build_id)
+    assert build.state == BuildState.CANCELLED and build.queueId is None
+    assert sorted(session.scalars(select(Notification.kind).where(Notification.buildId == build_id))) == ["FINISHED", "TRIGGERED"]
+
+
+def test_aborting_a_build_a_runner_has_tried_leaves_the_stop_to_the_runner(session, world, release):
+    build = session.get(PipelineBuild, click(session, world, release).build_id)
+    build.failures = 1  # an earlier attempt may have reached the CI before the connection failed
+    session.flush()
+    builds.request_abort(session, tenant_id=world.tenant.id, release_pipeline_id=ios_pipeline(release).id,
+                         actor_account_id=world.admin.id)
+    assert build.state == BuildState.REQUESTED and build.abortRequestedAt is not None
 
 
 def test_one_claim_wins(session, world, release):

@@ -22,13 +22,14 @@ from urllib.parse import parse_qs
 
 from tests.fakes.base import FakeServer, Request, Response
 
-BOT_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "channels:read", "groups:read",
+BOT_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "channels:read", "channels:join", "groups:read",
                         "users:read", "users:read.email", "team:read"})
 JSON_PARAMS = ("blocks", "attachments", "view", "metadata")
 # Scopes per method, the public-channel flavour first (Slack names the first one in `needed`).
 METHOD_SCOPES = {
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.list": ("channels:read", "groups:read"),
+    "conversations.join": ("channels:join",),
     "chat.postMessage": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
@@ -359,6 +360,19 @@ def conversations_info(fake: FakeSlack, params: dict, token: Token) -> dict:
     return {"channel": fake._channel(params["channel"]).as_json()}
 
 
+def conversations_join(fake: FakeSlack, params: dict, token: Token) -> dict:
+    # Bots can join public channels only; a private one answers as if it were not there when not a member.
+    _require(params, "channel")
+    channel = fake._channel(params["channel"])
+    if channel.is_private:
+        raise SlackError("method_not_supported_for_channel_type")
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    already = channel.is_member
+    channel.is_member = True
+    return {"channel": channel.as_json(), **({"warning": "already_in_channel"} if already else {})}
+
+
 def conversations_list(fake: FakeSlack, params: dict, token: Token) -> dict:
     types = str(params.get("types") or "public_channel").split(",")
     wanted = [c for c in fake.channels.values()
@@ -476,6 +490,7 @@ HANDLERS: dict[str, Callable[[FakeSlack, dict, Token], dict]] = {
     "users.info": users_info,
     "conversations.info": conversations_info,
     "conversations.list": conversations_list,
+    "conversations.join": conversations_join,
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.update": chat_update,
