@@ -143,14 +143,38 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return out
 
 
+def _read_file(path: str, option: str) -> str:
+    try:
+        return Path(path).expanduser().read_text()
+    except FileNotFoundError:
+        raise click.BadParameter(f"no file {path!r}: check the path", param_hint=option) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path!r} ({getattr(exc, 'strerror', None) or exc}): it must be a readable "
+                                 "text file", param_hint=option) from None
+
+
+def _secrets_file(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    try:
+        data = json.loads(_read_file(path, "--secrets-file"))
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"{path!r} is not JSON (line {exc.lineno}): write an object such as "
+                                 '{"token": "…"}', param_hint="--secrets-file") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise click.BadParameter(f'{path!r} must hold a JSON object of strings, such as {{"token": "…"}}',
+                                 param_hint="--secrets-file")
+    return data
+
+
 def _secret_values(values: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
     """Secrets from KEY=@file, KEY=- (stdin) or a JSON file, so they stay out of shell history."""
-    out: dict[str, str] = json.loads(Path(secrets_file).read_text()) if secrets_file else {}
+    out = _secrets_file(secrets_file)
     for key, value in _pairs(values, "--secret").items():
         if value == "-":
             value = sys.stdin.read().rstrip("\n")
         elif value.startswith("@"):
-            value = Path(value[1:]).expanduser().read_text().rstrip("\n")
+            value = _read_file(value[1:], "--secret").rstrip("\n")
         out[key] = value
     return out
 
@@ -189,7 +213,7 @@ def integration() -> None:
 @click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE")
 @click.option("--secret", "secret_values", multiple=True, metavar="KEY=@FILE|KEY=-|KEY=VALUE",
               help="A secret; @FILE reads a file, - reads stdin (keeps it out of shell history).")
-@click.option("--secrets-file", type=click.Path(exists=True, dir_okay=False), help="JSON object of secrets.")
+@click.option("--secrets-file", default=None, help="JSON object of secrets.")
 @click.option("--no-verify", is_flag=True, help="Store it PENDING without contacting the provider now.")
 @JSON
 @pass_runtime
@@ -207,6 +231,8 @@ def integration_add(rt: Runtime, kind: str, tenant_ref: str, provider: str, disp
             view = verification.verify_integration(s, tenant_id=t.id, integration_id=view.id, cipher=rt.cipher,
                                                    ctx=rt.provider_context)
     emit(view, as_json=as_json, lines=_status_line(view))
+    if view.verificationStatus.value == "INVALID":
+        raise click.exceptions.Exit(1)  # stored and printed, but not usable: scripts must see it
 
 
 @integration.command("list")

@@ -7,9 +7,12 @@ import sys
 import uuid
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from cli import admin, server
-from core.config import Settings
+from core import logs
+from core.config import Settings, SettingsError
+from core.db import describe_database_error
 from core.errors import ReleasebotError
 from core.runtime import Runtime
 
@@ -20,7 +23,9 @@ log = logging.getLogger("releasebot")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """releasebot: run mobile releases from Slack. Admin commands manage the same data as Slack."""
-    ctx.obj = Runtime(Settings.from_env())
+    settings = Settings.from_env()  # every setting is checked here, before any command touches anything
+    logs.configure(settings.log_level_or(logging.WARNING))
+    ctx.obj = Runtime(settings)
 
 
 for command in (*admin.COMMANDS, *server.COMMANDS):
@@ -29,8 +34,6 @@ for command in (*admin.COMMANDS, *server.COMMANDS):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; never shows a stack trace to a person."""
-    logging.basicConfig(level=os.environ.get("RELEASEBOT_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         result = cli.main(args=argv, prog_name="releasebot", standalone_mode=False)
         return result if isinstance(result, int) else 0  # click returns Exit codes in this mode
@@ -46,8 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         return exc.exit_code
+    except SettingsError as exc:  # every problem at once, one line each
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        return 1
     except ReleasebotError as exc:
         click.echo(f"error: {exc}", err=True)
+        return 1
+    except DBAPIError as exc:  # the database went away mid-command: say which and why, not an incident id
+        click.echo(f"error: {describe_database_error(exc)}", err=True)
         return 1
     except Exception:  # the last line of defence: an id to find in the log, no trace on the screen
         incident = uuid.uuid4().hex[:12]

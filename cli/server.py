@@ -1,6 +1,7 @@
 """`releasebot serve` (the Slack bot over HTTP or Socket Mode, with its follower) and `releasebot worker`."""
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
@@ -10,6 +11,8 @@ import waitress
 
 from bot.app import LISTENER_THREADS, build_bot, make_follower, web_client
 from bot.web import WebApp
+from core import logs
+from core.errors import ConfigurationError
 from core.runtime import Runtime
 
 log = logging.getLogger("releasebot")
@@ -25,16 +28,28 @@ def make_server(runtime: Runtime, host: str, port: int):
 
 
 def _prepare(rt: Runtime, migrate: bool) -> None:
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(rt.settings.log_level_or(logging.INFO))  # a server says what it does unless told otherwise
     if migrate:
         rt.migrate()
     rt.require_current_schema()
 
 
+def _listening(rt: Runtime, host: str, port: int):
+    try:
+        return make_server(rt, host, port)
+    except OSError as exc:  # waitress binds in create_server: a busy port, an unknown host, a privileged port
+        hint = {errno.EADDRINUSE: "another process is listening there: stop it or pick another --port",
+                errno.EACCES: "ports below 1024 need privileges: pick another --port"}.get(
+            exc.errno, "check --host and --port")
+        raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): {hint}") from None
+    except ValueError:  # waitress could not resolve --host
+        raise ConfigurationError(f"cannot listen on {host}:{port}: the host is not an address of this machine: "
+                                 "check --host (e.g. 0.0.0.0 or 127.0.0.1)") from None
+
+
 @click.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--port", default=3000, show_default=True, type=int)
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
 @click.option("--no-follower", is_flag=True, help="Leave following builds to `releasebot worker` processes.")
 @pass_runtime
@@ -50,7 +65,7 @@ def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool
         log.info("releasebot: Socket Mode")
         SocketModeHandler(bot.app, rt.settings.slack_app_token).start()
         return
-    server, bot = make_server(rt, host, port)
+    server, bot = _listening(rt, host, port)
     if not no_follower:
         bot.follower.start()
     log.info("releasebot: listening on http://%s:%s/slack/events", host, server.effective_port)

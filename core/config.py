@@ -1,50 +1,153 @@
-"""Configuration read from the environment (and a .env file in the working directory)."""
+"""Configuration read from the environment (and a .env file in the working directory), validated at once.
+
+`Settings(poll_seconds=0.2, ...)` takes exactly the values it is given (tests and benches stay hermetic);
+`Settings.from_env()` reads the environment and `.env`, and reports every problem in one `SettingsError`.
+"""
 from __future__ import annotations
 
+import json
+import logging
 import os
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 
-from dotenv import load_dotenv
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.crypto import CredentialCipher
+from core.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///releasebot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SECRET_FIELDS = frozenset({"secret_keys", "slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url"})
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _env(field_name: str, env_name: str, default: Any, **constraints) -> Any:
+    """A field settable by its Python name (keyword arguments) or its environment variable."""
+    return Field(default, validation_alias=AliasChoices(field_name, env_name), repr=field_name not in SECRET_FIELDS,
+                 **constraints)
 
 
-@dataclass(frozen=True)
-class Settings:
+def _seconds(field_name: str, env_name: str, default: float) -> Any:
+    return _env(field_name, env_name, default, gt=0, allow_inf_nan=False)
+
+
+class SettingsError(ConfigurationError):
+    """Settings that cannot be used; one line per problem, each naming its variable."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class Settings(BaseSettings):
     """Everything the bot reads from its environment."""
 
-    database_url: str = DEFAULT_DATABASE_URL
-    secret_keys: tuple[str, ...] = ()
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    allow_private_networks: bool = False
-    poll_seconds: float = 5.0          # how often the follower looks for work
-    claim_seconds: float = 60.0        # how long a claim on a build or notification lasts
-    request_grace_seconds: float = 10.0  # before a follower takes over a requested build nobody dispatched
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True)
+
+    database_url: str = _env("database_url", "DATABASE_URL", DEFAULT_DATABASE_URL)
+    secret_keys: Annotated[tuple[str, ...], NoDecode] = _env("secret_keys", "RELEASEBOT_SECRET_KEYS", ())
+    slack_bot_token: str | None = _env("slack_bot_token", "SLACK_BOT_TOKEN", None)
+    slack_signing_secret: str | None = _env("slack_signing_secret", "SLACK_SIGNING_SECRET", None)
+    slack_app_token: str | None = _env("slack_app_token", "SLACK_APP_TOKEN", None)
+    slack_api_url: str = _env("slack_api_url", "SLACK_API_URL", DEFAULT_SLACK_API_URL)
+    allow_private_networks: bool = _env("allow_private_networks", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS", False)
+    poll_seconds: float = _seconds("poll_seconds", "RELEASEBOT_POLL_SECONDS", 5.0)  # how often the follower looks for work
+    claim_seconds: float = _seconds("claim_seconds", "RELEASEBOT_CLAIM_SECONDS", 60.0)  # how long a claim lasts
+    # before a follower takes over a requested build nobody dispatched
+    request_grace_seconds: float = _seconds("request_grace_seconds", "RELEASEBOT_REQUEST_GRACE_SECONDS", 10.0)
+    log_level: str | None = _env("log_level", "RELEASEBOT_LOG_LEVEL", None)  # None: each command's own default
+    debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # Keyword arguments are the whole configuration; only `from_env` reads the environment.
+        return (init_settings,)
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _keys_are_fernet_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            CredentialCipher(keys)  # the cipher says what a usable key is
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        return keys
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError("log level")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("database url") from None
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("url")
+        return value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Read settings; a .env file is loaded first when reading the real environment."""
+        """Read and validate settings from `environ`, or from the environment over a .env file in the
+        working directory; raises SettingsError listing every problem."""
         if environ is None:
-            load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
-            environ = dict(os.environ)
-        keys = tuple(k.strip() for k in environ.get("RELEASEBOT_SECRET_KEYS", "").split(",") if k.strip())
-        return cls(
-            database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            secret_keys=keys,
-            slack_bot_token=environ.get("SLACK_BOT_TOKEN") or None,
-            slack_signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
-            slack_app_token=environ.get("SLACK_APP_TOKEN") or None,
-            slack_api_url=environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
-            allow_private_networks=_flag(environ.get("RELEASEBOT_ALLOW_PRIVATE_NETWORKS")),
-            poll_seconds=float(environ.get("RELEASEBOT_POLL_SECONDS") or 5),
-            claim_seconds=float(environ.get("RELEASEBOT_CLAIM_SECONDS") or 60),
-            request_grace_seconds=float(environ.get("RELEASEBOT_REQUEST_GRACE_SECONDS") or 10),
-        )
+            dotenv = DotEnvSettingsSource(cls, env_file=Path(os.getcwd()) / ".env", env_ignore_empty=True)()
+            values = {**dotenv, **EnvSettingsSource(cls, env_ignore_empty=True)()}
+        else:
+            values = {name: environ[env] for name, env in ENV_NAMES.items() if environ.get(env)}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError([_problem(e) for e in exc.errors()]) from None
+
+    def log_level_or(self, default: int) -> int:
+        """The configured log level, or `default` when none is set."""
+        return logging.getLevelName(self.log_level) if self.log_level else default
+
+
+ENV_NAMES = {name: f.validation_alias.choices[1] for name, f in Settings.model_fields.items()}
+
+_HOW = {
+    "database_url": "is not a database URL (e.g. sqlite:///releasebot.db or mysql+pymysql://user:password@host:3306/db)",
+    "slack_api_url": "is not an http(s) URL (e.g. https://slack.com/api/)",
+    "log_level": f"is not a log level: use one of {', '.join(LOG_LEVELS)} (any case)",
+    "allow_private_networks": "is not a boolean: use true or false",
+    "debug": "is not a boolean: use 1 or 0",
+}
+
+
+def _problem(error: dict) -> str:
+    """One line naming the variable, what is wrong and how to fix it; never a secret's value."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    name = next((n for n, env in ENV_NAMES.items() if name in (n, env)), name)
+    env = ENV_NAMES.get(name, name)
+    if name == "secret_keys":  # the cipher's own message already says what to do
+        return str(error.get("ctx", {}).get("error") or error["msg"]).replace("Value error, ", "")
+    shown = "the value" if name in SECRET_FIELDS else json.dumps(str(error.get("input")), ensure_ascii=False)
+    if name.endswith("_seconds"):
+        wrong = "must be more than 0 seconds" if error["type"] == "greater_than" else "is not a number of seconds"
+        return f"{env}: {shown} {wrong} (e.g. 5 or 0.5)"
+    return f"{env}: {shown} {_HOW.get(name, error['msg'])}"

@@ -5,12 +5,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import URL, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from core.errors import ConfigurationError
 
 T = TypeVar("T")
 RETRYABLE_MYSQL_ERRORS = (1213, 1205)  # deadlock, lock wait timeout
+# Seconds to connect to MySQL; the start-up check also bounds the server's greeting by it, so a
+# host that accepts connections but never answers is reported within 5 s.
+CONNECT_TIMEOUT = 3
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -21,7 +27,36 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
-    return create_engine(url, connect_args={"charset": "utf8mb4"}, **kwargs)
+    connect_args = {"charset": "utf8mb4", "connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
+    return create_engine(url, connect_args=connect_args, **kwargs)
+
+
+def check_database(url: str) -> None:
+    """Connect once and read the schema, or raise ConfigurationError saying why the database is unusable.
+
+    On MySQL the greeting and the query are bounded by CONNECT_TIMEOUT too (PyMySQL has no separate
+    handshake timeout, and a read timeout on every query would cut lock waits short)."""
+    extra = {} if url.startswith("sqlite") else {"connect_args": {"read_timeout": CONNECT_TIMEOUT}}
+    engine = make_engine(url, poolclass=NullPool, **extra)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1" if engine.dialect.name != "sqlite" else "PRAGMA schema_version"))
+    except DBAPIError as exc:
+        raise ConfigurationError(describe_database_error(exc, engine.url)) from None
+    finally:
+        engine.dispose()
+
+
+def describe_database_error(exc: DBAPIError, url: URL | None = None) -> str:
+    """One line saying which database failed, why, and what to check; never the password."""
+    orig = getattr(exc, "orig", exc)
+    args = getattr(orig, "args", ())
+    reason = (str(args[1] if len(args) > 1 and isinstance(args[0], int) else orig).splitlines() or ["no reason given"])[0]
+    if url is not None and url.get_backend_name() == "sqlite":
+        return (f"the SQLite database {url.database} cannot be used ({reason}): point DATABASE_URL "
+                "at a SQLite file (a new name creates one) or restore this one from a backup")
+    where = f" at {url.render_as_string(hide_password=True)}" if url is not None else ""
+    return f"cannot use the database{where} ({reason}): check DATABASE_URL and that the server is running and reachable"
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
 from core.crypto import CredentialCipher
-from core.db import make_engine, make_session_factory, reading, retrying, unit_of_work
+from core.db import check_database, make_engine, make_session_factory, reading, retrying, unit_of_work
 from core.errors import ConfigurationError
 from core.integrations.base import ProviderContext
 from core.migrate import alembic_config, upgrade
@@ -22,6 +22,7 @@ class Runtime:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._database_checked = False
 
     @cached_property
     def engine(self) -> Engine:
@@ -55,12 +56,20 @@ class Runtime:
         """A session for lookups only (never commits; no write lock on SQLite)."""
         return reading(self.session_factory)
 
+    def check_database(self) -> None:
+        """Fail fast, in one line, on a database that cannot be reached or is not a database (once)."""
+        if not self._database_checked:
+            check_database(self.settings.database_url)
+            self._database_checked = True
+
     def migrate(self) -> None:
         """Apply every pending migration."""
+        self.check_database()
         upgrade(self.engine)
 
     def require_current_schema(self) -> None:
         """Refuse to work on a database whose schema is behind the code."""
+        self.check_database()
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()

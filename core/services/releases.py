@@ -5,8 +5,9 @@ pipelines, and every problem is reported at once, tied to its field.
 """
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, delete, func, insert, select
@@ -39,9 +40,18 @@ from core.models import (
 )
 from core.services.tenants import require_role
 
-# major.minor[.patch[.build]] with an optional pre-release or build suffix: 1.5.0, 2.0.0-beta.1
-VERSION_RE = re.compile(r"^\d{1,9}(\.\d{1,9}){1,3}([-+][0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$")
-BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[^\s~^:?*\[\\]{1,200}(?<![./])$")
+# major.minor[.patch[.build]], then an optional pre-release and build (semver): 1.5, 1.5.0, 1.5.0-rc.1,
+# 1.5.0+45. ASCII digits only ("\d" would take ١.٢.٣ or full-width digits), always matched in full
+# (a "$" would let "1.5.0\n" through).
+VERSION_RE = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){1,3}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?",
+                        re.ASCII)
+VERSION_MAX_LENGTH = 64  # the create modal's version field allows as many characters
+VERSION_HINT = "use numbers separated by dots, like 1.5, 1.5.0, 1.5.0-rc.1 or 1.5.0+45"
+# git's ref rules (git check-ref-format), in printable ASCII: no space, ~ ^ : ? * [ \, "..", "//", "@{",
+# no part starting with "." or ending with ".lock", not starting with "-" or "/", not ending with "." or "/".
+BRANCH_RE = re.compile(r"(?!-)(?!/)(?!@$)(?!.*\.\.)(?!.*//)(?!.*@\{)(?!\.)(?!.*/\.)(?!.*\.lock(?:/|$))"
+                       r"(?:(?![~^:?*\[\\])[!-~]){1,200}(?<![./])", re.ASCII)
+BRANCH_HINT = "use letters, digits and . _ - / like main, develop or release/1.5 (no spaces, no ..)"
 DESCRIPTION_LIMIT = 3000
 CREATE_SCOPE = "release.create"
 
@@ -144,13 +154,41 @@ def _as_datetime(value: datetime | date | None) -> datetime | None:
     return datetime(value.year, value.month, value.day)
 
 
+def normalize_version(text: str) -> str | None:
+    """The version `text` names (`v1.5.0` and `1.5.0` are the same release), or None when it is not one."""
+    version = text[1:] if text[:1] in ("v", "V") else text
+    return version if len(version) <= VERSION_MAX_LENGTH and VERSION_RE.fullmatch(version) else None
+
+
+def _shown(text: str, limit: int = 70) -> str:
+    """`text` quoted for a one-line message: control characters escaped, long values cut."""
+    quoted = json.dumps(text, ensure_ascii=False)[1:-1]
+    return f"“{quoted[:limit]}…”" if len(quoted) > limit else f"“{quoted}”"
+
+
+def version_problem(text: str | None) -> str | None:
+    """Why `text` is not a version a release can have, with examples, or None."""
+    if normalize_version(text or "") is not None:
+        return None
+    if len((text or "").removeprefix("v")) > VERSION_MAX_LENGTH:
+        return f"the version is {len(text or '')} characters long: keep it to {VERSION_MAX_LENGTH}, {VERSION_HINT}"
+    return f"{_shown(text or '')} is not a version: {VERSION_HINT} (ASCII digits)"
+
+
+def branch_problem(text: str) -> str | None:
+    """Why `text` is not a branch name git accepts, with examples, or None."""
+    return None if BRANCH_RE.fullmatch(text) else f"{_shown(text)} is not a valid branch name: {BRANCH_HINT}"
+
+
 def _check_plain_fields(draft: ReleaseDraft, problems: list[Problem]) -> None:
-    if not VERSION_RE.match(draft.version or ""):
-        problems.append(Problem("version", f"“{draft.version}” is not a version: use numbers separated by dots, like 1.5.0 or 2.0.0-beta.1"))
+    version = version_problem(draft.version)
+    if version:
+        problems.append(Problem("version", version))
     if draft.release_type not in ReleaseType.__members__:
-        problems.append(Problem("releaseType", f"“{draft.release_type}” is not a release type: use PLANNED, HOTFIX or MAJOR"))
-    if draft.base_branch is not None and not BRANCH_RE.match(draft.base_branch):
-        problems.append(Problem("baseBranch", f"“{draft.base_branch}” is not a valid branch name"))
+        problems.append(Problem("releaseType", f"{_shown(draft.release_type)} is not a release type: use PLANNED, HOTFIX or MAJOR"))
+    branch = branch_problem(draft.base_branch) if draft.base_branch is not None else None
+    if branch:
+        problems.append(Problem("baseBranch", branch))
     if not draft.target_ids:
         problems.append(Problem("targets", "pick at least one store target"))
     planned, target = _as_datetime(draft.planned_date), _as_datetime(draft.target_release_date)
@@ -245,7 +283,7 @@ def _release_key(session: Session, tenant_id: str, version: str, problems: list[
         problems.append(Problem("version", _conflict_message(version, live[0])))
     base = f"v{version}"
     suffixes = [1 if key == base else int(key.rsplit("-", 1)[1]) for key, _ in rows
-                if key == base or re.fullmatch(re.escape(base) + r"-\d+", key)]
+                if key == base or re.fullmatch(re.escape(base) + r"-[0-9]+", key)]
     return base if not suffixes else f"{base}-{max(suffixes) + 1}"
 
 
@@ -267,6 +305,9 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
     done = created_by_request(session, tenant_id=tenant_id, request_key=request_key) if request_key else None
     if done:
         return get_release(session, tenant_id=tenant_id, release_id=done)
+    version = normalize_version(draft.version or "")
+    if version:  # a typed "v1.5.0" is release 1.5.0 (key v1.5.0, branch release/1.5.0)
+        draft = replace(draft, version=version)
     target_ids = tuple(dict.fromkeys(t for t in draft.target_ids if t))  # duplicates collapse, order kept
     pipeline_ids = tuple(dict.fromkeys(p for p in draft.pipeline_ids if p))
     problems: list[Problem] = []
@@ -276,7 +317,7 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
     targets = _check_targets(session, tenant_id, target_ids, problems)
     _check_pipelines(session, tenant_id, draft, pipeline_ids, target_ids, problems)
     _check_optional(session, tenant_id, draft, problems)
-    key = _release_key(session, tenant_id, draft.version, problems) if VERSION_RE.match(draft.version or "") else ""
+    key = _release_key(session, tenant_id, draft.version, problems) if version else ""
     if problems:
         conflict = any(p.field == "version" and "live release" in p.message for p in problems)
         raise (ConflictError if conflict and len(problems) == 1 else ValidationError)(problems)
@@ -379,12 +420,24 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
 
 
 def find_release(session: Session, *, tenant_id: str, ref: str) -> ReleaseView:
-    """A release of the tenant by id or release key."""
-    release_id = session.scalar(select(Release.id).where(
-        Release.tenantId == tenant_id, (Release.id == ref) | (Release.releaseKey == ref)))
+    """A release of the tenant by id, version (`1.5.0` or `v1.5.0`: the live one, else the latest) or
+    release key (`v1.5.0-2`)."""
+    release_id = _release_id_by_version(session, tenant_id, ref) or session.scalar(select(Release.id).where(
+        Release.tenantId == tenant_id, Release.id.in_([ref]) | Release.releaseKey.in_([ref, f"v{ref}"])))
     if release_id is None:
-        raise NotFoundError(f"no release {ref!r} in this workspace: see `releasebot release list`")
+        raise NotFoundError(f"no release {_shown(ref)} in this workspace: see `releasebot release list`")
     return get_release(session, tenant_id=tenant_id, release_id=release_id)
+
+
+def _release_id_by_version(session: Session, tenant_id: str, ref: str) -> str | None:
+    version = normalize_version(ref)
+    if version is None:
+        return None
+    rows = session.execute(select(Release.id, Release.status).where(
+        Release.tenantId == tenant_id, Release.version == version)
+        .order_by(Release.createdAt.desc(), func.length(Release.releaseKey).desc(), Release.releaseKey.desc())).all()
+    live = [rid for rid, status in rows if status not in ENDED_RELEASE_STATUSES]
+    return (live or [rid for rid, _ in rows] or [None])[0]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ every check concurrently and shows progress. Real clients, fake providers over l
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -89,3 +90,70 @@ def test_private_addresses_are_refused_unless_allowed(env, capsys, linear, monke
     _, view, _ = add_linear(capsys, linear, "lin_api_good")
     assert view["verificationStatus"] == "INVALID" and "private address" in view["verificationError"]
     assert linear.calls() == []
+
+
+def statuses(capsys) -> dict[str, tuple[str, str | None, str | None]]:
+    code, rows, err = cli_json(capsys, "integration", "list", "--tenant", "T1")
+    assert code == 0, err
+    return {r["displayName"]: (r["verificationStatus"], r["lastVerifiedAt"], r["verificationError"]) for r in rows}
+
+
+def add_gitlab(capsys, gitlab, name="App"):
+    code, view, err = cli_json(capsys, "integration", "add", "scm", "--tenant", "T1", "--provider", "gitlab", "--name",
+                               name, "--base-url", gitlab.url + "/api/v4", "--field", "organization=acme",
+                               "--field", "repository=app", "--secret", "token=glpat-good")
+    assert code == 0, err
+    return view
+
+
+def store_base_url(integration_id: str, url: str) -> None:
+    """What an older release, or a hand edit, may have left in the database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tenant_scm_integrations SET baseUrl = :u WHERE id = :i"), {"u": url, "i": integration_id})
+    engine.dispose()
+
+
+def test_add_exits_non_zero_when_the_integration_ends_invalid_and_still_prints_it(env, capsys, linear):
+    code, bad, err = add_linear(capsys, linear, "lin_api_wrong")
+    assert code == 1 and bad["verificationStatus"] == "INVALID" and bad["id"]
+    code = main(["integration", "add", "ticket", "--tenant", "T1", "--provider", "linear", "--name", "Again",
+                 "--base-url", linear.url, "--field", "projectKey=MOB", "--secret", "apiKey=lin_api_wrong"])
+    out, _ = capsys.readouterr()
+    assert code == 1 and "“Again” (linear) INVALID: " in out
+
+
+@pytest.mark.parametrize("keys", ["", "other"], ids=["no key", "a key that decrypts nothing"])
+def test_verify_all_with_unusable_keys_stops_before_writing_anything(env, capsys, linear, gitlab, monkeypatch, keys):
+    add_linear(capsys, linear, "lin_api_good")
+    add_gitlab(capsys, gitlab)
+    before = statuses(capsys)
+    assert {status for status, _, _ in before.values()} == {"VALID"}
+    key = os.environ["RELEASEBOT_SECRET_KEYS"]
+    monkeypatch.setenv("RELEASEBOT_SECRET_KEYS", generate_key() if keys == "other" else "")
+    code = main(["integration", "verify", "--all", "--tenant", "T1"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == "" and err.count("\n") == 1 and err.startswith("error: RELEASEBOT_SECRET_KEYS ")
+    assert "(nothing was verified or changed)" in err
+    monkeypatch.setenv("RELEASEBOT_SECRET_KEYS", key)
+    assert statuses(capsys) == before  # still VALID, still offered in the dropdowns
+
+
+def test_unusable_stored_urls_are_their_rows_reasons_and_the_others_are_verified(env, capsys, linear, gitlab):
+    add_linear(capsys, linear, "lin_api_good")
+    broken = {"http://127.0.0.1:99999/api/v4": add_gitlab(capsys, gitlab, name="Port 99999"),
+              "http://[::1/api/v4": add_gitlab(capsys, gitlab, name="Unparseable")}
+    for url, view in broken.items():
+        store_base_url(view["id"], url)
+    asked = len(linear.calls())
+    code = main(["integration", "verify", "--all", "--tenant", "T1"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out.strip() == "1 of 3 valid" and "Traceback" not in err and err.count("\n") == 3
+    after = statuses(capsys)
+    assert after["Linear MOB"][0] == "VALID" and len(linear.calls()) > asked  # checked again, not rolled back
+    assert after["Port 99999"][0] == "INVALID" and "not a number from 1 to 65535" in after["Port 99999"][2]
+    assert after["Unparseable"][0] == "INVALID" and after["Unparseable"][2] == (
+        "its stored base URL or settings cannot be used (ValueError): check the URL (an http(s) address, "
+        "a port from 1 to 65535) and its fields, then verify again")

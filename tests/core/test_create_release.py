@@ -10,7 +10,7 @@ from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.errors import ConflictError, NotFoundError, ValidationError
 from core.models import Release, ReleaseTarget
 from core.services import integrations
-from core.services.releases import create_release, get_release, set_status
+from core.services.releases import create_release, find_release, get_release, set_status
 from tests import factories
 from tests.factories import World
 
@@ -133,16 +133,89 @@ def test_a_disabled_channel_or_tracker_is_refused(session, world):
     assert set(problems_of(excinfo)) == {"communicationIntegrationId", "ticketIntegrationId"}
 
 
-@pytest.mark.parametrize("version", ["1.5", "1.5.0.0", "2.0.0-beta.1", "10.20.30+build.7"])
-def test_well_formed_versions_are_accepted(session, world, version):
-    assert create(session, world, version=version).branchRelease == f"release/{version}"
+def test_the_version_forms_mobile_teams_use_are_accepted(session, world):
+    for version in ("1.5", "1.5.0", "1.5.0.0", "1.5.0-rc.1", "1.5.0+45", "1.5.0-rc.1+45", "10.20.30+build.7"):
+        release = create(session, world, version=version)
+        assert release.branchRelease == f"release/{version}"
+        set_status(session, tenant_id=world.tenant.id, release_id=release.id, status=ReleaseStatus.CANCELLED)
 
 
-@pytest.mark.parametrize("version", ["", "1", "v1.5.0", "1.5.0 beta", "1..5", "latest", "1.5.0-", "../1.5"])
-def test_malformed_versions_are_refused_with_an_example(session, world, version):
+@pytest.mark.parametrize("version", ["", "1", "1.5.0 beta", "1..5", "latest", "1.5.0-", "../1.5", "vv1.5.0"])
+def test_malformed_versions_are_refused_with_examples(session, world, version):
     with pytest.raises(ValidationError) as excinfo:
         create(session, world, version=version)
-    assert "like 1.5.0" in problems_of(excinfo)["version"]
+    assert "like 1.5, 1.5.0, 1.5.0-rc.1 or 1.5.0+45" in problems_of(excinfo)["version"]
+
+
+@pytest.mark.parametrize("version", ["١.٢.٣", "۱.۲.۳", "１.２.３", "1.2.３"])
+def test_versions_written_with_non_ascii_digits_are_refused(session, world, version):
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, version=version)
+    assert "is not a version" in problems_of(excinfo)["version"]
+
+
+def test_a_trailing_newline_cannot_make_a_second_live_release_of_a_version(session, world):
+    create(session, world, version="30.0.0")
+    for typed in ("v30.0.0\n", "30.0.0\n", "30.0.0\r", "30.0.0\x00"):
+        with pytest.raises(ValidationError) as excinfo:
+            create(session, world, version=typed)
+        message = problems_of(excinfo)["version"]
+        assert "is not a version" in message and "\n" not in message and "\r" not in message  # one line
+    assert session.scalars(select(Release.releaseKey).where(Release.tenantId == world.tenant.id)).all() == ["v30.0.0"]
+
+
+def test_a_leading_v_names_the_same_release(session, world):
+    typed = create(session, world, version="v1.5.0")
+    assert (typed.version, typed.releaseKey, typed.branchRelease) == ("1.5.0", "v1.5.0", "release/1.5.0")
+    with pytest.raises(ConflictError):
+        create(session, world, version="1.5.0")
+
+
+def test_a_version_may_be_as_long_as_the_create_modal_allows_and_no_longer(session, world):
+    longest = "1.5.0-" + "r" * 58  # 64 characters, the modal's max_length
+    assert create(session, world, version=longest).version == longest
+    with pytest.raises(ValidationError) as excinfo:
+        create(session, world, version=longest + "x")
+    assert "keep it to 64" in problems_of(excinfo)["version"]
+
+
+def test_base_branches_git_would_refuse_are_refused_in_one_line_and_ordinary_ones_accepted(session, world):
+    for branch in ("main\n", "main\r", "dev\x1b[31m", "feature/١", "ｍａｉｎ", "a b", "-x", "x..y", "x.lock",
+                   "x/.hidden", "x/", "x.", "@", "a@{1}", "a:b", "a\\b", "a~1", "a^", "a?", "a*", "a[1]"):
+        with pytest.raises(ValidationError) as excinfo:
+            create(session, world, base_branch=branch)
+        message = problems_of(excinfo)["baseBranch"]
+        assert "is not a valid branch name: use letters, digits" in message and "\n" not in message, branch
+    for branch in ("main", "develop", "release/1.5", "feature/JIRA-12_fix", "hotfix+1", "v1.5.0"):
+        release = create(session, world, base_branch=branch)
+        assert release.baseBranch == branch
+        set_status(session, tenant_id=world.tenant.id, release_id=release.id, status=ReleaseStatus.CANCELLED)
+
+
+def test_a_release_is_found_by_its_version_with_or_without_v(session, world):
+    release = create(session, world)
+    for ref in ("1.5.0", "v1.5.0", "V1.5.0", release.id):
+        assert find_release(session, tenant_id=world.tenant.id, ref=ref).id == release.id
+
+
+def test_a_reused_version_finds_the_live_release_else_the_latest(session, world):
+    first = create(session, world)
+    set_status(session, tenant_id=world.tenant.id, release_id=first.id, status=ReleaseStatus.CANCELLED)
+    second = create(session, world)
+    set_status(session, tenant_id=world.tenant.id, release_id=second.id, status=ReleaseStatus.CANCELLED)
+    live = create(session, world)
+    assert live.releaseKey == "v1.5.0-3"
+    for ref in ("1.5.0", "v1.5.0"):
+        assert find_release(session, tenant_id=world.tenant.id, ref=ref).id == live.id
+    assert find_release(session, tenant_id=world.tenant.id, ref="v1.5.0-2").id == second.id
+    set_status(session, tenant_id=world.tenant.id, release_id=live.id, status=ReleaseStatus.ARCHIVED)
+    assert find_release(session, tenant_id=world.tenant.id, ref="1.5.0").id == live.id  # none live: the latest
+
+
+def test_an_unknown_version_is_not_found_in_one_line(session, world):
+    with pytest.raises(NotFoundError) as excinfo:
+        find_release(session, tenant_id=world.tenant.id, ref="9.9.9\n")
+    assert str(excinfo.value) == "no release “9.9.9\\n” in this workspace: see `releasebot release list`"
 
 
 def test_a_second_live_release_of_a_version_is_a_conflict(session, world):
