@@ -39,7 +39,7 @@ def notice_text(a: Announcement) -> str:
         retry = f" (attempt {b.attempt})" if b.attempt > 1 else ""
         return f"🔨 {_who(a)} triggered {name} for {a.release.releaseKey}{retry}" + (f" — {_links(a)}" if _links(a) else "")
     icon, verb = ENDINGS.get(b.state, ("ℹ️", b.state.value.lower()))
-    text = f"{icon} {name} {verb}"
+    text = f"{icon} {name} {verb}" + (f" by {b.aborted_by_name}" if b.aborted_by_name else "")
     if b.duration_seconds:
         text += f" in {duration(b.duration_seconds)}"
     if _links(a):

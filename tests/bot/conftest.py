@@ -57,7 +57,13 @@ def poll_seconds() -> float:
 
 
 @pytest.fixture
-def running_bot(engine, tmp_path, slack, poll_seconds):
+def start_follower() -> bool:
+    """Whether the bot runs its follower; a test that drives the runner's steps itself overrides it."""
+    return True
+
+
+@pytest.fixture
+def running_bot(engine, tmp_path, slack, poll_seconds, start_follower):
     runtime = Runtime(Settings(
         poll_seconds=poll_seconds, claim_seconds=5,
         database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
@@ -68,7 +74,7 @@ def running_bot(engine, tmp_path, slack, poll_seconds):
     server, bot = make_server(runtime, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    _, stop_following = bot.follower.start()
+    stop_following = bot.follower.start()[1] if start_follower else threading.Event()
     yield RunningBot(f"http://127.0.0.1:{server.effective_port}", runtime, bot, slack, slack.team_id)
     stop_following.set()
     server.close()

@@ -96,6 +96,12 @@ class FakeJenkins(FakeServer):
             build.building, build.result, build.duration_ms = False, result, duration_ms
             build.artifacts = artifacts if artifacts is not None else ["build/app.ipa"]
 
+    def purge_left_items(self) -> None:
+        """Jenkins forgets a queue item about five minutes after its build started: its URL answers 404."""
+        with self.lock:
+            for item_id in [i.id for i in self.queue.values() if i.build is not None or i.cancelled]:
+                del self.queue[item_id]
+
     def builds_with(self, key: str) -> list[Build]:
         """Every build started with this RELEASEBOT_KEY, in any job."""
         return [b for j in self.jobs.values() for b in j.builds.values() if b.parameters.get("RELEASEBOT_KEY") == key]
