@@ -52,6 +52,8 @@ def describe_database_error(exc: DBAPIError, url: URL | None = None) -> str:
     orig = getattr(exc, "orig", exc)
     args = getattr(orig, "args", ())
     reason = (str(args[1] if len(args) > 1 and isinstance(args[0], int) else orig).splitlines() or ["no reason given"])[0]
+    if "timed out" in reason:  # PyMySQL says "Lost connection ... during query" when the greeting never came
+        reason = f"no answer within {CONNECT_TIMEOUT} s"
     if url is not None and url.get_backend_name() == "sqlite":
         return (f"the SQLite database {url.database} cannot be used ({reason}): point DATABASE_URL "
                 "at a SQLite file (a new name creates one) or restore this one from a backup")
