@@ -32,6 +32,8 @@ def publish_card(client: WebClient, job: CardJob) -> tuple[str, str]:
     try:
         posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
     except SlackApiError as exc:
+        if exc.response.get("error") == "channel_not_found":  # how Slack answers for a private channel without the bot
+            raise _invite_me(job.channel_id) from None
         if exc.response.get("error") != "not_in_channel":
             raise
         _join(client, job.channel_id)
@@ -45,10 +47,14 @@ def _join(client: WebClient, channel_id: str) -> None:
         client.conversations_join(channel=channel_id)
     except SlackApiError as exc:
         if exc.response.get("error") == "method_not_supported_for_channel_type":
-            raise IntegrationError(f"I am not a member of the private channel <#{channel_id}>: invite me there with "
-                                   "`/invite @releasebot`; I keep trying and the card appears once I am in.",
-                                   retryable=True) from None
+            raise _invite_me(channel_id) from None
         raise
+
+
+def _invite_me(channel_id: str) -> IntegrationError:
+    return IntegrationError(f"I am not a member of <#{channel_id}> (a private channel, or one I cannot see): invite me "
+                            "there with `/invite @releasebot`; I keep trying, and the card appears once I am in.",
+                            retryable=True)
 
 
 def tell_requester(client: WebClient, job: CardJob, *, posted: tuple[str, str] | None, error: str | None) -> None:
