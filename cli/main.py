@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception:  # the last line of defence: an id to find in the log, no trace on the screen
         incident = uuid.uuid4().hex[:12]
-        log.error("unexpected failure %s", incident, exc_info=os.environ.get("RELEASEBOT_DEBUG") == "1")
+        log.error("unexpected failure %s", incident, exc_info=os.environ.get("RELEASEBOT_DEBUG", "").lower() in ("1", "true"))
         click.echo(f"error: unexpected failure (id {incident}); set RELEASEBOT_DEBUG=1 to log the details", err=True)
         return 1
 

@@ -46,7 +46,7 @@ class SettingsError(ConfigurationError):
 class Settings(BaseSettings):
     """Everything the bot reads from its environment."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True)
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
 
     database_url: str = _env("database_url", "DATABASE_URL", DEFAULT_DATABASE_URL)
     secret_keys: Annotated[tuple[str, ...], NoDecode] = _env("secret_keys", "RELEASEBOT_SECRET_KEYS", ())

@@ -120,6 +120,7 @@ def test_a_release_is_created_listed_shown_and_cancelled(workspace, capsys):
     assert [r["releaseKey"] for r in run_json(capsys, "release", "list", "--tenant", "T100")] == ["v2.1.0"]
     code, out, _ = run(capsys, "release", "show", "v2.1.0", "--tenant", "T100")
     assert code == 0 and "pipeline Jenkins iOS: PENDING" in out
+    assert run(capsys, "release", "show", "2.1.0", "--tenant", "T100")[1] == out  # 2.1.0 and v2.1.0 are one release
     assert run_json(capsys, "release", "cancel", "v2.1.0", "--tenant", "T100")["status"] == "CANCELLED"
 
 
