@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,8 +92,7 @@ def main() -> None:
     jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
     jenkins_before, slack_before, github_before = len(jenkins.requests), len(slack.requests), len(github.requests)
 
-    follower = Follower(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
-                        requested_grace=timedelta(0))
+    follower = Follower(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval)
     thread, stop = follower.start()
     started = time.perf_counter()
     while True:
