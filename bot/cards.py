@@ -11,16 +11,8 @@ from bot.blocks.card import card_fallback_text, release_card
 from bot.blocks.messages import card_blocked, release_created
 from core.card_delivery import CardJob
 from core.errors import IntegrationError
-from core.services.releases import ReleaseView
 
 log = logging.getLogger("releasebot.cards")
-
-
-def card_channel(release: ReleaseView, origin_channel: str | None) -> str | None:
-    """The linked Slack channel, else the channel the release was created from."""
-    if release.communication and release.communication.type == "SLACK" and release.channelId:
-        return release.channelId
-    return origin_channel
 
 
 def publish_card(client: WebClient, job: CardJob) -> tuple[str, str]:

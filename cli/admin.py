@@ -13,7 +13,7 @@ from core.crypto import generate_key
 from core.enums import IntegrationKind, ReleaseStatus, ReleaseType, Role
 from core.integrations.specs import SPECS
 from core.runtime import Runtime
-from core.services import integrations, releases, tenants, verification
+from core.services import cards, integrations, releases, tenants, verification
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 TENANT = click.option("--tenant", "tenant_ref", required=True, help="Tenant id or Slack team id.")
@@ -322,6 +322,7 @@ def _release_lines(r: releases.ReleaseView) -> list[str]:
              f"  created by {r.createdBy.name}" + (f", pilot {r.pilot.name}" if r.pilot else "")]
     lines += [f"  target {t.integration.name}: {t.status.value}" for t in r.targets]
     lines += [f"  pipeline {p.integration.name}: {p.buildStatus.value}" + (f" #{p.buildNumber}" if p.buildNumber else "")
+              + (f"\n    problem: {p.problem}" if p.problem else "") + (f"\n    detail: {p.problemDetail}" if p.problemDetail else "")
               for p in r.pipelines]
     return lines
 
@@ -362,6 +363,9 @@ def release_create(rt: Runtime, tenant_ref, actor_ref, version, release_type, sc
             target_ids=target_ids, pipeline_ids=pipeline_ids, communication_integration_id=communication_id,
             ticket_integration_id=ticket_id, release_pilot_id=pilot, planned_date=planned_date,
             target_release_date=target_date, description=description))
+        channel = cards.card_channel(view, None)
+        if channel:  # the runner of `releasebot serve` (or a worker) posts it in the linked channel
+            cards.owe_card(s, tenant_id=t.id, release_id=view.id, channel_id=channel, requested_by=actor.id)
     emit(view, as_json=as_json, lines=_release_lines(view))
 
 

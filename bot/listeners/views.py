@@ -5,13 +5,12 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.modal import origin_channel
-from bot.cards import card_channel
 from bot.ids import BlockId, CallbackId
 from bot.listeners.parse import draft_from, pilot_user, state_values
 from core.errors import ValidationError
 from core.follower import Follower
 from core.runtime import Runtime
-from core.services.cards import owe_card
+from core.services.cards import card_channel, owe_card
 from core.services.releases import create_release, created_by_request
 from core.services.tenants import ensure_account
 

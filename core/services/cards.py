@@ -16,6 +16,13 @@ from core.services.integrations import utcnow
 MAX_BACKOFF_SECONDS = 600
 
 
+def card_channel(release, fallback: str | None) -> str | None:
+    """Where a release's card goes: its linked Slack channel, else `fallback` (where it was asked for)."""
+    if release.communication and release.communication.type == "SLACK" and release.channelId:
+        return release.channelId
+    return fallback
+
+
 def owe_card(session: Session, *, tenant_id: str, release_id: str, channel_id: str, origin_channel_id: str | None = None,
              requested_by: str | None = None) -> ReleaseCard | None:
     """Owe the card of a release of this tenant in `channel_id` (nothing changes if it is owed or posted)."""

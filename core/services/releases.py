@@ -38,6 +38,7 @@ from core.models import (
     TicketIntegration,
     new_id,
 )
+from core.services.cards import mark_stale
 from core.services.tenants import require_role
 
 # major.minor[.patch[.build]], then an optional pre-release and build (semver): 1.5, 1.5.0, 1.5.0-rc.1,
@@ -104,6 +105,7 @@ class PipelineView:
     buildNumber: str | None
     triggeredBy: str | None = None  # who started the latest build
     problem: str | None = None      # why the latest build failed to start, could not be followed, or is retrying
+    problemDetail: str | None = None  # the operator detail behind `problem` (settings, addresses): never on the card
 
 
 @dataclass(frozen=True)
@@ -393,7 +395,7 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
     latest_attempt = select(func.max(earlier.attempt)).where(earlier.releasePipelineId == ReleasePipeline.id)
     starter = aliased(Account)
     pipelines = session.execute(
-        select(ReleasePipeline, PipelineIntegration, PipelineBuild.error, starter.displayName)
+        select(ReleasePipeline, PipelineIntegration, PipelineBuild.error, starter.displayName, PipelineBuild.errorDetail)
         .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
         .outerjoin(PipelineBuild, and_(PipelineBuild.releasePipelineId == ReleasePipeline.id,
                                        PipelineBuild.attempt == latest_attempt.scalar_subquery()))
@@ -415,7 +417,8 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
                                  rt.targetStatus or TargetStatus.PENDING, rt.buildNumber) for rt, t in targets),
         pipelines=tuple(PipelineView(rp.id, Ref(p.id, p.displayName, str(p.pipelineType)), p.targetIntegrationId,
                                      rp.buildStatus or BuildStatus.PENDING, bool(rp.triggered), rp.triggeredAt,
-                                     rp.buildUrl, rp.buildNumber, who, problem) for rp, p, problem, who in pipelines),
+                                     rp.buildUrl, rp.buildNumber, who, problem, detail)
+                        for rp, p, problem, who, detail in pipelines),
     )
 
 
@@ -478,3 +481,4 @@ def set_status(session: Session, *, tenant_id: str, release_id: str, status: Rel
         raise NotFoundError(f"no release {release_id!r} in this workspace")
     release.status = status
     session.flush()
+    mark_stale(session, release_id=release.id)
