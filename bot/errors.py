@@ -15,9 +15,16 @@ from core.errors import ReleasebotError
 log = logging.getLogger("releasebot.bot")
 
 
-def _where(body: dict) -> tuple[str | None, str | None]:
-    channel = body.get("channel_id") or (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
+def _field(body: object, *path: str) -> str | None:
+    # The handler must survive any payload, even one the parsing layer never saw (Socket Mode).
+    for key in path:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body if isinstance(body, str) else None
+
+
+def _where(body: object) -> tuple[str | None, str | None]:
+    channel = _field(body, "channel_id") or _field(body, "channel", "id") or _field(body, "container", "channel_id")
+    user = _field(body, "user_id") or _field(body, "user", "id")
     return channel, user
 
 
@@ -26,6 +33,10 @@ def handle_error(error: Exception, body: dict, client: WebClient) -> None:
     if isinstance(error, ReleasebotError):
         text = f"⚠️ {error}"
         log.info("refused: %s", error)
+    elif isinstance(error, SlackApiError):  # Slack refused a call (an expired trigger, a view it rejects): not our bug
+        incident = uuid.uuid4().hex[:12]
+        log.warning("Slack refused a call (incident %s): %s", incident, error.response.get("error"))
+        text = unexpected(incident)
     else:
         incident = uuid.uuid4().hex[:12]
         log.exception("unexpected failure %s", incident)

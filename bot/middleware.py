@@ -8,14 +8,18 @@ from slack_bolt import BoltContext
 from core.runtime import Runtime
 from core.services.tenants import ensure_account, ensure_tenant, find_member
 
+MAX_NAME = 255  # the name columns' width: a longer name from a payload is cut, never a failed insert
+
 
 def _team_name(body: dict) -> str | None:
-    return body.get("team_domain") or (body.get("team") or {}).get("domain")
+    name = body.get("team_domain") or (body.get("team") or {}).get("domain")
+    return name[:MAX_NAME] if name else None
 
 
 def _user_name(body: dict) -> str | None:
     user = body.get("user") or {}
-    return body.get("user_name") or user.get("name") or user.get("username")
+    name = body.get("user_name") or user.get("name") or user.get("username")
+    return name[:MAX_NAME] if name else None
 
 
 def tenant_scope(runtime: Runtime) -> Callable:

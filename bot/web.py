@@ -1,23 +1,35 @@
 """The HTTP surface, one WSGI app served by waitress: Slack's events, CI webhooks, a health check."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import Bot
+from bot.payloads import PayloadError, parse_payload
 from core.errors import PermissionDeniedError
 from core.runtime import Runtime
 from core.services import webhooks
 
 log = logging.getLogger("releasebot.web")
 SLACK_PATH = "/slack/events"
-MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
+# Slack's payloads are a few KB (a full 100-block modal's state stays well under 1 MiB); Jenkins' notifications
+# are a few hundred bytes; GitHub's workflow_run deliveries are tens of KB (bigger events are not ones we read).
+SLACK_MAX_BYTES = 1024 * 1024
+JENKINS_MAX_BYTES = 1024 * 1024
+GITHUB_MAX_BYTES = 5 * 1024 * 1024
+MAX_BODY_BYTES = max(SLACK_MAX_BYTES, JENKINS_MAX_BYTES, GITHUB_MAX_BYTES)  # waitress refuses larger ones itself
+
+
+class TooLarge(Exception):
+    """The body is larger than its route accepts."""
 
 
 def _reply(start_response: Callable, status: str, body: bytes = b"") -> list[bytes]:
@@ -25,9 +37,22 @@ def _reply(start_response: Callable, status: str, body: bytes = b"") -> list[byt
     return [body]
 
 
-def _body(environ: dict) -> bytes:
-    length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_WEBHOOK_BYTES)
-    return environ["wsgi.input"].read(length) if length else b""
+def _body(environ: dict, limit: int) -> bytes:
+    """The request's body; TooLarge when its Content-Length (or, failing that, what it holds) exceeds `limit`."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:  # refused before a byte of it is read
+        raise TooLarge
+    data = environ["wsgi.input"].read(length if length else limit + 1)
+    if len(data) > limit:
+        raise TooLarge
+    return data
+
+
+def _header(environ: dict, name: str) -> str | None:
+    return environ.get("HTTP_" + name.upper().replace("-", "_"))
 
 
 class WebApp:
@@ -35,19 +60,43 @@ class WebApp:
 
     def __init__(self, bot: Bot, runtime: Runtime):
         self.slack = SlackRequestHandler(bot.app, path=SLACK_PATH)
+        self.verifier = SignatureVerifier(runtime.settings.slack_signing_secret or "unset")
         self.bot, self.runtime = bot, runtime
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path == SLACK_PATH and method == "POST":
-            return self.slack(environ, start_response)
-        if path == "/healthz" and method == "GET":
-            return self.health(start_response)
-        if path == "/webhooks/github" and method == "POST":
-            return self.webhook(start_response, lambda s: self._github(s, environ, _body(environ)))
-        if path.startswith("/webhooks/jenkins/") and method == "POST":
-            return self.webhook(start_response, lambda s: self._jenkins(s, environ, path.rsplit("/", 1)[1], _body(environ)))
+        try:
+            if path == SLACK_PATH and method == "POST":
+                return self.slack_events(environ, start_response, _body(environ, SLACK_MAX_BYTES))
+            if path == "/healthz" and method == "GET":
+                return self.health(start_response)
+            if path == "/webhooks/github" and method == "POST":
+                body = _body(environ, GITHUB_MAX_BYTES)
+                return self.webhook(start_response, lambda s: self._github(s, environ, body))
+            if path.startswith("/webhooks/jenkins/") and method == "POST":
+                body = _body(environ, JENKINS_MAX_BYTES)
+                return self.webhook(start_response, lambda s: self._jenkins(s, environ, path.rsplit("/", 1)[1], body))
+        except TooLarge:
+            return _reply(start_response, "413 Request Entity Too Large", b"request body too large")
         return _reply(start_response, "404 Not Found", b"not found")
+
+    def signed(self, environ: dict, body: bytes) -> bool:
+        """Whether Slack signed these exact bytes within the last five minutes (checked before any parsing)."""
+        try:
+            return self.verifier.is_valid(body, _header(environ, "X-Slack-Request-Timestamp"), _header(environ, "X-Slack-Signature"))
+        except ValueError:  # a timestamp that is not a number, a body that is not UTF-8: not Slack's
+            return False
+
+    def slack_events(self, environ: dict, start_response: Callable, body: bytes) -> Iterable[bytes]:
+        if not self.signed(environ, body):
+            return _reply(start_response, "401 Unauthorized", b"invalid signature")
+        try:
+            parse_payload(body, (environ.get("CONTENT_TYPE") or "").split(";")[0] or None)
+        except PayloadError as error:
+            log.info("refused a signed Slack request: %s", error)
+            return _reply(start_response, "400 Bad Request", f"unreadable Slack request: {error}".encode())
+        # Bolt reads the body again (and checks the signature again): hand it the bytes already read.
+        return self.slack({**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}, start_response)
 
     def health(self, start_response: Callable) -> list[bytes]:
         try:
@@ -64,7 +113,7 @@ class WebApp:
                 build_id = handle(session)
         except PermissionDeniedError:
             return _reply(start_response, "401 Unauthorized", b"bad signature")
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # not JSON, or not the shape the provider sends
             return _reply(start_response, "400 Bad Request", b"unreadable payload")
         if build_id:
             self.bot.follower.wake()

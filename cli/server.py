@@ -10,7 +10,7 @@ import click
 import waitress
 
 from bot.app import LISTENER_THREADS, build_bot, make_follower, web_client
-from bot.web import WebApp
+from bot.web import MAX_BODY_BYTES, WebApp
 from core import logs
 from core.errors import ConfigurationError
 from core.runtime import Runtime
@@ -19,11 +19,18 @@ log = logging.getLogger("releasebot")
 pass_runtime = click.make_pass_decorator(Runtime)
 
 
+# Slow or idle clients must not hold the server: a connection silent for `channel_timeout` seconds (checked every
+# second) is closed, and there is room for many more connections than worker threads. Bodies larger than the
+# largest route accepts are refused by waitress itself, before they are read. poll() lifts select()'s 1024-fd cap.
+HTTP_LIMITS = dict(channel_timeout=5, cleanup_interval=1, connection_limit=1000, asyncore_use_poll=True,
+                   max_request_header_size=64 * 1024, max_request_body_size=MAX_BODY_BYTES)
+
+
 def make_server(runtime: Runtime, host: str, port: int):
     """A waitress server for the bot and its follower (call `.run()` to serve)."""
     bot = build_bot(runtime)
     server = waitress.create_server(WebApp(bot, runtime), host=host, port=port, threads=LISTENER_THREADS,
-                                    ident="releasebot")
+                                    ident="releasebot", **HTTP_LIMITS)
     return server, bot
 
 

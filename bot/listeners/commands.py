@@ -6,11 +6,14 @@ from slack_sdk import WebClient
 
 from bot.blocks.messages import usage
 from bot.blocks.modal import ModalContext, create_release_modal, setup_needed_modal
+from bot.errors import reported
 from bot.ids import COMMAND
 from core.enums import IntegrationKind
 from core.follower import Follower
 from core.runtime import Runtime
 from core.services.integrations import list_integrations
+
+MAX_VERSION_PREFILL = 64
 
 
 def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
@@ -32,5 +35,8 @@ def register(app: App, runtime: Runtime, follower: Follower) -> None:
             ack(response_type="ephemeral", text=usage(None if sub in (None, "help") else sub))
             return
         ack()  # Slack wants an answer in 3 s; the trigger id is good for 3 s: open the modal at once.
-        modal = _modal_for(runtime, context["tenant_id"], command.get("channel_id"), words[1] if len(words) > 1 else None)
-        client.views_open(trigger_id=command["trigger_id"], view=modal)
+        # The version only prefills the form (core checks it on submit); a long one is not worth sending to Slack.
+        version = words[1] if len(words) > 1 and len(words[1]) <= MAX_VERSION_PREFILL else None
+        with reported(command, client):  # after the ack, an error must not reach Bolt (it would drop the ack)
+            modal = _modal_for(runtime, context["tenant_id"], command.get("channel_id"), version)
+            client.views_open(trigger_id=command["trigger_id"], view=modal)

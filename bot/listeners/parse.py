@@ -1,10 +1,16 @@
 """Reading a submitted (or half-filled) view's state into core's primitives."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot.ids import ActionId, BlockId
+from bot.payloads import is_user_id
+from core.errors import Problem
 from core.services.releases import ReleaseDraft
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # what Slack's datepicker sends, ASCII digits only
+DATE_FIELDS = ((BlockId.PLANNED_DATE, ActionId.PLANNED_DATE), (BlockId.TARGET_DATE, ActionId.TARGET_DATE))
 
 
 def _value(state: dict, block: BlockId, action: ActionId) -> dict:
@@ -28,8 +34,23 @@ def typed(state: dict, block: BlockId, action: ActionId) -> str | None:
 
 
 def picked_date(state: dict, block: BlockId, action: ActionId) -> date | None:
+    """A datepicker's date; None when empty or not a real date (`input_problems` reports those)."""
     value = _value(state, block, action).get("selected_date")
-    return date.fromisoformat(value) if value else None
+    try:
+        return date.fromisoformat(value) if value and ISO_DATE.fullmatch(value) else None
+    except ValueError:
+        return None
+
+
+def input_problems(state: dict) -> list[Problem]:
+    """What Slack's own widgets should have prevented: impossible dates, a pilot that is not a user id."""
+    problems = [Problem(block.value, "Pick a real date (YYYY-MM-DD) with the date picker.")
+                for block, action in DATE_FIELDS
+                if _value(state, block, action).get("selected_date") and picked_date(state, block, action) is None]
+    pilot = pilot_user(state)
+    if pilot is not None and not is_user_id(pilot):
+        problems.append(Problem(BlockId.PILOT.value, "Pick the release pilot from the list of people."))
+    return problems
 
 
 def state_values(view: dict) -> dict:
@@ -55,4 +76,5 @@ def draft_from(state: dict, pilot_account_id: str | None) -> ReleaseDraft:
 
 
 def pilot_user(state: dict) -> str | None:
-    return _value(state, BlockId.PILOT, ActionId.PILOT).get("selected_user")
+    """The chosen pilot's Slack user id, as the payload holds it (check it with `input_problems`)."""
+    return _value(state, BlockId.PILOT, ActionId.PILOT).get("selected_user") or None

@@ -1,12 +1,15 @@
 """`view_submission` of the create modal: validate in core, answer inline errors or post the card."""
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks.modal import origin_channel
 from bot.ids import BlockId, CallbackId
-from bot.listeners.parse import draft_from, pilot_user, state_values
+from bot.listeners.parse import draft_from, input_problems, pilot_user, state_values
 from core.errors import ValidationError
 from core.follower import Follower
 from core.runtime import Runtime
@@ -14,6 +17,7 @@ from core.services.cards import card_channel, owe_card
 from core.services.releases import create_release, created_by_request
 from core.services.tenants import ensure_account
 
+log = logging.getLogger("releasebot.bot")
 FIELD_BLOCKS = {b.value for b in BlockId}
 
 
@@ -22,18 +26,30 @@ def inline_errors(error: ValidationError) -> dict[str, str]:
     return {(f if f in FIELD_BLOCKS else BlockId.VERSION.value): m for f, m in error.by_field().items()}
 
 
-def _pilot_account(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None) -> str | None:
+def _pilot_account(runtime: Runtime, tenant_id: str, slack_user: str | None) -> str | None:
+    # Only an id `input_problems` accepted gets here: a garbage id never becomes an account.
     if not slack_user:
         return None
-    account = runtime.retrying(lambda session: ensure_account(
-        session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user))
-    needs_name = account.displayName == slack_user
-    if needs_name:  # first sight of this person: learn their name once
+    return runtime.retrying(lambda session: ensure_account(
+        session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)).id
+
+
+def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None) -> None:
+    """After the ack: the pilot's display name, asked of Slack once; on failure the id stays as the name."""
+    if not slack_user:
+        return
+    with runtime.reading() as session:
+        known = ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)
+        if known.displayName != slack_user:
+            return
+    try:
         profile = client.users_info(user=slack_user)["user"]
-        name = profile.get("real_name") or profile.get("name") or slack_user
-        with runtime.unit_of_work() as session:
-            ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user).displayName = name
-    return account.id
+    except SlackApiError as error:
+        log.warning("users.info failed for the pilot of a new release: %s", error.response.get("error"))
+        return
+    name = str(profile.get("real_name") or profile.get("name") or slack_user)[:255]
+    with runtime.unit_of_work() as session:
+        ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user).displayName = name
 
 
 def register(app: App, runtime: Runtime, follower: Follower) -> None:
@@ -46,7 +62,11 @@ def register(app: App, runtime: Runtime, follower: Follower) -> None:
             ack()
             return
         state = state_values(view)
-        pilot = _pilot_account(runtime, client, tenant_id, pilot_user(state))
+        problems = input_problems(state)
+        if problems:  # checked before anything is written: a garbage pilot id never becomes an account
+            ack(response_action="errors", errors=inline_errors(ValidationError(problems)))
+            return
+        pilot = _pilot_account(runtime, tenant_id, pilot_user(state))
         origin = origin_channel(view.get("private_metadata"))
         try:
             with runtime.unit_of_work() as session:
@@ -63,6 +83,7 @@ def register(app: App, runtime: Runtime, follower: Follower) -> None:
             ack(response_action="errors", errors=inline_errors(error))
             return
         ack()
+        _learn_pilot_name(runtime, client, tenant_id, pilot_user(state))  # Slack has its answer: now ask Slack
         follower.wake()
 
 

@@ -1,0 +1,180 @@
+"""The one parsing layer for Slack's requests: a signed body becomes a payload whose shape is checked.
+
+Everything Bolt and our listeners read is checked here, before Bolt sees the request, so a listener can
+read the dict without guarding every key, and a body we cannot understand is a 400 that says why."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from slack_bolt import BoltContext
+from slack_bolt.request.internals import build_context
+
+from bot.ids import ActionId
+
+# Slack's ids are short upper-case ASCII: T… teams, E… enterprises, U…/W… users, C…/G…/D… channels.
+SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{1,63}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,63}")
+TOKEN = re.compile(r"[!-~]{1,255}")  # trigger ids, timestamps, view ids: printable ASCII, bounded
+# The card's buttons whose listeners read the action's value (a release pipeline id).
+VALUE_ACTIONS = {ActionId.TRIGGER_BUILD, ActionId.RETRY_BUILD, ActionId.ABORT_BUILD}
+
+
+class PayloadError(ValueError):
+    """A body that is not a Slack request we understand; the message says what is wrong and is safe to answer."""
+
+
+def is_user_id(value: object) -> bool:
+    """Whether `value` has the shape of a Slack user id (U… or W…, ASCII)."""
+    return isinstance(value, str) and USER_ID.fullmatch(value) is not None
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise PayloadError(what)
+
+
+def _str(value: object, *, pattern: re.Pattern | None = None, optional: bool = True) -> bool:
+    if value is None:
+        return optional
+    return isinstance(value, str) and (pattern is None or pattern.fullmatch(value) is not None)
+
+
+def _dict(value: object, optional: bool = True) -> bool:
+    return isinstance(value, dict) or (optional and value is None)
+
+
+def _decode(raw: bytes, content_type: str | None) -> object:
+    # Parsed exactly as Bolt will parse it (slack_bolt.request.internals.parse_body), so both see one payload.
+    try:
+        text = raw.decode("utf-8")
+        if content_type == "application/json" or text.startswith("{"):
+            return json.loads(text)
+        form = dict(parse_qsl(text, keep_blank_values=True))
+        if "payload" in text:
+            return json.loads(form["payload"]) if "payload" in form else {}
+        return form
+    except UnicodeDecodeError:
+        raise PayloadError("the body is not UTF-8 text") from None
+    except (ValueError, RecursionError):
+        raise PayloadError("the body is neither a form nor JSON that can be read") from None
+
+
+def _check_envelope(payload: dict) -> None:
+    """What Bolt reads of every request (team, user, channel, enterprise, response URL) has Slack's shape."""
+    for key in ("team", "user", "channel", "enterprise", "container", "view", "message", "event"):
+        _require(_dict(payload.get(key)), f"`{key}` must be an object")
+    grants = payload.get("authorizations")
+    _require(grants is None or (isinstance(grants, list) and all(isinstance(g, dict) for g in grants)),
+             "`authorizations` must be a list of objects")
+    for part in [payload.get(k) or {} for k in ("team", "user", "channel", "enterprise")] + (grants or [])[:1]:
+        _require(_str(part.get("id"), pattern=SLACK_ID) and _str(part.get("team_id"), pattern=SLACK_ID)
+                 and _str(part.get("enterprise_id"), pattern=SLACK_ID) and _str(part.get("user_id"), pattern=SLACK_ID),
+                 "`team`, `user`, `channel` and `enterprise` must carry Slack ids")
+    for key in ("team_id", "user_id", "channel_id", "enterprise_id"):
+        _require(_str(payload.get(key), pattern=SLACK_ID), f"`{key}` must be a Slack id")
+    for key in ("team_domain", "user_name"):
+        _require(_str(payload.get(key)), f"`{key}` must be text")
+    for key in ("domain", "name", "username"):
+        _require(_str((payload.get("team") or {}).get(key)) and _str((payload.get("user") or {}).get(key)),
+                 f"`{key}` must be text")
+    _require(_str(payload.get("response_url"), pattern=TOKEN), "`response_url` must be a URL")
+    urls = payload.get("response_urls")
+    _require(urls is None or (isinstance(urls, list) and all(isinstance(u, dict) and _str(u.get("response_url"), pattern=TOKEN)
+                                                              for u in urls)), "`response_urls` must be a list of URLs")
+    try:
+        context = build_context(BoltContext(), payload)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        raise PayloadError("the payload does not have the shape of a Slack request") from None
+    _require(_str(context.team_id, pattern=SLACK_ID, optional=False), "the payload names no workspace (team id)")
+    _require(_str(context.user_id, pattern=SLACK_ID, optional=payload.get("type") == "event_callback"),
+             "the payload names no user (user id)")
+    _require(_str(context.thread_ts, pattern=TOKEN) and _str(context.channel_id, pattern=SLACK_ID), "bad channel or thread")
+
+
+def _check_element(element: object) -> bool:
+    """One input's state, as parse.py reads it: selected option(s), typed value, date, user."""
+    if not isinstance(element, dict):
+        return False
+    option = element.get("selected_option")
+    options = element.get("selected_options")
+    return (_dict(option) and _str((option or {}).get("value"))
+            and (options is None or (isinstance(options, list) and all(isinstance(o, dict) and _str(o.get("value"), optional=False)
+                                                                       for o in options)))
+            and all(_str(element.get(key)) for key in ("value", "selected_date", "selected_user")))
+
+
+def _check_view(view: object, *, optional: bool) -> None:
+    if view is None and optional:
+        return
+    _require(isinstance(view, dict), "`view` must be an object")
+    _require(_str(view.get("id"), pattern=TOKEN, optional=False), "`view.id` is missing")
+    _require(_str(view.get("callback_id"), optional=False), "`view.callback_id` is missing")
+    _require(_str(view.get("private_metadata")), "`view.private_metadata` must be text")
+    state = view.get("state")
+    _require(_dict(state) and _dict((state or {}).get("values")), "`view.state.values` must be an object")
+    for block in ((state or {}).get("values") or {}).values():
+        _require(isinstance(block, dict) and all(_check_element(e) for e in block.values()),
+                 "`view.state.values` must hold the inputs' states")
+
+
+def _check_command(payload: dict) -> None:
+    _require(_str(payload.get("command"), optional=False) and _str(payload.get("text")), "`command` and `text` must be text")
+    _require(_str(payload.get("trigger_id"), pattern=TOKEN, optional=False), "a slash command needs its `trigger_id`")
+
+
+def _check_block_actions(payload: dict) -> None:
+    actions = payload.get("actions")
+    _require(isinstance(actions, list) and len(actions) > 0, "`actions` must be a non-empty list")
+    for action in actions:
+        _require(isinstance(action, dict) and _str(action.get("action_id"), optional=False) and _str(action.get("block_id"))
+                 and _str(action.get("value")) and _str(action.get("action_ts"), pattern=TOKEN), "each action needs an `action_id`")
+        _require(action.get("action_id") not in VALUE_ACTIONS or (_str(action.get("value"), pattern=TOKEN, optional=False)
+                                                                   and _str(action.get("action_ts"), pattern=TOKEN, optional=False)),
+                 "this button's action carries its `value` and `action_ts`")
+    container = payload.get("container") or {}
+    _require(_str(container.get("message_ts"), pattern=TOKEN) and _str(container.get("channel_id"), pattern=SLACK_ID),
+             "`container` must name a message")
+    _require(container.get("type") != "message" or (payload.get("channel") or {}).get("id") is not None,
+             "a message's action names its `channel`")
+    _check_view(payload.get("view"), optional=True)
+
+
+def _check_view_submission(payload: dict) -> None:
+    _check_view(payload.get("view"), optional=False)
+
+
+def _check_block_suggestion(payload: dict) -> None:
+    _require(_str(payload.get("action_id"), optional=False) and _str(payload.get("block_id")) and _str(payload.get("value")),
+             "a suggestion request needs its `action_id` and typed `value`")
+    _check_view(payload.get("view"), optional=True)
+
+
+CHECKS: dict[str, Callable[[dict], None]] = {
+    "block_actions": _check_block_actions,
+    "view_submission": _check_view_submission,
+    "block_suggestion": _check_block_suggestion,
+}
+
+
+def parse_payload(raw: bytes, content_type: str | None) -> dict:
+    """The payload in a (signed) Slack request body; PayloadError when its shape is not one we can answer."""
+    payload = _decode(raw, content_type)
+    _require(isinstance(payload, dict) and payload != {}, "the body is not a Slack payload (expected an object)")
+    _require(_str(payload.get("type")), "`type` must be text")
+    if payload.get("type") == "url_verification":
+        _require(_str(payload.get("challenge"), optional=False), "`challenge` must be text")
+        return payload
+    _check_envelope(payload)
+    if "command" in payload:
+        _check_command(payload)
+    elif payload.get("type") == "event_callback":  # Bolt routes events by type; none reads more than the envelope
+        _require(_dict(payload.get("event"), optional=False) and _str(payload["event"].get("type"), optional=False),
+                 "`event.type` is missing")
+    elif payload.get("type") in CHECKS:
+        CHECKS[payload["type"]](payload)
+    else:
+        raise PayloadError("this kind of Slack request is not one releasebot answers")
+    return payload
