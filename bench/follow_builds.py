@@ -28,8 +28,8 @@ from bot.app import web_client  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.crypto import generate_key  # noqa: E402
 from core.enums import TERMINAL_BUILD_STATES, IntegrationKind  # noqa: E402
-from core.follower import Follower  # noqa: E402
 from core.models import PipelineBuild  # noqa: E402
+from core.runner import Runner  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from core.services import integrations  # noqa: E402
 from core.services.builds import request_build  # noqa: E402
@@ -92,7 +92,7 @@ def main() -> None:
     jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
     jenkins_before, slack_before, github_before = len(jenkins.requests), len(slack.requests), len(github.requests)
 
-    follower = Follower(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval)
+    follower = Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval)
     thread, stop = follower.start()
     started = time.perf_counter()
     while True:
@@ -106,7 +106,7 @@ def main() -> None:
     stop.set()
     follower.wake()
     thread.join(60)  # its round ends before the fakes go away
-    while follower.deliver_due():  # the last announcements
+    while follower.tick():  # the last announcements
         pass
 
     jenkins_calls = jenkins.requests[jenkins_before:]

@@ -8,9 +8,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.notices import notice_text
 from bot.cards import publish_card, tell_requester
-from core.card_delivery import CardJob
 from core.errors import IntegrationError
-from core.follower import Announcement
+from core.runner.context import Announcement, CardJob
 from core.runtime import Runtime
 from core.services.cards import get_card
 

@@ -14,7 +14,7 @@ from bot.announcer import SlackAnnouncer
 from bot.errors import handle_error
 from bot.middleware import tenant_scope
 from core.errors import ConfigurationError
-from core.follower import Follower
+from core.runner import Runner
 from core.runtime import Runtime
 
 # Enough listener threads that slow Slack or CI calls of some requests never starve the others.
@@ -25,7 +25,7 @@ LISTENER_THREADS = 32
 class Bot:
     app: App
     client: WebClient
-    follower: Follower
+    follower: Runner
 
 
 def web_client(runtime: Runtime) -> WebClient:
@@ -36,10 +36,10 @@ def web_client(runtime: Runtime) -> WebClient:
     return client
 
 
-def make_follower(runtime: Runtime, client: WebClient) -> Follower:
+def make_follower(runtime: Runtime, client: WebClient) -> Runner:
     """The build follower, announcing through Slack."""
     s = runtime.settings
-    return Follower(runtime, SlackAnnouncer(client, runtime), interval=s.poll_seconds,
+    return Runner(runtime, SlackAnnouncer(client, runtime), interval=s.poll_seconds,
                     lease=timedelta(seconds=s.claim_seconds))
 
 

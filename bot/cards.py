@@ -9,8 +9,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.card import card_fallback_text, release_card
 from bot.blocks.messages import card_blocked, release_created
-from core.card_delivery import CardJob
 from core.errors import IntegrationError
+from core.runner.context import CardJob
 
 log = logging.getLogger("releasebot.cards")
 

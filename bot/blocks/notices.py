@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.enums import BuildState
-from core.follower import Announcement
+from core.runner import Announcement
 
 ENDINGS = {
     BuildState.SUCCESS: ("✅", "succeeded"),

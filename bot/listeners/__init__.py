@@ -4,11 +4,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.listeners import actions, commands, options, views
-from core.follower import Follower
+from core.runner import Runner
 from core.runtime import Runtime
 
 
-def register(app: App, runtime: Runtime, follower: Follower) -> None:
+def register(app: App, runtime: Runtime, follower: Runner) -> None:
     """Attach every listener to the app."""
     for module in (commands, views, options, actions):
         module.register(app, runtime, follower)

@@ -10,12 +10,12 @@ from slack_sdk import WebClient
 
 from bot.errors import reported
 from bot.ids import ActionId
-from core.follower import Follower
+from core.runner import Runner
 from core.runtime import Runtime
 from core.services.builds import request_abort, request_build
 
 
-def register(app: App, runtime: Runtime, follower: Follower) -> None:
+def register(app: App, runtime: Runtime, follower: Runner) -> None:
     def trigger(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         action = body["actions"][0]
         with reported(body, client):

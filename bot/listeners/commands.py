@@ -9,7 +9,7 @@ from bot.blocks.modal import ModalContext, create_release_modal, setup_needed_mo
 from bot.errors import reported
 from bot.ids import COMMAND
 from core.enums import IntegrationKind
-from core.follower import Follower
+from core.runner import Runner
 from core.runtime import Runtime
 from core.services.integrations import list_integrations
 
@@ -26,7 +26,7 @@ def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version
     return create_release_modal(ModalContext(channel_id, version, scms[0] if len(scms) == 1 else None))
 
 
-def register(app: App, runtime: Runtime, follower: Follower) -> None:
+def register(app: App, runtime: Runtime, follower: Runner) -> None:
     @app.command(COMMAND)
     def release_command(ack: Ack, command: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
         words = (command.get("text") or "").split()

@@ -7,7 +7,7 @@ from bot.blocks.options import integration_options
 from bot.ids import ActionId, BlockId
 from bot.listeners.parse import selected, selected_many, state_values
 from core.enums import IntegrationKind
-from core.follower import Follower
+from core.runner import Runner
 from core.runtime import Runtime
 from core.services.integrations import list_integrations
 
@@ -28,7 +28,7 @@ def _pipeline_filter(view: dict):
     return lambda v: v.details.get("scmIntegrationId") == scm and v.details.get("targetIntegrationId") in targets
 
 
-def register(app: App, runtime: Runtime, follower: Follower) -> None:
+def register(app: App, runtime: Runtime, follower: Runner) -> None:
     def suggest(ack: Ack, body: dict, context: BoltContext) -> None:
         kind = KIND_OF_ACTION[ActionId(body["action_id"])]
         with runtime.reading() as session:

@@ -11,7 +11,7 @@ from bot.blocks.modal import origin_channel
 from bot.ids import BlockId, CallbackId
 from bot.listeners.parse import draft_from, input_problems, pilot_user, state_values
 from core.errors import ValidationError
-from core.follower import Follower
+from core.runner import Runner
 from core.runtime import Runtime
 from core.services.cards import card_channel, owe_card
 from core.services.releases import create_release, created_by_request
@@ -52,7 +52,7 @@ def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack
         ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user).displayName = name
 
 
-def register(app: App, runtime: Runtime, follower: Follower) -> None:
+def register(app: App, runtime: Runtime, follower: Runner) -> None:
     @app.view(CallbackId.CREATE_RELEASE)
     def submit(ack: Ack, body: dict, view: dict, context: BoltContext, client: WebClient) -> None:
         tenant_id = context["tenant_id"]

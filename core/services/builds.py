@@ -1,7 +1,7 @@
 """Builds of a release's pipelines: the recorded intent, the CI's handle on it, its end.
 
 Everything here is database work with conditional updates, so concurrent clicks, Slack retries and
-several bot processes agree on one build per intent. The CI calls themselves live in core.follower.
+several bot processes agree on one build per intent. The CI calls themselves live in core.runner.
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from core.models import (
     PipelineBuild,
     PipelineIntegration,
     Release,
-    ReleaseCard,
     ReleasePipeline,
     ReleaseTarget,
     RequestKey,
@@ -198,26 +197,6 @@ def _summarise(session: Session, build: PipelineBuild) -> None:
         session.execute(update(ReleaseTarget).where(
             ReleaseTarget.releaseId == rp.releaseId, ReleaseTarget.targetIntegrationId == target_id,
             ReleaseTarget.targetStatus == TargetStatus.BUILDING).values(**values).execution_options(synchronize_session=False))
-
-
-def due_builds(session: Session, *, limit: int = 100) -> list[str]:
-    """Ids of builds a follower should look at now: requested ones to start (a listener only records
-    the intent) and running ones due a check, each past any backoff and not claimed by another worker."""
-    now = utcnow()
-    free = or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now)
-    live = PipelineBuild.state.in_((BuildState.REQUESTED, BuildState.RUNNING))
-    return list(session.scalars(select(PipelineBuild.id).where(free, live, PipelineBuild.nextCheckAt <= now)
-                                .order_by(PipelineBuild.nextCheckAt).limit(limit)))
-
-
-def due_notifications(session: Session, *, limit: int = 100) -> list[str]:
-    """Ids of notifications owed and due; a thread reply waits for its card to be posted first."""
-    now = utcnow()
-    card_owed = select(ReleaseCard.releaseId).where(ReleaseCard.releaseId == Notification.releaseId,
-                                                    ReleaseCard.messageTs.is_(None)).exists()
-    return list(session.scalars(select(Notification.id).where(
-        Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now, ~card_owed,
-        or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now)).order_by(Notification.nextAttemptAt).limit(limit)))
 
 
 def request_abort(session: Session, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> str:

@@ -6,8 +6,9 @@ import time
 from datetime import timedelta
 
 from bot.announcer import SlackAnnouncer
-from core.card_delivery import CardDelivery
 from core.enums import IntegrationKind
+from core.runner import Runner
+from core.runner.cards import Cards
 from core.services import cards, integrations
 from core.services.releases import create_release
 from core.services.verification import verify_integration
@@ -48,8 +49,8 @@ def post_card_now(runtime, client, release, channel: str) -> str:
     """Owe the release's card and run the runner's card step for it at once; returns the card's ts."""
     with runtime.unit_of_work() as s:
         cards.owe_card(s, tenant_id=release.tenantId, release_id=release.id, channel_id=channel)
-    CardDelivery(runtime, SlackAnnouncer(client, runtime), worker="test", lease=timedelta(seconds=30),
-                 interval=1).deliver(release.id)
+    runner = Runner(runtime, SlackAnnouncer(client, runtime), worker="test", lease=timedelta(seconds=30), interval=1)
+    runner.work(Cards).run(release.id)
     with runtime.reading() as s:
         card = cards.get_card(s, tenant_id=release.tenantId, release_id=release.id)
         assert card is not None, "the card was not posted"

@@ -8,8 +8,9 @@ from bot.announcer import SlackAnnouncer
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import BuildState
-from core.follower import Follower
 from core.models import PipelineBuild
+from core.runner import Runner
+from core.runner.start_builds import StartBuilds
 from core.runtime import Runtime
 from tests.bot.helpers import release_with_pipeline
 from tests.bot.test_builds_flow import click
@@ -31,9 +32,9 @@ def test_a_runner_without_the_key_fails_the_build_with_advice_and_keeps_the_deta
     other = Runtime(Settings(database_url=rt.settings.database_url, secret_keys=(generate_key(),),
                              slack_bot_token=rt.settings.slack_bot_token, slack_api_url=rt.settings.slack_api_url,
                              allow_private_networks=True))
-    follower = Follower(other, SlackAnnouncer(running_bot.bot.client, other), interval=0.01, max_failures=3)
+    runner = Runner(other, SlackAnnouncer(running_bot.bot.client, other), interval=0.01, max_failures=3)
     for _ in range(3):
-        follower.dispatch(build_id)
+        runner.work(StartBuilds).run(build_id)
     with rt.reading() as s:
         build = s.get(PipelineBuild, build_id)
         assert build.state == BuildState.FAILED and build.failures == 3

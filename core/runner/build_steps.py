@@ -1,0 +1,73 @@
+"""What starting and following a build share: the CI client of a build, recording what happened,
+and the answer to a pipeline whose stored settings give no usable client."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from core.enums import BuildState, IntegrationKind
+from core.errors import ReleasebotError
+from core.integrations.base import BuildRef
+from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline
+from core.runner.context import RunnerContext
+from core.services import builds
+from core.services.integrations import utcnow
+from core.services.verification import config_of
+
+log = logging.getLogger("releasebot.runner")
+
+# What building a CI client from stored settings can raise: a key that decrypts nothing, an address
+# the guard refuses, a host that does not resolve, a port out of range.
+CLIENT_ERRORS = (ReleasebotError, ValueError, KeyError)
+
+
+def ref_of(build: PipelineBuild) -> BuildRef:
+    return BuildRef(queue_id=build.queueId, build_number=build.buildNumber, url=build.buildUrl)
+
+
+def retry_at(backoff: float, exc: Exception):
+    """When to try a failed CI call again: after the backoff, or when a rate limit says, if later."""
+    return utcnow() + timedelta(seconds=max(backoff, getattr(exc, "retry_after", None) or 0))
+
+
+def ci_client(ctx: RunnerContext, session, build: PipelineBuild):
+    """The CI client of a build's pipeline (raises one of CLIENT_ERRORS when it cannot be built)."""
+    rp = session.get(ReleasePipeline, build.releasePipelineId)
+    pipeline = session.get(PipelineIntegration, rp.pipelineIntegrationId)
+    return ctx.clients.get(IntegrationKind.PIPELINE, config_of(session, IntegrationKind.PIPELINE, pipeline, ctx.runtime.cipher))
+
+
+def record(ctx: RunnerContext, build_id: str, **outcome) -> None:
+    """Store an outcome, let go of the claim, and come back at once when an abort is waiting."""
+    with ctx.runtime.unit_of_work() as s:
+        build = s.get(PipelineBuild, build_id)
+        if outcome["state"] == BuildState.RUNNING and build.abortRequestedAt is not None:
+            outcome["next_check"] = utcnow()  # aborted while the CI was being called: stop it now
+        builds.record_progress(s, build, **outcome)
+        if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
+            build.failures = 0
+        builds.release_claim(s, PipelineBuild, build_id, worker=ctx.worker)
+    if outcome["state"] == BuildState.RUNNING and outcome.get("next_check") and outcome["next_check"] <= utcnow():
+        ctx.wake()
+
+
+def unbuildable(ctx: RunnerContext, build_id: str, exc: Exception, *, starting: bool) -> dict:
+    """The pipeline's stored settings give no usable client: a failed attempt, retried like any
+    other and ending FAILED (or LOST while following). Members read what to do; the detail, which
+    may name settings or addresses, goes to the admins' view and the log."""
+    with ctx.runtime.unit_of_work() as s:
+        build = s.get(PipelineBuild, build_id)
+        rp = s.get(ReleasePipeline, build.releasePipelineId)
+        name = s.get(PipelineIntegration, rp.pipelineIntegrationId).displayName
+        build.failures += 1
+        failures, aborted = build.failures, build.abortRequestedAt is not None
+    detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
+    log.warning("build %s: cannot build the client of pipeline %s (%s/%s): %s", build_id, name, failures,
+                ctx.max_failures, detail)
+    advice = f"{name} cannot be reached with its current settings: ask an admin to re-verify {name}"
+    if failures < ctx.max_failures and not aborted:
+        state = BuildState.REQUESTED if starting else BuildState.RUNNING
+        return dict(state=state, error=f"{advice} (attempt {failures} of {ctx.max_failures})", error_detail=detail,
+                    next_check=utcnow() + timedelta(seconds=ctx.interval * failures))
+    ended = BuildState.CANCELLED if aborted else (BuildState.FAILED if starting else BuildState.LOST)
+    return dict(state=ended, error=advice, error_detail=detail)

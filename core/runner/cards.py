@@ -1,0 +1,62 @@
+"""Work: post each owed card once, redraw stale ones, retry what Slack refused.
+
+Each step claims the card's row with a conditional update, so however many deliveries race (three
+deliveries of one submission, two workers) a release gets one card. The one window where a card can
+repeat is a crash after Slack accepted it and before its ts was stored (chat.postMessage takes no
+idempotency key)."""
+from __future__ import annotations
+
+import logging
+
+from core.errors import IntegrationError
+from core.models import Account, Release, ReleaseCard
+from core.runner.context import CardJob, RunnerContext
+from core.services import builds, cards
+from core.services.releases import get_release
+
+log = logging.getLogger("releasebot.runner")
+
+
+class Cards:
+    def __init__(self, ctx: RunnerContext):
+        self.ctx = ctx
+
+    def due(self) -> list[str]:
+        """Release ids whose card is owed (not posted, or stale) and due."""
+        with self.ctx.runtime.reading() as s:
+            return cards.due_cards(s)
+
+    def run(self, release_id: str) -> None:
+        """Post or redraw one release's card, or schedule its retry."""
+        job, revision = self._claim(release_id)
+        if job is None:
+            return
+        try:
+            posted, error, retry_after = self.ctx.announcer.publish(job), None, None
+        except IntegrationError as exc:
+            posted, error, retry_after = None, str(exc), exc.retry_after
+        with self.ctx.runtime.unit_of_work() as s:
+            card = s.get(ReleaseCard, release_id)
+            if posted:
+                cards.card_done(s, card, drawn_revision=revision, channel_id=posted[0], message_ts=posted[1])
+            else:
+                log.info("card of %s not delivered (attempt %s): %s", job.release.releaseKey, card.attempts + 1, error)
+                cards.card_failed(s, card, error=error, retry_after=retry_after, interval=self.ctx.interval)
+            builds.release_claim(s, ReleaseCard, release_id, worker=self.ctx.worker)
+        if job.message_ts is None and (posted or job.first_attempt):  # told once: where it is, or why not yet
+            self.ctx.announcer.tell_requester(job, posted=posted, error=error)
+
+    def _claim(self, release_id: str) -> tuple[CardJob | None, int]:
+        with self.ctx.runtime.unit_of_work() as s:
+            card = s.get(ReleaseCard, release_id)
+            if card is None or card.nextAttemptAt is None:
+                return None, 0
+            if not builds.claim(s, ReleaseCard, release_id, ReleaseCard.nextAttemptAt.is_not(None),
+                                worker=self.ctx.worker, lease=self.ctx.lease):
+                return None, 0
+            s.refresh(card)
+            requester = s.get(Account, card.requestedByAccountId) if card.requestedByAccountId else None
+            release = get_release(s, tenant_id=s.get(Release, release_id).tenantId, release_id=release_id)
+            job = CardJob(release, card.channelId, card.messageTs, requester.slackUserId if requester else None,
+                          card.originChannelId, first_attempt=card.attempts == 0)
+            return job, card.revision

@@ -1,0 +1,88 @@
+"""The runner's loop: each round asks every kind of work what is due and runs it, a few at a time.
+It knows nothing of builds or cards; a new kind of work is a new module listed in KINDS."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from core.runner.cards import Cards
+from core.runner.context import Announcer, RunnerContext
+from core.runner.follow_builds import FollowBuilds
+from core.runner.notifications import Notifications
+from core.runner.start_builds import StartBuilds
+from core.runtime import Runtime
+
+log = logging.getLogger("releasebot.runner")
+# In this order each round: a build started or ended redraws its card, and a card is posted before
+# the thread replies under it.
+KINDS = (StartBuilds, FollowBuilds, Cards, Notifications)
+
+
+class Runner:
+    def __init__(self, runtime: Runtime, announcer: Announcer, *, worker: str | None = None, interval: float = 5.0,
+                 lease: timedelta = timedelta(seconds=60), max_duration: timedelta = timedelta(hours=12),
+                 max_failures: int = 8, concurrency: int = 8):
+        self.ctx = RunnerContext(runtime, announcer, worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
+                                 interval, lease, max_failures, max_duration, self.wake)
+        self.concurrency = max(1, concurrency)
+        self.kinds = [kind(self.ctx) for kind in KINDS]
+        self._wake = threading.Event()
+
+    @property
+    def max_failures(self) -> int:
+        return self.ctx.max_failures
+
+    def work(self, kind: type) -> object:
+        """The runner's instance of one kind of work (to run one of its steps directly)."""
+        return next(k for k in self.kinds if isinstance(k, kind))
+
+    def tick(self) -> int:
+        """One round: every kind of work, in order; returns how many steps ran."""
+        done = 0
+        for kind in self.kinds:
+            due = kind.due()
+            self._each(kind.run, due)
+            done += len(due)
+        return done
+
+    def _each(self, step, ids: list[str]) -> None:
+        """Run `step` for each id, `concurrency` at a time (CI and Slack calls wait on the network;
+        claims keep two threads off one row); one failing step does not stop the others."""
+        def guarded(row_id: str) -> None:
+            try:
+                step(row_id)
+            except Exception:  # the log has it; the row is retried when its claim lapses
+                log.exception("runner step %s(%s) failed", type(step.__self__).__name__, row_id)
+
+        if len(ids) <= 1 or self.concurrency == 1:
+            for row_id in ids:
+                guarded(row_id)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(ids)), thread_name_prefix="runner") as pool:
+            list(pool.map(guarded, ids))
+
+    def wake(self) -> None:
+        """Look now (a click, a webhook or a finished step left work)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set; one failing round never stops the loop."""
+        log.info("runner %s started", self.ctx.worker)
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep working for everyone else; the log has the details
+                log.exception("runner round failed")
+            self._wake.wait(self.ctx.interval)
+            self._wake.clear()
+
+    def start(self) -> tuple[threading.Thread, threading.Event]:
+        """Run in a daemon thread; set the returned event to stop it."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="runner", daemon=True)
+        thread.start()
+        return thread, stop

@@ -1,0 +1,74 @@
+"""Work: post each owed thread reply once (after its card), or schedule its retry."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from core.enums import BuildState, NotificationState
+from core.errors import IntegrationError
+from core.models import Account, Notification, PipelineBuild, PipelineIntegration, ReleaseCard, ReleasePipeline
+from core.runner.context import Announcement, BuildFacts, RunnerContext
+from core.services import builds
+from core.services.integrations import utcnow
+from core.services.releases import get_release
+
+log = logging.getLogger("releasebot.runner")
+MAX_ATTEMPTS = 20
+
+
+class Notifications:
+    def __init__(self, ctx: RunnerContext):
+        self.ctx = ctx
+
+    def due(self, limit: int = 100) -> list[str]:
+        """Owed and due notifications; a thread reply waits for its card to be posted first."""
+        now = utcnow()
+        card_owed = select(ReleaseCard.releaseId).where(ReleaseCard.releaseId == Notification.releaseId,
+                                                        ReleaseCard.messageTs.is_(None)).exists()
+        with self.ctx.runtime.reading() as s:
+            return list(s.scalars(select(Notification.id).where(
+                Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now, ~card_owed,
+                or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now))
+                .order_by(Notification.nextAttemptAt).limit(limit)))
+
+    def run(self, notification_id: str) -> None:
+        """Post one owed notification, or schedule its retry."""
+        with self.ctx.runtime.unit_of_work() as s:
+            n = s.get(Notification, notification_id)
+            if n is None or n.state != NotificationState.PENDING:
+                return
+            if not builds.claim(s, Notification, notification_id, Notification.state == NotificationState.PENDING,
+                                worker=self.ctx.worker, lease=self.ctx.lease):
+                return
+            announcement = _announcement(s, n)
+        try:
+            self.ctx.announcer.announce(announcement)
+            state, error, delay = NotificationState.SENT, None, None
+        except IntegrationError as exc:
+            state, error = NotificationState.PENDING, str(exc)
+            delay = getattr(exc, "retry_after", None) or self.ctx.interval
+        with self.ctx.runtime.unit_of_work() as s:
+            n = s.get(Notification, notification_id)
+            n.attempts += 1
+            n.lastError = error
+            if state == NotificationState.PENDING and n.attempts >= MAX_ATTEMPTS:
+                state = NotificationState.ABANDONED
+                log.error("notification %s abandoned after %s attempts: %s", n.id, n.attempts, error)
+            n.state = state
+            n.nextAttemptAt = utcnow() + timedelta(seconds=delay * min(n.attempts, 10)) if delay else None
+            builds.release_claim(s, Notification, notification_id, worker=self.ctx.worker)
+
+
+def _announcement(s, n: Notification) -> Announcement:
+    build = s.get(PipelineBuild, n.buildId)
+    rp = s.get(ReleasePipeline, build.releasePipelineId)
+    pipeline = s.get(PipelineIntegration, rp.pipelineIntegrationId)
+    who = s.get(Account, build.triggeredByAccountId) if build.triggeredByAccountId else None
+    aborter = s.get(Account, build.abortedByAccountId) if build.abortedByAccountId else None
+    return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), BuildFacts(
+        build.id, build.attempt, pipeline.displayName, rp.id, build.state, build.buildNumber, build.buildUrl,
+        build.buildLogUrl, build.artifactUrl, build.durationSeconds, build.error,
+        who.slackUserId if who else None, who.displayName if who else None,
+        aborter.displayName if aborter and build.state == BuildState.CANCELLED else None))

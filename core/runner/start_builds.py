@@ -1,0 +1,94 @@
+"""Work: start requested builds on their CI (or find the one an earlier attempt started); an abort
+requested before the CI had the build cancels it without starting anything."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from core.enums import BuildState, IntegrationKind
+from core.errors import ConfigurationError, IntegrationError
+from core.integrations.base import ensure_branch
+from core.models import PipelineBuild, Release, ReleasePipeline, ScmIntegration
+from core.runner.build_steps import CLIENT_ERRORS, ci_client, record, retry_at, unbuildable
+from core.runner.context import RunnerContext
+from core.services import builds
+from core.services.integrations import utcnow
+from core.services.verification import config_of
+
+log = logging.getLogger("releasebot.runner")
+
+
+class StartBuilds:
+    def __init__(self, ctx: RunnerContext):
+        self.ctx = ctx
+
+    def due(self, limit: int = 100) -> list[str]:
+        """Requested builds past any backoff and not claimed by another worker."""
+        now = utcnow()
+        with self.ctx.runtime.reading() as s:
+            return list(s.scalars(select(PipelineBuild.id).where(
+                PipelineBuild.state == BuildState.REQUESTED, PipelineBuild.nextCheckAt <= now,
+                or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now))
+                .order_by(PipelineBuild.nextCheckAt).limit(limit)))
+
+    def run(self, build_id: str) -> None:
+        """Start one requested build."""
+        with self.ctx.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            if build is None or build.state != BuildState.REQUESTED:
+                return
+            seen_before = build.claimedBy is not None or build.failures > 0
+            # "Never tried" is restated in the claim: if another worker tried meanwhile, look before triggering.
+            untried = () if seen_before else (PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
+            if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.REQUESTED, *untried,
+                                worker=self.ctx.worker, lease=self.ctx.lease):
+                return
+            aborted, key = build.abortRequestedAt is not None, build.idempotencyKey
+            parts = None
+            if not (aborted and not seen_before):
+                try:
+                    parts = self._parts(s, build)
+                except CLIENT_ERRORS as exc:
+                    parts = exc
+        if parts is None:  # aborted before any runner touched it: the CI never had it
+            outcome = dict(state=BuildState.CANCELLED, error=None)
+        elif isinstance(parts, Exception):
+            outcome = unbuildable(self.ctx, build_id, parts, starting=True)
+        else:
+            outcome = self._start(build_id, key, seen_before, aborted, *parts)
+        record(self.ctx, build_id, **outcome)
+
+    def _parts(self, s, build: PipelineBuild):
+        rp = s.get(ReleasePipeline, build.releasePipelineId)
+        release = s.get(Release, rp.releaseId)
+        scm_row = s.get(ScmIntegration, release.scmIntegrationId)
+        scm = self.ctx.clients.get(IntegrationKind.SCM, config_of(s, IntegrationKind.SCM, scm_row, self.ctx.runtime.cipher))
+        params = {"RELEASE_VERSION": release.version, "BRANCH": release.branchRelease}
+        return ci_client(self.ctx, s, build), scm, params, release.baseBranch
+
+    def _start(self, build_id: str, key: str, seen_before: bool, aborted: bool, client, scm, params, base) -> dict:
+        try:
+            ref = client.find(key) if seen_before else None
+            if ref is None and aborted:  # the CI never got it: nothing to stop
+                return dict(state=BuildState.CANCELLED, error=None)
+            if ref is None:
+                ensure_branch(scm, params["BRANCH"], base)  # the release branch is cut from the base branch at the first build
+                ref = client.trigger(params=params, idempotency_key=key)
+            return dict(state=BuildState.RUNNING, queue_id=ref.queue_id, build_number=ref.build_number, url=ref.url,
+                        next_check=utcnow() + timedelta(seconds=self.ctx.interval))
+        except (IntegrationError, ConfigurationError) as exc:
+            return self._failed(build_id, exc)
+
+    def _failed(self, build_id: str, exc: Exception) -> dict:
+        with self.ctx.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id)
+            build.failures += 1
+            if getattr(exc, "retryable", False) and build.failures < self.ctx.max_failures:
+                log.info("build %s: CI not reachable (%s), will retry", build_id, exc)
+                return dict(state=BuildState.REQUESTED, error=str(exc),
+                            next_check=retry_at(self.ctx.interval * build.failures, exc))
+            if build.abortRequestedAt is not None:
+                return dict(state=BuildState.CANCELLED, error=f"aborted; the CI could not be asked to stop it: {exc}")
+        return dict(state=BuildState.FAILED, error=f"could not start the build: {exc}")
