@@ -22,7 +22,7 @@ pass_runtime = click.make_pass_decorator(Runtime)
 # Slow or idle clients must not hold the server: a connection silent for `channel_timeout` seconds (checked every
 # second) is closed, and there is room for many more connections than worker threads. Bodies larger than the
 # largest route accepts are refused by waitress itself, before they are read. poll() lifts select()'s 1024-fd cap.
-HTTP_LIMITS = dict(channel_timeout=5, cleanup_interval=1, connection_limit=1000, asyncore_use_poll=True,
+HTTP_LIMITS = dict(channel_timeout=4, cleanup_interval=1, connection_limit=1000, asyncore_use_poll=True,
                    max_request_header_size=64 * 1024, max_request_body_size=MAX_BODY_BYTES)
 
 
