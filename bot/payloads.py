@@ -62,28 +62,34 @@ def _decode(raw: bytes, content_type: str | None) -> object:
         raise PayloadError("the body is neither a form nor JSON that can be read") from None
 
 
-def _check_envelope(payload: dict) -> None:
-    """What Bolt reads of every request (team, user, channel, enterprise, response URL) has Slack's shape."""
+def _list_of_dicts(value: object) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
+
+
+def _check_ids(payload: dict) -> None:
+    """The objects and ids Bolt reads to name the workspace, the user and the channel."""
     for key in ("team", "user", "channel", "enterprise", "container", "view", "message", "event"):
         _require(_dict(payload.get(key)), f"`{key}` must be an object")
-    grants = payload.get("authorizations")
-    _require(grants is None or (isinstance(grants, list) and all(isinstance(g, dict) for g in grants)),
-             "`authorizations` must be a list of objects")
-    for part in [payload.get(k) or {} for k in ("team", "user", "channel", "enterprise")] + (grants or [])[:1]:
-        _require(_str(part.get("id"), pattern=SLACK_ID) and _str(part.get("team_id"), pattern=SLACK_ID)
-                 and _str(part.get("enterprise_id"), pattern=SLACK_ID) and _str(part.get("user_id"), pattern=SLACK_ID),
-                 "`team`, `user`, `channel` and `enterprise` must carry Slack ids")
-    for key in ("team_id", "user_id", "channel_id", "enterprise_id"):
-        _require(_str(payload.get(key), pattern=SLACK_ID), f"`{key}` must be a Slack id")
-    for key in ("team_domain", "user_name"):
-        _require(_str(payload.get(key)), f"`{key}` must be text")
-    for key in ("domain", "name", "username"):
-        _require(_str((payload.get("team") or {}).get(key)) and _str((payload.get("user") or {}).get(key)),
-                 f"`{key}` must be text")
-    _require(_str(payload.get("response_url"), pattern=TOKEN), "`response_url` must be a URL")
+    _require(_list_of_dicts(payload.get("authorizations")), "`authorizations` must be a list of objects")
+    parts = [payload.get(k) or {} for k in ("team", "user", "channel", "enterprise")] + (payload.get("authorizations") or [])[:1]
+    for part in [payload, *parts]:
+        _require(all(_str(part.get(key), pattern=SLACK_ID) for key in ("team_id", "user_id", "channel_id", "enterprise_id"))
+                 and (part is payload or _str(part.get("id"), pattern=SLACK_ID)), "ids must be Slack ids, such as T0123ABCD")
+
+
+def _check_names(payload: dict) -> None:
+    """The names the tenant middleware stores for a new workspace or person, and the response URLs."""
+    team, user = payload.get("team") or {}, payload.get("user") or {}
+    names = (payload.get("team_domain"), payload.get("user_name"), team.get("domain"), user.get("name"), user.get("username"))
+    _require(all(_str(name) for name in names), "team and user names must be text")
     urls = payload.get("response_urls")
-    _require(urls is None or (isinstance(urls, list) and all(isinstance(u, dict) and _str(u.get("response_url"), pattern=TOKEN)
-                                                              for u in urls)), "`response_urls` must be a list of URLs")
+    _require(_str(payload.get("response_url"), pattern=TOKEN)
+             and _list_of_dicts(urls) and all(_str(u.get("response_url"), pattern=TOKEN) for u in urls or []),
+             "`response_url` and `response_urls` must be URLs")
+
+
+def _check_context(payload: dict) -> None:
+    """Bolt's own reading of the payload succeeds and names a workspace and (but for events) a user."""
     try:
         context = build_context(BoltContext(), payload)
     except (AttributeError, TypeError, KeyError, IndexError):
@@ -167,7 +173,8 @@ def parse_payload(raw: bytes, content_type: str | None) -> dict:
     if payload.get("type") == "url_verification":
         _require(_str(payload.get("challenge"), optional=False), "`challenge` must be text")
         return payload
-    _check_envelope(payload)
+    for check in (_check_ids, _check_names, _check_context):
+        check(payload)
     if "command" in payload:
         _check_command(payload)
     elif payload.get("type") == "event_callback":  # Bolt routes events by type; none reads more than the envelope

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.ids import ActionId, BlockId, CallbackId
-from tests.bot.test_create_flow import values
+from tests.bot.test_create_flow import modal_of, values
 from tests.slack_requests import sign
 
-EXAMPLES = int(__import__("os").environ.get("FUZZ_N", 2200))
+EXAMPLES = 2200  # about 30 s on SQLite
 MISSING = object()
 
 garbage = st.one_of(
@@ -96,12 +96,7 @@ def _body(kind: str, doc: dict) -> str:
 def test_thousands_of_mutated_signed_payloads_never_get_a_server_error(running_bot, world, caplog):
     user = running_bot.as_user()
     user.command("create")
-    modal = running_bot.slack.calls_to("views.open") or None
-    deadline = time.monotonic() + 10
-    while not modal and time.monotonic() < deadline:
-        time.sleep(0.05)
-        modal = running_bot.slack.calls_to("views.open")
-    modal = modal[-1].params["view"]
+    modal = modal_of(running_bot.slack)
     assert modal["callback_id"] == CallbackId.CREATE_RELEASE
     seeds = _seeds(running_bot, world, modal)
     session = requests.Session()
@@ -111,6 +106,8 @@ def test_thousands_of_mutated_signed_payloads_never_get_a_server_error(running_b
               suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(range(len(seeds))).flatmap(lambda i: st.tuples(st.just(seeds[i][0]), mutated(seeds[i][1]))))
     def one(example):
+        if time.monotonic() > give_up:  # a bound in time as well as in count (the count assertion then fails)
+            return
         body = _body(*example)
         answer = session.post(user.url, data=body.encode(), headers=sign(body), timeout=30)
         sent.append(answer.status_code)
@@ -118,6 +115,7 @@ def test_thousands_of_mutated_signed_payloads_never_get_a_server_error(running_b
             errors.append((answer.status_code, body[:300]))
 
     started = time.monotonic()
+    give_up = started + 180
     with caplog.at_level(logging.WARNING):
         one()
     elapsed = time.monotonic() - started
