@@ -13,7 +13,7 @@ from bot.listeners.parse import draft_from, input_problems, pilot_user, state_va
 from core.errors import ValidationError
 from core.runner import Runner
 from core.runtime import Runtime
-from core.services.cards import card_channel, owe_card
+from core.services.cards import card_channel, mark_stale, owe_card
 from core.services.releases import create_release, created_by_request
 from core.services.tenants import ensure_account
 
@@ -34,7 +34,7 @@ def _pilot_account(runtime: Runtime, tenant_id: str, slack_user: str | None) -> 
         session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)).id
 
 
-def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None) -> None:
+def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None, release_id: str) -> None:
     """After the ack: the pilot's display name, asked of Slack once; on failure the id stays as the name."""
     if not slack_user:
         return
@@ -50,6 +50,7 @@ def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack
     name = str(profile.get("real_name") or profile.get("name") or slack_user)[:255]
     with runtime.unit_of_work() as session:
         ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user).displayName = name
+        mark_stale(session, release_id=release_id)  # a card drawn meanwhile showed the id: redraw it with the name
 
 
 def register(app: App, runtime: Runtime, follower: Runner) -> None:
@@ -83,7 +84,7 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
             ack(response_action="errors", errors=inline_errors(error))
             return
         ack()
-        _learn_pilot_name(runtime, client, tenant_id, pilot_user(state))  # Slack has its answer: now ask Slack
+        _learn_pilot_name(runtime, client, tenant_id, pilot_user(state), release.id)  # Slack has its answer: now ask Slack
         follower.wake()
 
 
