@@ -57,8 +57,6 @@ class Settings(BaseSettings):
     allow_private_networks: bool = _env("allow_private_networks", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS", False)
     poll_seconds: float = _seconds("poll_seconds", "RELEASEBOT_POLL_SECONDS", 5.0)  # how often the follower looks for work
     claim_seconds: float = _seconds("claim_seconds", "RELEASEBOT_CLAIM_SECONDS", 60.0)  # how long a claim lasts
-    # before a follower takes over a requested build nobody dispatched
-    request_grace_seconds: float = _seconds("request_grace_seconds", "RELEASEBOT_REQUEST_GRACE_SECONDS", 10.0)
     log_level: str | None = _env("log_level", "RELEASEBOT_LOG_LEVEL", None)  # None: each command's own default
     debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
 

@@ -114,7 +114,7 @@ def stage(engine, tmp_path):
     env = {**os.environ, "DATABASE_URL": database_url, "RELEASEBOT_SECRET_KEYS": settings.secret_keys[0],
            "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.url + "/api/", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS": "true",
-           "RELEASEBOT_POLL_SECONDS": "0.2", "RELEASEBOT_CLAIM_SECONDS": "2", "RELEASEBOT_REQUEST_GRACE_SECONDS": "1"}
+           "RELEASEBOT_POLL_SECONDS": "0.2", "RELEASEBOT_CLAIM_SECONDS": "2"}
     env.pop("SLACK_APP_TOKEN", None)
     runtime = Runtime(settings)
     runtime.migrate()

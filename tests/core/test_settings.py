@@ -19,7 +19,7 @@ def test_an_empty_environment_gives_the_documented_defaults():
     s = Settings.from_env({})
     assert (s.database_url, s.secret_keys, s.slack_bot_token, s.slack_api_url) == (
         DEFAULT_DATABASE_URL, (), None, "https://slack.com/api/")
-    assert (s.allow_private_networks, s.poll_seconds, s.claim_seconds, s.request_grace_seconds) == (False, 5, 60, 10)
+    assert (s.allow_private_networks, s.poll_seconds, s.claim_seconds) == (False, 5, 60)
     assert s.log_level is None and s.log_level_or(logging.INFO) == logging.INFO and s.debug is False
 
 
@@ -29,12 +29,12 @@ def test_every_variable_of_the_readme_is_read():
         "DATABASE_URL": "mysql+pymysql://u:p@db:3306/rb", "RELEASEBOT_SECRET_KEYS": f" {keys[0]} ,{keys[1]},",
         "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "sig", "SLACK_APP_TOKEN": "xapp-1",
         "SLACK_API_URL": "http://127.0.0.1:9/api/", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS": "TRUE",
-        "RELEASEBOT_POLL_SECONDS": "0.5", "RELEASEBOT_CLAIM_SECONDS": "30", "RELEASEBOT_REQUEST_GRACE_SECONDS": "2",
+        "RELEASEBOT_POLL_SECONDS": "0.5", "RELEASEBOT_CLAIM_SECONDS": "30",
         "RELEASEBOT_LOG_LEVEL": "debug", "RELEASEBOT_DEBUG": "1"})
     assert s.secret_keys == keys  # comma-separated, blanks dropped, newest first
     assert (s.database_url, s.slack_bot_token, s.slack_signing_secret, s.slack_app_token, s.slack_api_url) == (
         "mysql+pymysql://u:p@db:3306/rb", "xoxb-1", "sig", "xapp-1", "http://127.0.0.1:9/api/")
-    assert (s.allow_private_networks, s.poll_seconds, s.claim_seconds, s.request_grace_seconds) == (True, 0.5, 30, 2)
+    assert (s.allow_private_networks, s.poll_seconds, s.claim_seconds) == (True, 0.5, 30)
     assert s.log_level == "DEBUG" and s.log_level_or(logging.WARNING) == logging.DEBUG and s.debug is True
 
 
@@ -56,11 +56,11 @@ def test_durations_must_be_positive_numbers(value):
 
 def test_every_problem_is_reported_at_once_one_line_each():
     found = problems({"RELEASEBOT_POLL_SECONDS": "5s", "RELEASEBOT_LOG_LEVEL": "loud",
-                      "RELEASEBOT_ALLOW_PRIVATE_NETWORKS": "maybe", "RELEASEBOT_REQUEST_GRACE_SECONDS": "0",
+                      "RELEASEBOT_ALLOW_PRIVATE_NETWORKS": "maybe", "RELEASEBOT_CLAIM_SECONDS": "0",
                       "SLACK_API_URL": "slack.com/api", "DATABASE_URL": "not a url"})
     assert [p.split(":", 1)[0] for p in found] == [
         "DATABASE_URL", "SLACK_API_URL", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS", "RELEASEBOT_POLL_SECONDS",
-        "RELEASEBOT_REQUEST_GRACE_SECONDS", "RELEASEBOT_LOG_LEVEL"]
+        "RELEASEBOT_CLAIM_SECONDS", "RELEASEBOT_LOG_LEVEL"]
     assert all("\n" not in p for p in found)
     assert 'RELEASEBOT_LOG_LEVEL: "loud" is not a log level: use one of DEBUG, INFO, WARNING, ERROR, CRITICAL' in found[-1]
     assert found[2] == 'RELEASEBOT_ALLOW_PRIVATE_NETWORKS: "maybe" is not a boolean: use true or false'
