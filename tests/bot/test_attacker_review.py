@@ -1,0 +1,151 @@
+"""An attacker's and a careless user's review of the hardening (issue 9), through the real server on loopback.
+
+Tests marked xfail(strict) show a problem that is still there (the fix belongs to another file's owner and is
+described in the review); the others prove a property the rest of the suite did not cover."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from bot.ids import ActionId
+from core.enums import BuildState
+from core.models import PipelineBuild, Release, ReleaseCard
+from tests.bot.helpers import release_with_pipeline, wait_for
+from tests.bot.test_builds_flow import click
+from tests.bot.test_create_flow import modal_of, releases_of, values
+from tests.fakes.jenkins import RELEASE_JOB as JOB
+from tests.slack_requests import text_value
+
+HOOK_TOKEN = "jk-hook-secret-5d1e"
+
+
+def server_errors(caplog) -> list[str]:
+    """Log records of ERROR or worse, and any traceback, from the server side."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.fixture
+def release(running_bot, world, jenkins):
+    return release_with_pipeline(running_bot, world, provider="jenkins", base_url=jenkins.url, job=JOB,
+                                 secrets={"username": "releasebot", "apiToken": "jenkins-api-token",
+                                          "webhookSecret": HOOK_TOKEN})
+
+
+def build_of(running_bot) -> PipelineBuild:
+    with running_bot.runtime.reading() as s:
+        build = s.scalar(select(PipelineBuild))
+        s.expunge(build)
+        return build
+
+
+# --- signed but malformed: the create modal's private_metadata --------------------------------------------
+@pytest.mark.xfail(strict=True, reason="bot/blocks/modal.py::origin_channel assumes private_metadata decodes to an object "
+                                       "and its channel is text: `[1]` raises AttributeError, a dict channel reaches SQL")
+@pytest.mark.parametrize("metadata", ["[1]", "7", '{"channel": {"id": "CORIGIN"}}', '{"channel": ["CORIGIN"]}'])
+def test_a_signed_submission_whose_private_metadata_is_not_the_bots_gets_no_server_error(running_bot, world, caplog, metadata):
+    user = running_bot.as_user()
+    user.command("create")
+    modal = {**modal_of(running_bot.slack), "private_metadata": metadata}
+    with caplog.at_level(logging.INFO):
+        answer = user.view_submission(modal, values(world))
+    assert answer.status_code < 500, answer.text
+    assert server_errors(caplog) == []
+    assert not [e for e in running_bot.slack.ephemerals if "incident" in e["text"]]
+
+
+# --- after ack(): nothing may reach Bolt ----------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="bot/listeners/views.py::submit calls _learn_pilot_name after ack() outside "
+                                       "bot.errors.reported and catches only SlackApiError: an odd users.info answer "
+                                       "(or a timeout, URLError) reaches Bolt")
+def test_an_odd_users_info_answer_after_the_ack_reaches_neither_bolt_nor_the_creator(running_bot, world, caplog):
+    user = running_bot.as_user()
+    user.command("create")
+    modal = modal_of(running_bot.slack)
+    running_bot.slack.fail(200, {"ok": True}, path=r"/api/users\.info")  # ok, but no `user` in it
+    with caplog.at_level(logging.INFO):
+        answer = user.view_submission(modal, values(world))
+        assert answer.status_code == 200 and answer.text == ""
+        wait_for(lambda: running_bot.slack.calls("POST", r"/api/users\.info"))
+        wait_for(lambda: releases_of(running_bot, world))
+        # The release was created: the creator must not be told of an incident, and the log holds no traceback.
+        wait_for(lambda: running_bot.slack.calls_to("chat.postMessage"))  # its card: the runner has run since
+    assert not [e for e in running_bot.slack.ephemerals if "incident" in e["text"]]
+    assert server_errors(caplog) == []
+
+
+# --- the Jenkins webhook, authenticated but malformed ---------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="bot/web.py::WebApp.webhook catches ValueError/KeyError/TypeError but "
+                                       "core/services/webhooks.py::jenkins_notification calls .get() on whatever the "
+                                       "JSON holds (AttributeError) and binds a non-text key into SQL: 500 + traceback")
+@pytest.mark.parametrize("payload", [[], "FINALIZED", {"build": "FINALIZED"}, {"build": {"phase": "FINALIZED", "parameters": ["x"]}},
+                                     {"build": {"phase": "FINALIZED", "parameters": {"RELEASEBOT_KEY": {"x": 1}}}}])
+def test_a_jenkins_notification_with_the_right_token_but_an_odd_shape_gets_400(running_bot, release, caplog, payload):
+    pipeline_id = release[0].pipelines[0].integration.id
+    with caplog.at_level(logging.INFO):
+        answer = requests.post(f"{running_bot.url}/webhooks/jenkins/{pipeline_id}", params={"token": HOOK_TOKEN},
+                               data=json.dumps(payload), timeout=10)
+    assert answer.status_code == 400
+    assert server_errors(caplog) == []
+
+
+def test_an_unauthenticated_jenkins_notification_writes_nothing_and_no_traceback(running_bot, release, jenkins, caplog):
+    """Holds: a wrong, missing or foreign token is 401 whatever the body, and no build changes."""
+    click(running_bot, release)
+    wait_for(lambda: build_of(running_bot).state == BuildState.RUNNING)
+    before = build_of(running_bot)
+    pipeline_id = release[0].pipelines[0].integration.id
+    hook = f"{running_bot.url}/webhooks/jenkins/"
+    finalized = {"build": {"phase": "FINALIZED", "parameters": {"RELEASEBOT_KEY": before.idempotencyKey}}}
+    with caplog.at_level(logging.INFO):
+        answers = [requests.post(hook + pipeline_id, data=json.dumps(finalized), timeout=10).status_code,
+                   requests.post(hook + pipeline_id, params={"token": ""}, data=json.dumps(finalized), timeout=10).status_code,
+                   requests.post(hook + pipeline_id, params={"token": HOOK_TOKEN + "x"}, data=b"[]", timeout=10).status_code,
+                   requests.post(hook + "no-such-pipeline", params={"token": HOOK_TOKEN}, data=json.dumps(finalized),
+                                 timeout=10).status_code,
+                   requests.post(hook + pipeline_id, params={"token": "é"}, data=json.dumps(finalized), timeout=10).status_code]
+    assert answers == [401] * 5
+    after = build_of(running_bot)
+    assert (after.nextCheckAt, after.state) == (before.nextCheckAt, before.state)
+    assert server_errors(caplog) == []
+
+
+@pytest.mark.xfail(strict=True, reason="bot/web.py::WebApp._jenkins parses the body (json.loads) before "
+                                       "jenkins_notification checks the token: an unauthenticated body is read and judged")
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"{", b"[" * 5000])
+def test_an_unauthenticated_jenkins_notification_is_refused_before_its_body_is_parsed(running_bot, release, body):
+    pipeline_id = release[0].pipelines[0].integration.id
+    answer = requests.post(f"{running_bot.url}/webhooks/jenkins/{pipeline_id}", params={"token": "guess"}, data=body,
+                           timeout=10)
+    assert answer.status_code == 401  # today 400: the JSON parser ran first
+
+
+# --- tenancy: another workspace's ids in its own signed payload -----------------------------------------------
+def test_another_workspaces_admin_cannot_abort_a_build_of_this_workspace(running_bot, release, jenkins):
+    """Holds: the first person of a new workspace is its admin, and still cannot abort this workspace's build."""
+    click(running_bot, release)
+    wait_for(lambda: build_of(running_bot).state == BuildState.RUNNING)
+    running_bot.slack.add_user("U0MALLORY", name="mallory")
+    answer = click(running_bot, release, action=ActionId.ABORT_BUILD, team="T0INTRUDER", user="U0MALLORY")
+    assert answer.status_code == 200
+    told = wait_for(lambda: [e for e in running_bot.slack.ephemerals if e["user"] == "U0MALLORY"])
+    assert "belongs to no release of this workspace" in told[-1]["text"]
+    build = build_of(running_bot)
+    assert build.abortRequestedAt is None and build.state == BuildState.RUNNING
+    assert not [i for i in jenkins.queue.values() if i.cancelled]
+
+
+def test_another_workspaces_submission_cannot_make_a_card_for_a_release_of_this_workspace(running_bot, world, release):
+    """Holds: a submission from another workspace naming this workspace's integrations creates nothing here."""
+    running_bot.as_user().command("create")
+    modal = modal_of(running_bot.slack)  # this workspace's form, its integration ids in the intruder's hands
+    intruder = running_bot.as_user("U0MALLORY", "mallory")
+    intruder.team_id = "T0INTRUDER"
+    answer = intruder.view_submission(modal, values(world, version=text_value("9.9.9")), view_id="V0INTRUDER")
+    assert answer.status_code == 200 and answer.json().get("response_action") == "errors"
+    with running_bot.runtime.reading() as s:
+        assert s.scalar(select(Release).where(Release.version == "9.9.9")) is None
+        assert len(s.scalars(select(ReleaseCard)).all()) == 1  # only the fixture's own card
