@@ -152,13 +152,17 @@ def test_slow_clients_cannot_hold_the_server_and_are_hung_up_on(running_bot):
         sock = _connect(running_bot)
         sock.sendall(b"POST /slack/events HTTP/1.1\r\n")  # and then nothing for a long while
         slow.append(sock)
+    opened = time.monotonic()
     try:
         assert requests.get(running_bot.url + "/healthz", timeout=3).text == "ok"
         helped = running_bot.as_user().command("help")
         assert helped.status_code == 200 and "/release create" in helped.json()["text"]
+        answered = time.monotonic() - opened
         for sock in slow:  # the server closes each idle socket after its channel timeout
             sock.settimeout(15)
             assert _status(sock) in ("", "HTTP/1.1 408 Request Timeout")
+        print(f"{len(slow)} slow sockets: /healthz and /release help answered after {answered:.2f}s, "
+              f"all hung up on after {time.monotonic() - opened:.1f}s")
     finally:
         for sock in slow:
             sock.close()
