@@ -429,3 +429,45 @@ class Notification(Timestamped, Base):
     messageTs: Mapped[str | None] = mapped_column(String(64))
     claimedBy: Mapped[str | None] = mapped_column(String(255))
     claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# --- the release's life (ours: the seed's tables get no new columns) ----------------------
+
+ReleaseRefType = String(255).with_variant(mysql.VARCHAR(255, charset="latin1"), *_MY)
+# Microseconds on MySQL: two events of one click keep their order when read by time.
+EventTimeType = DateTime().with_variant(mysql.DATETIME(fsp=6), *_MY)
+
+
+class ReleaseEvent(Base):
+    """One change of a release (a transition, a target change, a build trigger, an edit): appended, never updated."""
+
+    __tablename__ = "release_events"
+    __table_args__ = (Index("ix_release_events_release", "releaseId", "id"), OUR_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # the order of events
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releaseId: Mapped[str] = mapped_column(ReleaseRefType, ForeignKey("releases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(EventTimeType)  # naive UTC, like every DATETIME here
+    actorAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))  # None: the bot
+    action: Mapped[str] = mapped_column(String(64))
+    fromValue: Mapped[str | None] = mapped_column(NameType)
+    toValue: Mapped[str | None] = mapped_column(NameType)
+    detail: Mapped[str | None] = mapped_column(ProseType)
+
+
+class RegressionCycle(Base):
+    """A numbered regression cycle of a release: open until it passes or fails (one row per cycle)."""
+
+    __tablename__ = "regression_cycles"
+    __table_args__ = (UniqueConstraint("releaseId", "number", name="uq_regression_cycles_release_number"), OUR_TABLE_ARGS)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releaseId: Mapped[str] = mapped_column(ReleaseRefType, ForeignKey("releases.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    builds: Mapped[str | None] = mapped_column(ProseType)  # the builds under test, e.g. "App Store #45, Play Store #46"
+    startedAt: Mapped[datetime] = mapped_column(DateTime)
+    startedByAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # None while open, then PASSED or FAILED
+    endedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    endedByAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))

@@ -35,6 +35,7 @@ from core.models import (
     new_id,
 )
 from core.services.cards import mark_stale
+from core.services.history import record_event
 from core.services.integrations import utcnow
 
 BUILD_SCOPE = "build.request"
@@ -117,6 +118,9 @@ def request_build(session: Session, *, tenant_id: str, account_id: str, release_
         ReleaseTarget.releaseId == release.id, ReleaseTarget.targetIntegrationId == pipeline.targetIntegrationId)
         .values(targetStatus=TargetStatus.BUILDING).execution_options(synchronize_session=False))
     owe(session, build, release.id, "TRIGGERED")
+    record_event(session, tenant_id=tenant_id, release_id=release.id, actor_account_id=account_id,
+                 action="build-retried" if attempt > 1 else "build-triggered", to_value=BuildState.REQUESTED,
+                 detail=f"{pipeline.displayName}, attempt {attempt}")
     mark_stale(session, release_id=release.id)  # the button gives way to the status
     if request_key:
         session.add(RequestKey(tenantId=tenant_id, scope=BUILD_SCOPE, requestKey=request_key, resultId=build.id))
@@ -210,20 +214,32 @@ def request_abort(session: Session, *, tenant_id: str, release_pipeline_id: str,
     actor = session.scalar(select(Account).where(Account.id == actor_account_id, Account.tenantId == tenant_id))
     if actor is None or (build.triggeredByAccountId != actor.id and actor.role != Role.ADMIN):
         raise PermissionDeniedError("only the person who started this build, or an admin, can abort it")
+    stop_build(session, build, actor_account_id=actor.id, release_id=rp.releaseId)
+    return build.id
+
+
+def stop_build(session: Session, build: PipelineBuild, *, actor_account_id: str, release_id: str) -> None:
+    """Stop a live build: one no runner has touched is cancelled at once (the CI cannot have it); any
+    other is marked for the runner to stop on the CI. Asking twice records it once."""
     now = utcnow()
     # Untouched by any runner: the CI cannot have it, so cancelling the intent is the whole abort.
     untouched = session.execute(
         update(PipelineBuild).where(PipelineBuild.id == build.id, PipelineBuild.state == BuildState.REQUESTED,
                                     PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
-        .values(abortRequestedAt=now, abortedByAccountId=actor.id).execution_options(synchronize_session=False)
+        .values(abortRequestedAt=now, abortedByAccountId=actor_account_id).execution_options(synchronize_session=False)
     ).rowcount == 1
     session.refresh(build)
+    if untouched or build.abortRequestedAt is None:
+        name = session.scalar(select(PipelineIntegration.displayName).join(
+            ReleasePipeline, ReleasePipeline.pipelineIntegrationId == PipelineIntegration.id).where(ReleasePipeline.id == build.releasePipelineId))
+        record_event(session, tenant_id=build.tenantId, release_id=release_id, actor_account_id=actor_account_id,
+                     action="build-aborted", from_value=build.state, to_value=BuildState.CANCELLED,
+                     detail=f"{name}, attempt {build.attempt}" + ("" if untouched else ": the runner stops it on the CI"))
     if untouched:
         record_progress(session, build, state=BuildState.CANCELLED)
-        return build.id
+        return
     if build.abortRequestedAt is None:
-        build.abortRequestedAt, build.abortedByAccountId = now, actor.id
+        build.abortRequestedAt, build.abortedByAccountId = now, actor_account_id
     build.nextCheckAt = now
     session.flush()
-    mark_stale(session, release_id=rp.releaseId)
-    return build.id
+    mark_stale(session, release_id=release_id)
