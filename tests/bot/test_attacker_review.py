@@ -6,18 +6,30 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import pytest
 import requests
 from sqlalchemy import select
 
+from bot.blocks.card import release_card
 from bot.ids import ActionId
+from core.config import Settings
+from core.crypto import generate_key
 from core.enums import BuildState
 from core.models import PipelineBuild, Release, ReleaseCard
+from core.runner import Runner
+from core.runner.follow_builds import FollowBuilds
+from core.runtime import Runtime
+from core.services.builds import record_progress, request_build
+from core.services.integrations import utcnow
+from core.services.releases import create_release, get_release
 from tests.bot.helpers import release_with_pipeline, wait_for
 from tests.bot.test_builds_flow import click
 from tests.bot.test_create_flow import modal_of, releases_of, values
+from tests.factories import World
 from tests.fakes.jenkins import RELEASE_JOB as JOB
+from tests.integrations.network_sim import PUBLIC, Network
 from tests.slack_requests import text_value
 
 HOOK_TOKEN = "jk-hook-secret-5d1e"
@@ -149,3 +161,44 @@ def test_another_workspaces_submission_cannot_make_a_card_for_a_release_of_this_
     with running_bot.runtime.reading() as s:
         assert s.scalar(select(Release).where(Release.version == "9.9.9")) is None
         assert len(s.scalars(select(ReleaseCard)).all()) == 1  # only the fixture's own card
+
+
+# --- operator internals on the card -----------------------------------------------------------------------------
+class ScriptedNetworkRuntime(Runtime):
+    """A runtime whose integration clients resolve and dial through a scripted network (injected, nothing patched)."""
+
+    def __init__(self, settings: Settings, network: Network):
+        super().__init__(settings)
+        self._network = network
+
+    @property
+    def provider_context(self):
+        return self._network.context()
+
+
+@pytest.mark.xfail(strict=True, reason="core/runner/follow_builds.py::FollowBuilds._failed (and start_builds.py::_failed) "
+                                       "store str(exc) as the member-visible error: the guard's message names the private "
+                                       "address and RELEASEBOT_ALLOW_PRIVATE_NETWORKS")
+def test_a_ci_host_that_rebinds_to_a_private_address_shows_members_advice_not_the_address_or_a_setting(tmp_path):
+    network = Network()
+    network.answer("ci.example.com", PUBLIC, "127.0.0.1")  # public when the client is made, loopback when it connects
+    rt = ScriptedNetworkRuntime(Settings(database_url=f"sqlite:///{tmp_path / 'rebind.db'}", secret_keys=(generate_key(),),
+                                         allow_private_networks=False), network)
+    rt.migrate()
+    with rt.unit_of_work() as s:
+        world = World(s, rt.cipher)  # its Jenkins iOS pipeline is at https://ci.example.com
+        created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                                 draft=world.draft(target_ids=(world.ios.id,), pipeline_ids=(world.ios_pipeline.id,)))
+        intent = request_build(s, tenant_id=world.tenant.id, account_id=world.member.id,
+                               release_pipeline_id=created.pipelines[0].id)
+        record_progress(s, s.get(PipelineBuild, intent.build_id), state=BuildState.RUNNING, queue_id="7", next_check=utcnow())
+    runner = Runner(rt, announcer=None, worker="review", interval=0.1, lease=timedelta(seconds=30))
+    runner.work(FollowBuilds).run(intent.build_id)
+    with rt.reading() as s:
+        view = get_release(s, tenant_id=world.tenant.id, release_id=created.id)
+        build = s.get(PipelineBuild, intent.build_id)
+        assert build.failures == 1 and build.error  # the refusal was recorded as a failed check
+    card = json.dumps(release_card(view), ensure_ascii=False)
+    assert "127.0.0.1" not in card and "RELEASEBOT_" not in card
+    assert "ask an admin" in card  # what a member can do, as for a pipeline whose client cannot be built
+    rt.engine.dispose()
