@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from core.db import unit_of_work
+from core.db import make_session_factory, unit_of_work
 from core.enums import BuildState, TargetStatus
 from core.enums import ReleaseStatus as S
 from core.errors import NotFoundError, ValidationError
-from core.lifecycle import Action, TransitionRefusedError, Who, allowed_actions, next_status
+from core.lifecycle import Action, ConcurrentChangeError, TransitionRefusedError, Who, allowed_actions, next_status
 from core.models import PipelineBuild, RegressionCycle, Release, ReleaseCard, ReleaseEvent
 from core.services import builds, lifecycle, regression
 from core.services.cards import owe_card
@@ -387,3 +387,60 @@ def test_conflicting_clicks_at_once_let_exactly_one_win_and_tell_the_others_what
         assert db.scalar(select(Release.status).where(Release.id == release.id)) == winners[0].to_status
         assert db.scalar(select(func.count()).select_from(ReleaseEvent).where(
             ReleaseEvent.releaseId == release.id, ReleaseEvent.action.in_(["archive", "cancel"]))) == 1
+
+
+@pytest.fixture
+def mysql_factory(mysql_engine):
+    return make_session_factory(mysql_engine)
+
+
+@pytest.fixture
+def on_mariadb(mysql_factory, mysql_engine, cipher):
+    """A committed release in regression (cycle 1 open) on MariaDB, removed afterwards."""
+    with unit_of_work(mysql_factory) as db:
+        world = World(db, cipher)
+        people = People(db, world)
+        release = new_release(db, world, people)
+        bring_to(db, world, people, release, S.REGRESSION_IN_PROGRESS)
+    yield world, people, release
+    delete_tenant_rows(mysql_engine, [world.tenant.id])
+
+
+def stale_session(factory, release):
+    """A transaction that has read the release already: its snapshot predates what others commit next."""
+    late = factory()
+    late.scalar(select(Release.status).where(Release.id == release.id))
+    return late
+
+
+@pytest.mark.mysql_only
+def test_a_click_that_read_the_release_before_a_conflicting_one_committed_loses_on_the_conditional_update(
+        mysql_factory, on_mariadb):
+    world, people, release = on_mariadb
+    late = stale_session(mysql_factory, release)
+    try:
+        with unit_of_work(mysql_factory) as db:
+            act(db, world, people, release, A.CANCEL, people.creator)
+        with pytest.raises(ConcurrentChangeError, match=r"^v1.5.0 is already cancelled \(cancelled by Linus at \d\d:\d\d UTC\): it is over"):
+            act(late, world, people, release, A.REGRESSION_FAILED, people.pilot)
+    finally:
+        late.rollback()
+        late.close()
+    with unit_of_work(mysql_factory) as db:
+        assert [e.action for e in list_events(db, world.tenant.id, release.id)][-1] == "cancel"
+
+
+@pytest.mark.mysql_only
+def test_a_cycle_passed_meanwhile_is_not_passed_twice_and_the_loser_is_told_by_whom(mysql_factory, on_mariadb):
+    world, people, release = on_mariadb
+    late = stale_session(mysql_factory, release)
+    try:
+        with unit_of_work(mysql_factory) as db:
+            act(db, world, people, release, A.REGRESSION_PASSED, people.pilot)
+        with pytest.raises(TransitionRefusedError, match=r"^regression cycle 1 of v1.5.0 is already passed \(passed by Grace at "):
+            act(late, world, people, release, A.REGRESSION_PASSED, people.admin)
+    finally:
+        late.rollback()
+        late.close()
+    with unit_of_work(mysql_factory) as db:
+        assert [e.action for e in list_events(db, world.tenant.id, release.id)].count("regression-passed") == 1
