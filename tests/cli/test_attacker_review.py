@@ -31,3 +31,15 @@ def test_release_show_prints_a_slack_chosen_name_without_its_terminal_escape_seq
     assert code == 0, err
     assert "Mallory" in out
     assert "\x1b" not in out and "\x07" not in out
+
+
+@pytest.mark.xfail(strict=True, reason="core/config.py validates DATABASE_URL's shape but not that its driver is installed: "
+                                       "mysql:// (SQLAlchemy's default driver, mysqlclient) is an 'unexpected failure'")
+@pytest.mark.parametrize("url", ["mysql://releasebot:s3cret-pw@127.0.0.1:3306/releasebot",
+                                 "postgresql://releasebot:s3cret-pw@127.0.0.1:5432/releasebot"])
+def test_a_database_url_whose_driver_is_not_installed_is_one_line_naming_the_setting(env, capsys, monkeypatch, url):  # noqa: F811
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, out, err = run(capsys, "tenant", "list")
+    assert code != 0 and "s3cret-pw" not in out + err
+    assert "unexpected failure" not in err and "DATABASE_URL" in err
+    assert len(err.strip().splitlines()) == 1
