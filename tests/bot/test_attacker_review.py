@@ -59,7 +59,7 @@ def build_of(running_bot) -> PipelineBuild:
 # --- signed but malformed: the create modal's private_metadata --------------------------------------------
 @pytest.mark.xfail(strict=True, reason="bot/blocks/modal.py::origin_channel assumes private_metadata decodes to an object "
                                        "and its channel is text: `[1]` raises AttributeError, a dict channel reaches SQL")
-@pytest.mark.parametrize("metadata", ["[1]", "7", '{"channel": {"id": "CORIGIN"}}', '{"channel": ["CORIGIN"]}'])
+@pytest.mark.parametrize("metadata", ["[1]", "7", '{"channel": {"id": "CORIGIN"}}', '{"channel": ["CORIGIN", "C0OTHER"]}'])
 def test_a_signed_submission_whose_private_metadata_is_not_the_bots_gets_no_server_error(running_bot, world, caplog, metadata):
     user = running_bot.as_user()
     user.command("create")
@@ -96,7 +96,7 @@ def test_an_odd_users_info_answer_after_the_ack_reaches_neither_bolt_nor_the_cre
                                        "core/services/webhooks.py::jenkins_notification calls .get() on whatever the "
                                        "JSON holds (AttributeError) and binds a non-text key into SQL: 500 + traceback")
 @pytest.mark.parametrize("payload", [[], "FINALIZED", {"build": "FINALIZED"}, {"build": {"phase": "FINALIZED", "parameters": ["x"]}},
-                                     {"build": {"phase": "FINALIZED", "parameters": {"RELEASEBOT_KEY": {"x": 1}}}}])
+                                     {"build": {"phase": "FINALIZED", "parameters": {"RELEASEBOT_KEY": ["k1", "k2"]}}}])
 def test_a_jenkins_notification_with_the_right_token_but_an_odd_shape_gets_400(running_bot, release, caplog, payload):
     pipeline_id = release[0].pipelines[0].integration.id
     with caplog.at_level(logging.INFO):
