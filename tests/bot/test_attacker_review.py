@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
+import time
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from bot.blocks.card import release_card
 from bot.blocks.notices import notice_text
 from bot.ids import ActionId
+from cli.server import HTTP_LIMITS
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import BuildState
@@ -218,3 +223,42 @@ def test_a_thread_reply_escapes_what_a_ci_answer_or_a_name_puts_in_it():
     assert "sign in to Jenkins again" in text  # the reason is still told...
     for live in ("<!channel>", "<!here>", "<!everyone>", "<https://evil.test"):  # ...but nothing in it pings or links
         assert live not in text
+
+
+# --- slow clients that keep talking ------------------------------------------------------------------------------
+TRICKLERS = HTTP_LIMITS["connection_limit"] + 10
+
+
+@pytest.mark.xfail(strict=True, reason="cli/server.py::HTTP_LIMITS: channel_timeout is an idle timeout, so a client that "
+                                       "sends a header line every 2 s is never hung up on; connection_limit of them stop "
+                                       "waitress accepting. A total deadline per request (or the proxy) is needed")
+def test_clients_that_trickle_a_header_line_every_two_seconds_cannot_take_the_server_down(running_bot):
+    url = urlparse(running_bot.url)
+    socks, stop = [], threading.Event()
+    try:
+        for _ in range(TRICKLERS):
+            sock = socket.create_connection((url.hostname, url.port), timeout=5)
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\n")
+            socks.append(sock)
+
+        def trickle():  # one more header line per socket every 2 s: never idle for the 4 s channel timeout
+            deadline = time.monotonic() + 20
+            while not stop.wait(2) and time.monotonic() < deadline:
+                for sock in socks:
+                    try:
+                        sock.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass
+
+        threading.Thread(target=trickle, daemon=True).start()
+        time.sleep(6)  # past the channel timeout: an idle client would have been hung up on by now
+        started = time.monotonic()
+        try:
+            answered = requests.get(running_bot.url + "/healthz", timeout=3).text == "ok"
+        except requests.RequestException:
+            answered = False
+        assert answered, f"/healthz unanswered after {time.monotonic() - started:.1f}s with {TRICKLERS} trickling clients"
+    finally:
+        stop.set()
+        for sock in socks:
+            sock.close()
