@@ -15,10 +15,12 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
+from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.blocks.card import release_card
 from bot.blocks.notices import notice_text
+from bot.errors import reported
 from bot.ids import ActionId
 from cli.server import HTTP_LIMITS
 from core.config import Settings
@@ -28,7 +30,7 @@ from core.models import PipelineBuild, Release, ReleaseCard
 from core.runner import Announcement, BuildFacts, Runner
 from core.runner.follow_builds import FollowBuilds
 from core.runtime import Runtime
-from core.services.builds import record_progress, request_build
+from core.services.builds import BuildRefusedError, record_progress, request_build
 from core.services.integrations import utcnow
 from core.services.releases import create_release, get_release
 from tests.bot.helpers import release_with_pipeline, wait_for
@@ -262,3 +264,21 @@ def test_clients_that_trickle_a_header_line_every_two_seconds_cannot_take_the_se
         stop.set()
         for sock in socks:
             sock.close()
+
+
+# --- the error handler when Slack itself cannot be reached --------------------------------------------------------
+def _closed_port() -> int:
+    with socket.socket() as sock:  # bound, never listening: a connection is refused at once, on loopback
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.xfail(strict=True, reason="bot/errors.py::handle_error catches only SlackApiError around chat_postEphemeral: "
+                                       "a connection error (URLError, timeout) escapes `reported` after the ack, to Bolt")
+def test_an_error_after_the_ack_stays_in_the_listener_when_slack_cannot_be_reached(caplog):
+    client = WebClient(token="xoxb-unused", base_url=f"http://127.0.0.1:{_closed_port()}/api/", timeout=2)
+    body = {"user": {"id": "U0ADA"}, "channel": {"id": "CORIGIN"}}
+    with caplog.at_level(logging.INFO):
+        with reported(body, client):  # what every listener wraps its post-ack work in
+            raise BuildRefusedError("this pipeline has no running build to abort")
+    assert any("could not tell U0ADA" in r.getMessage() for r in caplog.records)
