@@ -24,9 +24,9 @@ from bot.errors import reported
 from bot.ids import ActionId
 from cli.server import HTTP_LIMITS
 from core.config import Settings
-from core.crypto import generate_key
+from core.crypto import CredentialCipher, generate_key
 from core.enums import BuildState
-from core.models import PipelineBuild, Release, ReleaseCard
+from core.models import PipelineBuild, PipelineIntegration, Release, ReleaseCard
 from core.runner import Announcement, BuildFacts, Runner
 from core.runner.follow_builds import FollowBuilds
 from core.runtime import Runtime
@@ -282,3 +282,17 @@ def test_an_error_after_the_ack_stays_in_the_listener_when_slack_cannot_be_reach
         with reported(body, client):  # what every listener wraps its post-ack work in
             raise BuildRefusedError("this pipeline has no running build to abort")
     assert any("could not tell U0ADA" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.xfail(strict=True, reason="bot/web.py::WebApp.webhook does not catch ConfigurationError: when the stored "
+                                       "webhook secret cannot be decrypted, any unauthenticated POST writes a traceback (500)")
+def test_an_unauthenticated_jenkins_notification_while_the_keys_cannot_decrypt_writes_no_traceback(running_bot, release, caplog):
+    pipeline_id = release[0].pipelines[0].integration.id
+    foreign = CredentialCipher([generate_key()]).encrypt({"webhookSecret": HOOK_TOKEN})  # the key it needs is not configured
+    with running_bot.runtime.unit_of_work() as s:
+        s.get(PipelineIntegration, pipeline_id).encryptedCredentials = foreign
+    with caplog.at_level(logging.INFO):
+        answer = requests.post(f"{running_bot.url}/webhooks/jenkins/{pipeline_id}", params={"token": "guess"},
+                               data=b"{}", timeout=10)
+    assert answer.status_code in (401, 503)
+    assert server_errors(caplog) == []
