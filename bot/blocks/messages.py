@@ -1,11 +1,13 @@
 """Short messages: usage, confirmations, errors."""
 from __future__ import annotations
 
+from bot.blocks.text import escape
 from bot.ids import COMMAND
 
 USAGE = (
     f"*releasebot* runs your mobile releases.\n"
     f"• `{COMMAND} create [version]` — open the form to create a release (e.g. `{COMMAND} create 1.5.0`)\n"
+    f"• `{COMMAND} show <version>` — where a release stands, and its card posted here if it has none\n"
     f"• `{COMMAND} help` — this message\n"
     "Integrations (repositories, stores, pipelines, channels, trackers) are added by an admin with "
     "`releasebot integration add`."
@@ -15,6 +17,16 @@ USAGE = (
 def usage(unknown: str | None = None) -> str:
     """The usage text, naming the sub-command that was not understood."""
     return (f"I don't know `{COMMAND} {unknown}`.\n" if unknown else "") + USAGE
+
+
+def release_summary(release, *, card_channel: str | None, reposting: bool) -> str:
+    """`/release show`: the release at a glance, and where its card is (or that it is being posted here)."""
+    targets = ", ".join(f"{escape(t.integration.name)} {t.status.value.lower()}"
+                        + (f" (build {escape(t.buildNumber)})" if t.buildNumber else "") for t in release.targets)
+    where = "Its card is being posted here." if reposting else (f"Its card is in <#{card_channel}>." if card_channel else "")
+    return "\n".join(line for line in (
+        f"*{release.releaseKey}* ({release.releaseType.value.title()}) — {release.status.value.replace('_', ' ').lower()}",
+        f"`{escape(release.branchRelease)}` from `{escape(release.baseBranch)}` · targets: {targets or 'none'}", where) if line)
 
 
 def release_created(release_key: str, permalink: str | None, channel_id: str | None) -> str:

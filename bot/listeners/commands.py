@@ -1,17 +1,20 @@
-"""`/release …`: open the create modal, or answer with usage."""
+"""`/release …`: open the create modal, show a release (posting its card if it has none), or answer with usage."""
 from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.blocks.messages import usage
+from bot.blocks.messages import release_summary, usage
 from bot.blocks.modal import ModalContext, create_release_modal, setup_needed_modal
 from bot.errors import reported
 from bot.ids import COMMAND
 from core.enums import IntegrationKind
+from core.errors import NotFoundError
 from core.runner import Runner
 from core.runtime import Runtime
+from core.services.cards import get_card, repost_here
 from core.services.integrations import list_integrations
+from core.services.releases import find_release
 
 MAX_VERSION_PREFILL = 64
 
@@ -26,11 +29,32 @@ def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version
     return create_release_modal(ModalContext(channel_id, version, scms[0] if len(scms) == 1 else None))
 
 
+def _show(runtime: Runtime, context: BoltContext, channel_id: str | None, ref: str) -> str:
+    """The release's summary; a release without a posted card gets it owed in this channel."""
+    def look(session):
+        release = find_release(session, tenant_id=context["tenant_id"], ref=ref)
+        card = get_card(session, tenant_id=context["tenant_id"], release_id=release.id)
+        if card is None and channel_id:
+            repost_here(session, tenant_id=context["tenant_id"], release_id=release.id, channel_id=channel_id,
+                        requested_by=context["account_id"])
+        return release, card.channelId if card else None
+
+    try:
+        release, card_channel = runtime.retrying(look)
+    except NotFoundError as error:
+        return f"⚠️ {error}"
+    return release_summary(release, card_channel=card_channel, reposting=card_channel is None and bool(channel_id))
+
+
 def register(app: App, runtime: Runtime, follower: Runner) -> None:
     @app.command(COMMAND)
     def release_command(ack: Ack, command: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else None
+        if sub == "show" and len(words) > 1:
+            ack(response_type="ephemeral", text=_show(runtime, context, command.get("channel_id"), words[1]))
+            follower.wake()
+            return
         if sub != "create":
             ack(response_type="ephemeral", text=usage(None if sub in (None, "help") else sub))
             return

@@ -299,9 +299,6 @@ def test_an_unauthenticated_jenkins_notification_while_the_keys_cannot_decrypt_w
 
 
 # --- a careless user: a release whose card never made it -----------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="issue 9 asks that `/release show <version>` post the card of a release that has "
-                                       "none; bot/listeners/commands.py answers only `create` (core.services.cards.repost_here "
-                                       "is never called)")
 def test_release_show_in_slack_posts_the_card_of_a_release_that_has_none(running_bot, world):
     with running_bot.runtime.unit_of_work() as s:
         create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft())

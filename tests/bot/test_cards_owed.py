@@ -78,3 +78,20 @@ def test_a_card_slack_refuses_for_a_while_is_posted_when_slack_recovers(running_
     channel = world.channel.details["channelId"]
     card = wait_for(lambda: card_messages(running_bot.slack, channel), timeout=30)
     assert len(card) == 1
+
+
+def test_release_show_posts_the_card_of_a_release_that_has_none_and_points_to_an_existing_one(running_bot, world):
+    from core.services.releases import create_release
+
+    with running_bot.runtime.unit_of_work() as s:  # created without a card (from the CLI, with no channel)
+        create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft())
+    user = running_bot.as_user()
+    answer = user.command("show 1.5.0").json()
+    assert answer["response_type"] == "ephemeral" and "*v1.5.0*" in answer["text"] and "being posted here" in answer["text"]
+    card = wait_for(lambda: card_messages(running_bot.slack, "CORIGIN"))
+    assert len(card) == 1 and "Release v1.5.0" in card[0]["text"]
+    again = user.command("show v1.5.0").json()
+    assert "Its card is in <#CORIGIN>" in again["text"]
+    time.sleep(0.5)
+    assert len(card_messages(running_bot.slack, "CORIGIN")) == 1  # shown twice, posted once
+    assert "no release" in user.command("show 9.9.9").json()["text"]
