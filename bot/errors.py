@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.messages import unexpected
 from core.errors import ReleasebotError
@@ -46,8 +46,9 @@ def handle_error(error: Exception, body: dict, client: WebClient) -> None:
         return
     try:
         client.chat_postEphemeral(channel=channel or user, user=user, text=text)
-    except SlackApiError as exc:  # the answer itself failed: the log is all that is left
-        log.warning("could not tell %s about an error: %s", user, exc.response.get("error"))
+    except (SlackApiError, SlackClientError, OSError) as exc:  # the answer itself failed: the log is all that is left
+        detail = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("could not tell %s about an error: %s", user, detail)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from slack_bolt import BoltContext
 from slack_bolt.request.internals import build_context
 
-from bot.ids import ActionId
+from bot.ids import ActionId, CallbackId
 
 # Slack's ids are short upper-case ASCII: T… teams, E… enterprises, U…/W… users, C…/G…/D… channels.
 SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{1,63}")
@@ -112,13 +112,25 @@ def _check_element(element: object) -> bool:
             and all(_str(element.get(key)) for key in ("value", "selected_date", "selected_user")))
 
 
+def _origin_ok(metadata: str | None) -> bool:
+    # The create form carries {"channel": <the channel it was opened from>}, as bot/blocks/modal.py writes it.
+    try:
+        origin = json.loads(metadata or "{}")
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(origin, dict) and _str(origin.get("channel"), pattern=SLACK_ID)
+
+
 def _check_view(view: object, *, optional: bool) -> None:
     if view is None and optional:
         return
     _require(isinstance(view, dict), "`view` must be an object")
     _require(_str(view.get("id"), pattern=TOKEN, optional=False), "`view.id` is missing")
-    _require(_str(view.get("callback_id"), optional=False), "`view.callback_id` is missing")
+    _require(_str(view.get("callback_id"), optional=False) and _str(view.get("type"), optional=False),
+             "`view.callback_id` and `view.type` are missing")
     _require(_str(view.get("private_metadata")), "`view.private_metadata` must be text")
+    _require(view.get("callback_id") != CallbackId.CREATE_RELEASE or _origin_ok(view.get("private_metadata")),
+             "the create form's `private_metadata` is not the one releasebot wrote")
     state = view.get("state")
     _require(_dict(state) and _dict((state or {}).get("values")), "`view.state.values` must be an object")
     for block in ((state or {}).get("values") or {}).values():

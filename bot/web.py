@@ -5,6 +5,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from urllib.parse import parse_qs
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -14,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import Bot
 from bot.payloads import PayloadError, parse_payload
-from core.errors import PermissionDeniedError
+from core.errors import ConfigurationError, PermissionDeniedError
 from core.runtime import Runtime
 from core.services import webhooks
 
@@ -26,6 +27,18 @@ SLACK_MAX_BYTES = 1024 * 1024
 JENKINS_MAX_BYTES = 1024 * 1024
 GITHUB_MAX_BYTES = 5 * 1024 * 1024
 MAX_BODY_BYTES = max(SLACK_MAX_BYTES, JENKINS_MAX_BYTES, GITHUB_MAX_BYTES)  # waitress refuses larger ones itself
+
+
+def _jenkins_payload(body: bytes) -> dict:
+    """A Notification plugin message with the shape jenkins_notification reads; ValueError otherwise."""
+    payload = json.loads(body)
+    build = payload.get("build") if isinstance(payload, dict) else None
+    parameters = build.get("parameters") if isinstance(build, dict) else None
+    key = parameters.get("RELEASEBOT_KEY") if isinstance(parameters, dict) else None
+    if not (isinstance(build, dict) and isinstance(build.get("phase", ""), str) and isinstance(parameters, dict | None)
+            and isinstance(key, str | None)):
+        raise ValueError("not a Jenkins notification")
+    return payload
 
 
 class TooLarge(Exception):
@@ -113,6 +126,9 @@ class WebApp:
                 build_id = handle(session)
         except PermissionDeniedError:
             return _reply(start_response, "401 Unauthorized", b"bad signature")
+        except ConfigurationError as error:  # the stored secret cannot be read (keys): the operator's problem, said once
+            log.warning("webhook refused: %s", error)
+            return _reply(start_response, "503 Service Unavailable", b"webhook secret unavailable")
         except (ValueError, KeyError, TypeError, RecursionError):  # not JSON, or not the shape the provider sends
             return _reply(start_response, "400 Bad Request", b"unreadable payload")
         if build_id:
@@ -129,5 +145,6 @@ class WebApp:
 
     def _jenkins(self, session, environ: dict, pipeline_id: str, body: bytes):
         token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [None])[0]
-        return webhooks.jenkins_notification(session, cipher=self.runtime.cipher, pipeline_id=pipeline_id,
-                                             token=token, payload=json.loads(body))
+        notify = partial(webhooks.jenkins_notification, session, cipher=self.runtime.cipher, pipeline_id=pipeline_id, token=token)
+        notify(payload={})  # the token is checked first (an empty notification is one that changes nothing)
+        return notify(payload=_jenkins_payload(body))  # only an authenticated body is parsed

@@ -5,9 +5,11 @@ import errno
 import logging
 import signal
 import threading
+import time
 
 import click
 import waitress
+from waitress.channel import HTTPChannel
 
 from bot.app import LISTENER_THREADS, build_bot, make_follower, web_client
 from bot.web import MAX_BODY_BYTES, WebApp
@@ -24,6 +26,23 @@ pass_runtime = click.make_pass_decorator(Runtime)
 # largest route accepts are refused by waitress itself, before they are read. poll() lifts select()'s 1024-fd cap.
 HTTP_LIMITS = dict(channel_timeout=4, cleanup_interval=1, connection_limit=1000, asyncore_use_poll=True,
                    max_request_header_size=64 * 1024, max_request_body_size=MAX_BODY_BYTES)
+HEADER_SECONDS = 3  # a request's headers arrive in one packet; a client trickling them is hung up on
+REQUEST_SECONDS = 30  # and its body (5 MiB at most) has this long, however it trickles
+
+
+class DeadlineChannel(HTTPChannel):
+    """A waitress channel that hangs up on a request still incomplete after its deadline (the idle timeout
+    alone lets a client that sends a byte every few seconds keep a connection for ever)."""
+
+    began = 0.0
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None:
+            self.began = time.monotonic()
+        elif time.monotonic() - self.began > (REQUEST_SECONDS if self.request.headers_finished else HEADER_SECONDS):
+            self.will_close = True  # the server's loop closes it at once
+            return False
+        return super().received(data)
 
 
 def make_server(runtime: Runtime, host: str, port: int):
@@ -31,6 +50,10 @@ def make_server(runtime: Runtime, host: str, port: int):
     bot = build_bot(runtime)
     server = waitress.create_server(WebApp(bot, runtime), host=host, port=port, threads=LISTENER_THREADS,
                                     ident="releasebot", **HTTP_LIMITS)
+    # One server per address the host resolves to (MultiSocketServer) or just one.
+    for listener in [server, *getattr(server, "map", {}).values()]:
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = DeadlineChannel
     return server, bot
 
 

@@ -5,7 +5,7 @@ import logging
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.modal import origin_channel
 from bot.ids import BlockId, CallbackId
@@ -34,6 +34,21 @@ def _pilot_account(runtime: Runtime, tenant_id: str, slack_user: str | None) -> 
         session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)).id
 
 
+def _slack_name(client: WebClient, slack_user: str) -> str | None:
+    """The person's name as Slack knows it; None (and a warning) when Slack cannot say."""
+    try:
+        profile = client.users_info(user=slack_user).get("user")
+    except (SlackApiError, SlackClientError, OSError) as error:  # Slack said no, or could not be reached
+        log.warning("users.info failed for the pilot of a new release: %s",
+                    error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__)
+        return None
+    name = (profile.get("real_name") or profile.get("name")) if isinstance(profile, dict) else None
+    if not isinstance(name, str) or not name:
+        log.warning("users.info answered without a name for the pilot of a new release")
+        return None
+    return name[:255]
+
+
 def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack_user: str | None, release_id: str) -> None:
     """After the ack: the pilot's display name, asked of Slack once; on failure the id stays as the name."""
     if not slack_user:
@@ -42,12 +57,9 @@ def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack
         known = ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)
         if known.displayName != slack_user:
             return
-    try:
-        profile = client.users_info(user=slack_user)["user"]
-    except SlackApiError as error:
-        log.warning("users.info failed for the pilot of a new release: %s", error.response.get("error"))
+    name = _slack_name(client, slack_user)
+    if name is None:
         return
-    name = str(profile.get("real_name") or profile.get("name") or slack_user)[:255]
     with runtime.unit_of_work() as session:
         ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user).displayName = name
         mark_stale(session, release_id=release_id)  # a card drawn meanwhile showed the id: redraw it with the name
