@@ -130,6 +130,13 @@ NEXT_STEPS = {
 }
 
 
+# Builds may run until regression starts, and again once it fails: a build during regression or after
+# submission would change what was tested or submitted. (Before kickoff too, as builds did before the lifecycle.)
+BUILDS_ALLOWED = frozenset({S.KICKOFF_PENDING, S.PENDING, S.STARTED})
+BUILD_HINTS = {S.REGRESSION_IN_PROGRESS: "mark regression failed to build again",
+               S.BUILD_SUBMITTED: "its builds are at the stores", S.RELEASED: "it is in the stores"}
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is acting, as the role table sees them: `name` for messages, `kinds` from the release's point of view."""
@@ -152,6 +159,11 @@ def allowed_actions(status: S, kinds: frozenset[Who]) -> list[Action]:
 def refusal(release_key: str, status: S, action: Action) -> str:
     """Why the table refuses `action` in `status`, with the way forward."""
     return f"cannot {LABELS[action]}: {release_key} is {STATUS_PHRASES[status]}; {NEXT_STEPS[status]}"
+
+
+def build_refusal(release_key: str, status: S) -> str:
+    """Why no new build of this release may start now."""
+    return f"release {release_key} is {STATUS_PHRASES[status]}: no new builds ({BUILD_HINTS.get(status, NEXT_STEPS[status])})"
 
 
 def who_may(action: Action, *, pilot: str | None, creator: str) -> str:

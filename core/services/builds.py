@@ -17,12 +17,12 @@ from core.enums import (
     BuildState,
     BuildStatus,
     NotificationState,
-    ReleaseStatus,
     Role,
     TargetStatus,
     VerificationStatus,
 )
 from core.errors import NotFoundError, PermissionDeniedError, ReleasebotError
+from core.lifecycle import BUILDS_ALLOWED, build_refusal
 from core.models import (
     Account,
     Notification,
@@ -39,7 +39,6 @@ from core.services.history import record_event
 from core.services.integrations import utcnow
 
 BUILD_SCOPE = "build.request"
-CLOSED_RELEASES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ARCHIVED, ReleaseStatus.RELEASED})
 SUMMARY_STATUS = {
     BuildState.REQUESTED: BuildStatus.RUNNING, BuildState.RUNNING: BuildStatus.RUNNING,
     BuildState.SUCCESS: BuildStatus.SUCCESS, BuildState.FAILED: BuildStatus.FAILED,
@@ -92,8 +91,8 @@ def request_build(session: Session, *, tenant_id: str, account_id: str, release_
             RequestKey.tenantId == tenant_id, RequestKey.scope == BUILD_SCOPE, RequestKey.requestKey == request_key))
         if done:
             return BuildIntent(done, release.id, started=False)
-    if release.status in CLOSED_RELEASES:
-        raise BuildRefusedError(f"release {release.releaseKey} is {release.status.value.lower()}: no new builds")
+    if release.status not in BUILDS_ALLOWED:
+        raise BuildRefusedError(build_refusal(release.releaseKey, release.status))
     if not pipeline.isActive or pipeline.verificationStatus != VerificationStatus.VALID:
         raise BuildRefusedError(f"pipeline “{pipeline.displayName}” is disabled or not verified: ask an admin")
     now = utcnow()

@@ -444,3 +444,22 @@ def test_a_cycle_passed_meanwhile_is_not_passed_twice_and_the_loser_is_told_by_w
         late.close()
     with unit_of_work(mysql_factory) as db:
         assert [e.action for e in list_events(db, world.tenant.id, release.id)].count("regression-passed") == 1
+
+
+def test_no_build_starts_during_regression_or_after_submission_and_a_failed_regression_builds_again(session, world, people, release):
+    bring_to(session, world, people, release, S.REGRESSION_IN_PROGRESS)
+    pipe = get_release(session, tenant_id=world.tenant.id, release_id=release.id).pipelines[0]
+    retry = dict(tenant_id=world.tenant.id, account_id=people.member.id, release_pipeline_id=pipe.id)
+    with pytest.raises(builds.BuildRefusedError, match=r"^release v1.5.0 is in regression: no new builds \(mark regression failed to build again\)$"):
+        builds.request_build(session, **retry)
+    regression.regression_passed(session, **ada(world, people, release))
+    for target in targets(session, world, release):
+        regression.set_target_status(session, **ada(world, people, release), target_id=target.id, status=TargetStatus.SUBMITTED)
+    with pytest.raises(builds.BuildRefusedError, match="is submitted to the stores: no new builds"):
+        builds.request_build(session, **retry)
+    assert {t.status for t in targets(session, world, release)} == {TargetStatus.SUBMITTED}  # no build took a target back
+    other = new_release(session, world, people, version="1.6.0")
+    bring_to(session, world, people, other, S.REGRESSION_IN_PROGRESS)
+    regression.regression_failed(session, **ada(world, people, other))
+    pipe = get_release(session, tenant_id=world.tenant.id, release_id=other.id).pipelines[0]
+    assert builds.request_build(session, tenant_id=world.tenant.id, account_id=people.member.id, release_pipeline_id=pipe.id).started
