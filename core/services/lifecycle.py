@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from core.enums import TERMINAL_BUILD_STATES, ReleaseStatus
 from core.errors import Problem, ValidationError
 from core.lifecycle import Action, TransitionRefusedError, next_status
-from core.models import Account, Release, ReleasePipeline
-from core.services.builds import latest_build, stop_build
+from core.models import Account, PipelineBuild, Release, ReleasePipeline
+from core.services.builds import stop_build
 from core.services.transitions import Outcome, begin, finish, move
 
 REASON_LIMIT = 2000
@@ -66,11 +66,12 @@ def cancel(session: Session, *, tenant_id: str, release_id: str, actor_account_i
 
 
 def _stop_builds(session: Session, *, release_id: str, actor_account_id: str) -> None:
-    pipelines = session.scalars(select(ReleasePipeline.id).where(ReleasePipeline.releaseId == release_id)).all()
-    for pipeline_id in pipelines:
-        build = latest_build(session, pipeline_id)
-        if build is not None and build.state not in TERMINAL_BUILD_STATES:
-            stop_build(session, build, actor_account_id=actor_account_id, release_id=release_id)
+    # One query whatever the number of pipelines: only a pipeline's latest attempt can still be live.
+    live = session.scalars(select(PipelineBuild).join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
+                           .where(ReleasePipeline.releaseId == release_id, PipelineBuild.state.not_in(TERMINAL_BUILD_STATES))
+                           .order_by(PipelineBuild.id)).all()
+    for build in live:
+        stop_build(session, build, actor_account_id=actor_account_id, release_id=release_id)
 
 
 def mark_delayed(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str | None, reason: str | None,
