@@ -21,6 +21,11 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")
 ALLOW_HINT = "set RELEASEBOT_ALLOW_PRIVATE_NETWORKS=true if this server really is on your own network"
 
 
+class AddressRefusedError(IntegrationError):
+    """The host resolves to an address the guard refuses. A configuration problem, not a passing failure: its
+    message names the address and a setting, so it is for admins (a member is told to ask one)."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """The addresses the system's resolver gives for host:port (TCP)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
@@ -90,7 +95,7 @@ class NetworkGuard:
         if not self.allow_private:
             refused = next((ip for ip in found if not is_public(ip)), None)
             if refused is not None:
-                raise IntegrationError(f"{host} resolves to a private address ({refused.split('%')[0]}); {ALLOW_HINT}")
+                raise AddressRefusedError(f"{host} resolves to a private address ({refused.split('%')[0]}); {ALLOW_HINT}")
         return found
 
     def permits(self, host: str, port: int) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from core.enums import IntegrationKind
 from core.errors import IntegrationError, ValidationError
 from core.integrations.http import check_url
-from core.integrations.network import NetworkGuard
+from core.integrations.network import AddressRefusedError, NetworkGuard
 from core.models import PipelineIntegration
 from core.services import integrations
 from tests import factories
@@ -125,3 +125,11 @@ def test_a_password_stored_in_a_url_before_the_rule_is_masked_when_listed(sessio
     [listed] = integrations.list_integrations(session, tenant_id=session.get(PipelineIntegration, view.id).tenantId,
                                               kind=IntegrationKind.PIPELINE)
     assert listed.baseUrl == "https://admin:***@ci.example.test"
+
+
+def test_a_refused_address_at_connect_time_is_told_apart_from_a_name_that_does_not_resolve():
+    # The runner shows members advice for the first (a configuration problem) and retries the second (an outage).
+    with pytest.raises(AddressRefusedError, match=r"ci\.example\.com resolves to a private address \(127\.0\.0\.1\)"):
+        guard("127.0.0.1").connect("ci.example.com", 443, 1)
+    with pytest.raises(OSError):
+        NetworkGuard(False, resolver=lambda host, port: []).connect("ci.example.com", 443, 1)
