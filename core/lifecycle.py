@@ -156,9 +156,9 @@ def allowed_actions(status: S, kinds: frozenset[Who]) -> list[Action]:
     return [a for a in Action if next_status(status, a) is not None and kinds & ROLES[a]]
 
 
-def refusal(release_key: str, status: S, action: Action) -> str:
-    """Why the table refuses `action` in `status`, with the way forward."""
-    return f"cannot {LABELS[action]}: {release_key} is {STATUS_PHRASES[status]}; {NEXT_STEPS[status]}"
+def refusal(release_key: str, status: S, action: Action, *, since: str = "") -> str:
+    """Why the table refuses `action` in `status` (`since`: who made it so, and when), with the way forward."""
+    return f"cannot {LABELS[action]}: {release_key} is {STATUS_PHRASES[status]}{since}; {NEXT_STEPS[status]}"
 
 
 def build_refusal(release_key: str, status: S) -> str:

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from core.enums import TERMINAL_BUILD_STATES, ReleaseStatus
 from core.errors import Problem, ValidationError
-from core.lifecycle import Action, TransitionRefusedError, next_status
+from core.lifecycle import Action, TransitionRefusedError, allowed_actions, next_status
 from core.models import Account, PipelineBuild, Release, ReleasePipeline
 from core.services.builds import stop_build
-from core.services.transitions import Outcome, begin, finish, move
+from core.services.regression import PASSED, current_cycle
+from core.services.transitions import Outcome, begin, finish, load, move
 
 REASON_LIMIT = 2000
 
@@ -88,7 +89,8 @@ def mark_delayed(session: Session, *, tenant_id: str, release_id: str, actor_acc
     new_target = _day(target_date) or release.targetReleaseDate
     _check_order(release.plannedDate, new_target)
     before = _dates(release.plannedDate, release.targetReleaseDate)
-    move(session, ctx, ctx.status, isDelayed=True, delayedReason=reason, targetReleaseDate=new_target)
+    # The bot marking an overdue release keeps a reason a person already gave.
+    move(session, ctx, ctx.status, isDelayed=True, delayedReason=reason or release.delayedReason, targetReleaseDate=new_target)
     return finish(session, ctx, Action.MARK_DELAYED, to=ctx.status, from_value=before,
                   to_value=_dates(release.plannedDate, new_target), detail=reason or "the target date has passed",
                   request_key=request_key)
@@ -132,9 +134,23 @@ def change_pilot(session: Session, *, tenant_id: str, release_id: str, actor_acc
                   to_value=pilot.displayName, request_key=request_key)
 
 
+def available_actions(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str) -> list[Action]:
+    """What this person may do to the release now (the card's buttons): the role table, the transition
+    table, and the regression cycle (its targets are submitted only once it passed)."""
+    ctx = load(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id)
+    actions = allowed_actions(ctx.status, ctx.actor.kinds)
+    if ctx.status == ReleaseStatus.REGRESSION_IN_PROGRESS:
+        cycle = current_cycle(session, release_id=release_id)
+        passed = cycle is not None and cycle.outcome == PASSED
+        hidden = {Action.REGRESSION_PASSED} if passed else {Action.MARK_SUBMITTED, Action.MARK_APPROVED, Action.MARK_RELEASED}
+        actions = [a for a in actions if a not in hidden]
+    return actions
+
+
 def _dates_of(session: Session, release_id: str):
     # Columns, not the ORM object: the session may hold one older than the conditional updates.
-    return session.execute(select(Release.plannedDate, Release.targetReleaseDate).where(Release.id == release_id)).one()
+    return session.execute(select(Release.plannedDate, Release.targetReleaseDate, Release.delayedReason)
+                           .where(Release.id == release_id)).one()
 
 
 def _reason(text: str | None, field: str, hint: str) -> str:

@@ -108,8 +108,9 @@ def begin(session: Session, *, tenant_id: str, release_id: str, actor_account_id
         return Outcome(release_id, ctx.release_key, action, ctx.status, ctx.status, changed=False)
     try:
         authorize(ctx, action)
-    except TransitionRefusedError as exc:
-        raise TransitionRefusedError(_with_last_change(session, ctx, str(exc))) from None
+    except TransitionRefusedError:  # say who moved the release where it is, and when
+        since = described_by(last_event(session, release_id=ctx.release_id, actions=STATUS_CHANGES))
+        raise TransitionRefusedError(refusal(ctx.release_key, ctx.status, action, since=since)) from None
     return ctx
 
 
@@ -148,12 +149,6 @@ def lost(session: Session, ctx: Context) -> ConcurrentChangeError:
     if status == ctx.status:
         return ConcurrentChangeError(f"{ctx.release_key} changed meanwhile{described_by(event)}: look at it again and retry")
     return ConcurrentChangeError(f"{ctx.release_key} is already {STATUS_PHRASES[status]}{described_by(event)}: {NEXT_STEPS[status]}")
-
-
-def _with_last_change(session: Session, ctx: Context, message: str) -> str:
-    event = last_event(session, release_id=ctx.release_id, actions=STATUS_CHANGES)
-    phrase = f" is {STATUS_PHRASES[ctx.status]};"
-    return message.replace(phrase, f" is {STATUS_PHRASES[ctx.status]}{described_by(event)};", 1)
 
 
 def described_by(event: Event | None) -> str:

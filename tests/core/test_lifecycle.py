@@ -463,3 +463,23 @@ def test_no_build_starts_during_regression_or_after_submission_and_a_failed_regr
     regression.regression_failed(session, **ada(world, people, other))
     pipe = get_release(session, tenant_id=world.tenant.id, release_id=other.id).pipelines[0]
     assert builds.request_build(session, tenant_id=world.tenant.id, account_id=people.member.id, release_pipeline_id=pipe.id).started
+
+
+def test_the_card_offers_each_person_only_what_they_may_do_now(session, world, people, release):
+    offered = lambda who: lifecycle.available_actions(  # noqa: E731
+        session, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=who.id)
+    assert offered(people.member) == []
+    assert offered(people.creator) == [A.KICKOFF, A.MARK_DELAYED, A.EDIT_DATES, A.CHANGE_PILOT, A.CANCEL]
+    bring_to(session, world, people, release, S.REGRESSION_IN_PROGRESS)
+    assert offered(people.creator) == [A.REGRESSION_PASSED, A.REGRESSION_FAILED, A.MARK_DELAYED, A.EDIT_DATES,
+                                       A.CHANGE_PILOT, A.CANCEL]
+    regression.regression_passed(session, **ada(world, people, release))
+    assert offered(people.creator) == [A.REGRESSION_FAILED, A.MARK_SUBMITTED, A.MARK_APPROVED, A.MARK_DELAYED,
+                                       A.EDIT_DATES, A.CHANGE_PILOT, A.CANCEL]
+    assert A.MARK_RELEASED in offered(people.pilot) and A.MARK_RELEASED not in offered(people.creator)
+
+
+def test_the_bot_marking_a_release_overdue_keeps_the_reason_a_person_gave(session, world, people, release):
+    lifecycle.mark_delayed(session, **ada(world, people, release), reason="waiting for legal")
+    lifecycle.mark_delayed(session, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=None, reason=None)
+    assert session.scalar(select(Release.delayedReason).where(Release.id == release.id)) == "waiting for legal"
