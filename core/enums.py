@@ -111,3 +111,12 @@ class NotificationState(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     ABANDONED = "ABANDONED"
+
+
+class TaskState(StrEnum):
+    """A release task's life: owed, done, failed for good (until retried), or skipped by an admin."""
+
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"

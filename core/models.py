@@ -39,6 +39,7 @@ from core.enums import (
     ScmType,
     TargetStatus,
     TargetType,
+    TaskState,
     TicketType,
     VerificationStatus,
 )
@@ -420,6 +421,7 @@ class Notification(Timestamped, Base):
         ForeignKey("releases.id", ondelete="CASCADE"),
     )
     buildId: Mapped[str | None] = mapped_column(IdType, ForeignKey("pipeline_builds.id", ondelete="CASCADE"))
+    eventId: Mapped[int | None] = mapped_column(ForeignKey("release_events.id", ondelete="CASCADE"))  # a thread line of a change
     kind: Mapped[str] = mapped_column(String(32))
     dedupeKey: Mapped[str] = mapped_column(IdType)
     state: Mapped[NotificationState] = mapped_column(enum_column(NotificationState, "notification_state"))
@@ -471,3 +473,27 @@ class RegressionCycle(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # None while open, then PASSED or FAILED
     endedAt: Mapped[datetime | None] = mapped_column(DateTime)
     endedByAccountId: Mapped[str | None] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="SET NULL"))
+
+
+class ReleaseTask(Base):
+    """One piece of work of a release that the runner carries out (kickoff's release branch, its epics,
+    its changelog…): claimed like a build, retried with backoff, its outcome shown on the card."""
+
+    __tablename__ = "release_tasks"
+    __table_args__ = (UniqueConstraint("releaseId", "task", name="uq_release_tasks_release_task"),
+                      Index("ix_release_tasks_due", "state", "nextAttemptAt"), OUR_TABLE_ARGS)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releaseId: Mapped[str] = mapped_column(ReleaseRefType, ForeignKey("releases.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(32))
+    state: Mapped[TaskState] = mapped_column(enum_column(TaskState, "task_state"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    nextAttemptAt: Mapped[datetime | None] = mapped_column(DateTime)
+    lastError: Mapped[str | None] = mapped_column(ProseType)  # shown on the card
+    errorDetail: Mapped[str | None] = mapped_column(ProseType)  # for admins only
+    result: Mapped[str | None] = mapped_column(ProseType)  # e.g. the branch's sha, an epic's key
+    claimedBy: Mapped[str | None] = mapped_column(String(255))
+    claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
+    createdAt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.current_timestamp())
+    updatedAt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.current_timestamp())
