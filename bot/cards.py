@@ -17,7 +17,7 @@ log = logging.getLogger("releasebot.cards")
 
 def publish_card(client: WebClient, job: CardJob) -> tuple[str, str]:
     """Redraw the card when it exists, else post it; returns its (channel, ts)."""
-    blocks, text = release_card(job.release), card_fallback_text(job.release)
+    blocks, text = release_card(job.view), card_fallback_text(job.release)
     if job.message_ts:
         client.chat_update(channel=job.channel_id, ts=job.message_ts, text=text, blocks=blocks)
         return job.channel_id, job.message_ts

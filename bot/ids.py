@@ -9,6 +9,10 @@ from core.enums import StrEnum
 class CallbackId(StrEnum):
     CREATE_RELEASE = "release_create"
     SETUP_NEEDED = "release_setup_needed"
+    CANCEL_RELEASE = "release_cancel"
+    MARK_DELAYED = "release_delay"
+    EDIT_DATES = "release_edit_dates"
+    CHANGE_PILOT = "release_change_pilot"
 
 
 class BlockId(StrEnum):
@@ -25,6 +29,10 @@ class BlockId(StrEnum):
     PILOT = "releasePilotId"
     DESCRIPTION = "description"
     PIPELINE_PREFIX = "pipeline:"  # card sections: pipeline:<release pipeline id>
+    TARGET_PREFIX = "target:"  # card sections: target:<release target id>
+    STAGE_ACTIONS = "stage_actions"
+    REASON = "reason"
+    NEW_PILOT = "newPilot"
 
 
 class ActionId(StrEnum):
@@ -44,6 +52,11 @@ class ActionId(StrEnum):
     RETRY_BUILD = "retry_build"
     ABORT_BUILD = "abort_build"
     OPEN_BUILD = "open_build"
+    STAGE_PREFIX = "stage:"  # stage:<core.lifecycle.Action value>, the value is the release id
+    MARK_TARGET = "mark_target"  # value: <next TargetStatus>:<release id>:<release target id>
+    RELEASE_MENU = "release_menu"  # an overflow menu; each option's value: <action>:<release id>
+    REASON = "reason_input"
+    NEW_PILOT = "new_pilot_select"
 
 
 COMMAND = "/release"

@@ -1,93 +1,168 @@
-"""The release card: what a release is, where each target stands, and a button per pipeline."""
+"""The release card, the release's control panel: its stage and progress, its facts, each target and
+pipeline with the button that fits, and the stage's actions. A pure function of core's CardView."""
 from __future__ import annotations
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     ButtonElement,
     ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
 )
 
 from bot.blocks.text import MESSAGE_BLOCKS, SECTION_TEXT, escape, shorten
 from bot.ids import ActionId, BlockId
-from core.enums import BuildStatus
-from core.services.releases import PipelineView, ReleaseView
+from core.enums import BuildStatus, ReleaseStatus, TargetStatus
+from core.lifecycle import BUILDS_ALLOWED, Action
+from core.services.card_view import CardView
+from core.services.releases import PipelineView, ReleaseView, TargetView
 
 STATUS_ICON = {
     BuildStatus.PENDING: "⚪", BuildStatus.RUNNING: "🔄", BuildStatus.SUCCESS: "✅",
     BuildStatus.FAILED: "❌", BuildStatus.CANCELLED: "⏹️",
 }
-FIXED_BLOCKS = 6  # header, facts, description, divider, targets, overflow note
+# The road a release travels, as the progress line shows it.
+STAGES = (("Kickoff", (ReleaseStatus.KICKOFF_PENDING, ReleaseStatus.PENDING)), ("Builds", (ReleaseStatus.STARTED,)),
+          ("Regression", (ReleaseStatus.REGRESSION_IN_PROGRESS,)), ("Stores", (ReleaseStatus.BUILD_SUBMITTED,)),
+          ("Released", (ReleaseStatus.RELEASED,)))
+STAGE_BUTTONS = {  # action → (label, style, confirmation or None)
+    Action.KICKOFF: ("Kick off", "primary", None),
+    Action.START_REGRESSION: ("Start regression", "primary", None),
+    Action.REGRESSION_PASSED: ("Regression passed", "primary", None),
+    Action.REGRESSION_FAILED: ("Regression failed", "danger", "The release goes back to builds for the next cycle."),
+    Action.ARCHIVE: ("Archive", None, "The release is done; its version becomes free."),
+}
+MENU = {Action.MARK_DELAYED: "Mark delayed…", Action.EDIT_DATES: "Edit dates…", Action.CHANGE_PILOT: "Change pilot…",
+        Action.CANCEL: "Cancel release…"}
+NEXT_MARK = {TargetStatus.PENDING: (TargetStatus.SUBMITTED, Action.MARK_SUBMITTED, "Mark submitted"),
+             TargetStatus.SUBMITTED: (TargetStatus.APPROVED, Action.MARK_APPROVED, "Mark approved"),
+             TargetStatus.APPROVED: (TargetStatus.RELEASED, Action.MARK_RELEASED, "Mark released")}
+FIXED_BLOCKS = 8  # header, progress, facts, description, divider, actions, overflow note, spare
 
 
 def _date(value) -> str:
     return value.strftime("%Y-%m-%d") if value else "—"
 
 
-def _facts(r: ReleaseView) -> SectionBlock:
+def progress_line(status: ReleaseStatus) -> str:
+    """Kickoff ✓ → *Builds* → Regression → …, or the end a release came to."""
+    if status in (ReleaseStatus.CANCELLED, ReleaseStatus.ARCHIVED):
+        return f"{'🚫' if status == ReleaseStatus.CANCELLED else '🗄️'} *{status.value.title()}*"
+    current = next(i for i, (_, statuses) in enumerate(STAGES) if status in statuses)
+    steps = [f"{name} ✓" if i < current else (f"*▶ {name}*" if i == current else name) for i, (name, _) in enumerate(STAGES)]
+    return " → ".join(steps)
+
+
+def _headline(v: CardView) -> ContextBlock:
+    r = v.release
+    parts = [progress_line(r.status)]
+    if v.cycle:
+        parts.append(f"regression cycle {v.cycle}" + (" passed" if v.cycle_passed else ""))
+    if v.delayed:
+        parts.append("⏰ *Delayed*" + (f": {escape(shorten(v.delayed_reason, 300))}" if v.delayed_reason else " (reason wanted)"))
+    return ContextBlock(elements=[MarkdownTextObject(text=shorten("  ·  ".join(parts), SECTION_TEXT))])
+
+
+def _facts(v: CardView) -> SectionBlock:
+    r = v.release
+    target = _date(r.targetReleaseDate) + (" ⏰" if v.delayed else "")
     fields = [
-        f"*Type*\n{r.releaseType.value.title()}", f"*Status*\n{r.status.value.replace('_', ' ').title()}",
+        f"*Version*\n{escape(r.version)} ({r.releaseType.value.title()})",
         f"*Branch*\n`{escape(r.branchRelease)}` from `{escape(r.baseBranch)}`",
         f"*Repository*\n{escape(shorten(r.repository, 200))}",
         f"*Pilot*\n{escape(r.pilot.name) if r.pilot else '—'}", f"*Created by*\n{escape(r.createdBy.name)}",
-        f"*Planned*\n{_date(r.plannedDate)}", f"*Target date*\n{_date(r.targetReleaseDate)}",
+        f"*Planned*\n{_date(r.plannedDate)}", f"*Target date*\n{target}",
     ]
+    if v.release_date:
+        fields.append(f"*Released*\n{_date(v.release_date)}")
     return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
 
 
-def _targets(r: ReleaseView) -> SectionBlock:
-    lines = [f"• {escape(shorten(t.integration.name, 80))}: *{t.status.value.title()}*"
-             + (f" (build {escape(t.buildNumber)})" if t.buildNumber else "") for t in r.targets]
-    return SectionBlock(text=MarkdownTextObject(text=shorten("*Targets*\n" + "\n".join(lines), SECTION_TEXT)))
+def target_section(t: TargetView, v: CardView) -> SectionBlock:
+    """One store target: its status and build, and the mark that comes next when the stage allows it."""
+    text = f"🎯 *{escape(shorten(t.integration.name, 150))}*: {t.status.value.title()}"
+    if t.buildNumber:
+        text += f" · build {escape(t.buildNumber)}"
+    step = NEXT_MARK.get(t.status)
+    accessory = None
+    if step and step[1] in v.actions and t.buildNumber:
+        status, _, label = step
+        accessory = ButtonElement(text=label, action_id=ActionId.MARK_TARGET, value=f"{status.value}:{v.release.id}:{t.id}",
+                                  confirm=ConfirmObject(title=f"{label}?", confirm=label, deny="Not yet",
+                                                        text=f"{shorten(t.integration.name, 80)} will be marked {status.value.lower()}."))
+    return SectionBlock(block_id=f"{BlockId.TARGET_PREFIX}{t.id}", text=MarkdownTextObject(text=text), accessory=accessory)
 
 
-def _button(p: PipelineView) -> ButtonElement:
-    if p.buildStatus == BuildStatus.PENDING and not p.triggered:
-        return ButtonElement(text="Trigger build", action_id=ActionId.TRIGGER_BUILD, value=p.id, style="primary")
+def _button(p: PipelineView, status: ReleaseStatus) -> ButtonElement | None:
     if p.buildStatus == BuildStatus.RUNNING:
         return ButtonElement(text="Abort", action_id=ActionId.ABORT_BUILD, value=p.id, style="danger",
                              confirm=ConfirmObject(title="Abort this build?", confirm="Abort", deny="Keep it running",
                                                    text=f"The {shorten(p.integration.name, 80)} build will be stopped."))
+    if status not in BUILDS_ALLOWED:  # during regression and after: what was tested is what ships
+        return None
+    if p.buildStatus == BuildStatus.PENDING and not p.triggered:
+        return ButtonElement(text="Trigger build", action_id=ActionId.TRIGGER_BUILD, value=p.id, style="primary")
     return ButtonElement(text="Retry build", action_id=ActionId.RETRY_BUILD, value=p.id,
                          confirm=ConfirmObject(title="Start a new build?", confirm="Build again", deny="Cancel",
                                                text=f"{shorten(p.integration.name, 80)} will build the release branch again."))
 
 
-def pipeline_section(p: PipelineView) -> SectionBlock:
-    """One pipeline: its build status, link and the button that fits its state."""
-    status = f"{STATUS_ICON[p.buildStatus]} {p.buildStatus.value.title()}"
+def pipeline_section(p: PipelineView, status: ReleaseStatus = ReleaseStatus.STARTED) -> SectionBlock:
+    """One pipeline: its build status, link and the button that fits its state and the release's stage."""
+    line = f"{STATUS_ICON[p.buildStatus]} {p.buildStatus.value.title()}"
     if p.buildNumber:
-        status += f" · build #{escape(p.buildNumber)}"
+        line += f" · build #{escape(p.buildNumber)}"
     if p.buildUrl:
-        status += f" · <{p.buildUrl}|open>"
+        line += f" · <{p.buildUrl}|open>"
     if p.triggeredBy and p.triggered:
-        status += f" · started by {escape(shorten(p.triggeredBy, 80))}"
+        line += f" · started by {escape(shorten(p.triggeredBy, 80))}"
     if p.problem:  # why it failed to start, was lost, or is being retried: the card says it, not only the log
-        status += f"\n⚠️ {escape(shorten(p.problem, 600))}"
-    text = f"*{escape(shorten(p.integration.name, 150))}*  ({p.integration.type.replace('_', ' ').title()})\n{status}"
+        line += f"\n⚠️ {escape(shorten(p.problem, 600))}"
+    text = f"*{escape(shorten(p.integration.name, 150))}*  ({p.integration.type.replace('_', ' ').title()})\n{line}"
     return SectionBlock(block_id=f"{BlockId.PIPELINE_PREFIX}{p.id}", text=MarkdownTextObject(text=text),
-                        accessory=_button(p))
+                        accessory=_button(p, status))
 
 
-def release_card(r: ReleaseView) -> list[dict]:
-    """The card's blocks; many pipelines still fit Slack's 50-block limit."""
-    blocks = [HeaderBlock(text=shorten(f"🚀 Release {r.releaseKey}", 150)), _facts(r)]
+def _stage_actions(v: CardView) -> ActionsBlock | None:
+    elements = []
+    for action, (label, style, confirm) in STAGE_BUTTONS.items():
+        if action in v.actions:
+            elements.append(ButtonElement(
+                text=label, action_id=f"{ActionId.STAGE_PREFIX}{action.value}", value=v.release.id, style=style,
+                confirm=ConfirmObject(title=f"{label}?", text=confirm, confirm=label, deny="Not now") if confirm else None))
+    menu = [Option(text=label, value=f"{action.value}:{v.release.id}") for action, label in MENU.items() if action in v.actions]
+    if menu:
+        elements.append(OverflowMenuElement(action_id=ActionId.RELEASE_MENU, options=menu))
+    return ActionsBlock(block_id=BlockId.STAGE_ACTIONS, elements=elements) if elements else None
+
+
+def release_card(v: CardView) -> list[dict]:
+    """The card's blocks; 6 targets and 12 pipelines fit well within Slack's 50-block limit."""
+    r = v.release
+    blocks = [HeaderBlock(text=shorten(f"🚀 Release {r.releaseKey}", 150)), _headline(v), _facts(v)]
     if r.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=shorten(escape(r.description), SECTION_TEXT))))
-    blocks += [DividerBlock(), _targets(r)]
+    blocks.append(DividerBlock())
     room = MESSAGE_BLOCKS - FIXED_BLOCKS
-    blocks += [pipeline_section(p) for p in r.pipelines[:room]]
+    blocks += [target_section(t, v) for t in r.targets[:room // 3]]
+    room -= min(len(r.targets), room // 3)
+    blocks += [pipeline_section(p, r.status) for p in r.pipelines[:room]]
     if len(r.pipelines) > room:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=f"+{len(r.pipelines) - room} more pipelines: `releasebot release show {r.releaseKey}` lists them")]))
     elif not r.pipelines:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="No pipelines were chosen for this release.")]))
+    actions = _stage_actions(v)
+    if actions:
+        blocks.append(actions)
     return [b.to_dict() for b in blocks]
 
 
 def card_fallback_text(r: ReleaseView) -> str:
     """The notification text of the card (shown where blocks are not)."""
-    return f"Release {r.releaseKey} ({r.releaseType.value.title()}) on {r.branchRelease}"
+    return f"Release {r.releaseKey} ({r.releaseType.value.title()}) on {r.branchRelease}: {r.status.value.replace('_', ' ').lower()}"

@@ -12,7 +12,7 @@ from core.errors import IntegrationError
 from core.models import Account, Release, ReleaseCard
 from core.runner.context import CardJob, RunnerContext
 from core.services import builds, cards
-from core.services.releases import get_release
+from core.services.card_view import card_view
 
 log = logging.getLogger("releasebot.runner")
 
@@ -56,7 +56,7 @@ class Cards:
                 return None, 0
             s.refresh(card)
             requester = s.get(Account, card.requestedByAccountId) if card.requestedByAccountId else None
-            release = get_release(s, tenant_id=s.get(Release, release_id).tenantId, release_id=release_id)
-            job = CardJob(release, card.channelId, card.messageTs, requester.slackUserId if requester else None,
+            view = card_view(s, tenant_id=s.get(Release, release_id).tenantId, release_id=release_id)
+            job = CardJob(view, card.channelId, card.messageTs, requester.slackUserId if requester else None,
                           card.originChannelId, first_attempt=card.attempts == 0)
             return job, card.revision

@@ -15,6 +15,7 @@ from core.enums import BuildState
 from core.integrations.base import IntegrationConfig
 from core.integrations.registry import build_client
 from core.runtime import Runtime
+from core.services.card_view import CardView
 from core.services.releases import ReleaseView
 
 CLIENT_CACHE_SIZE = 256
@@ -24,12 +25,16 @@ CLIENT_CACHE_SIZE = 256
 class CardJob:
     """One card to post or redraw, as the Slack side needs it."""
 
-    release: ReleaseView
+    view: CardView
     channel_id: str
     message_ts: str | None
     requester_slack_id: str | None
     origin_channel_id: str | None
     first_attempt: bool
+
+    @property
+    def release(self) -> ReleaseView:
+        return self.view.release
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,24 @@ class BuildFacts:
 
 
 @dataclass(frozen=True)
+class EventFacts:
+    """One change of a release (a row of its history) as its thread line tells it."""
+
+    action: str
+    from_value: str | None
+    to_value: str | None
+    detail: str | None
+    actor_slack_user: str | None  # None with no name: the bot itself
+    actor_name: str | None
+    pilot_slack_user: str | None  # whom the bot asks when it needs a person (an overdue release)
+
+
+@dataclass(frozen=True)
 class Announcement:
-    kind: str  # TRIGGERED or FINISHED
+    kind: str  # TRIGGERED or FINISHED (a build), EVENT (a change of the release)
     release: ReleaseView
-    build: BuildFacts
+    build: BuildFacts | None = None
+    event: EventFacts | None = None
 
 
 class Announcer(Protocol):

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.blocks.card import release_card
+from core.services.card_view import CardView
 from bot.blocks.notices import notice_text
 from bot.errors import reported
 from bot.ids import ActionId
@@ -197,7 +198,7 @@ def test_a_ci_host_that_rebinds_to_a_private_address_shows_members_advice_not_th
         view = get_release(s, tenant_id=world.tenant.id, release_id=created.id)
         build = s.get(PipelineBuild, intent.build_id)
         assert build.failures == 1 and build.error  # the refusal was recorded as a failed check
-    card = json.dumps(release_card(view), ensure_ascii=False)
+    card = json.dumps(release_card(CardView(view, ())), ensure_ascii=False)
     assert "127.0.0.1" not in card and "RELEASEBOT_" not in card
     assert "ask an admin" in card  # what a member can do, as for a pipeline whose client cannot be built
     rt.engine.dispose()

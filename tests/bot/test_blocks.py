@@ -1,13 +1,18 @@
 """Block Kit builders: pure functions whose output stays within Slack's limits."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from bot.blocks.card import release_card
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.card import MENU, release_card
 from bot.blocks.modal import ModalContext, create_release_modal, setup_needed_modal
 from bot.blocks.options import integration_options
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import BuildStatus, IntegrationKind, ReleaseStatus, ReleaseType, TargetStatus, VerificationStatus
+from core.lifecycle import Action
+from core.services.card_view import CardView
 from core.services.integrations import IntegrationView
 from core.services.releases import PipelineView, Ref, ReleaseView, TargetView
 
@@ -35,40 +40,70 @@ def integration(i: int, name: str) -> IntegrationView:
                            details={"organization": "acme", "repository": f"repo{i}"})
 
 
+def card(r: ReleaseView, *actions: Action, **extra) -> list[dict]:
+    return release_card(CardView(r, tuple(actions), **extra))
+
+
 def test_the_card_has_a_trigger_button_per_pipeline():
-    blocks = release_card(release(pipelines=2))
+    blocks = card(release(pipelines=2))
     buttons = [b["accessory"] for b in blocks if b.get("block_id", "").startswith(BlockId.PIPELINE_PREFIX)]
     assert [b["action_id"] for b in buttons] == [ActionId.TRIGGER_BUILD] * 2
     assert [b["value"] for b in buttons] == ["rp0", "rp1"]
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "🚀 Release v1.5.0", "emoji": True}}
-    facts = " ".join(f["text"] for f in blocks[1]["fields"])
+    facts = " ".join(f["text"] for f in blocks[2]["fields"])
     assert "`release/1.5.0` from `main`" in facts and "Grace" in facts and "2026-01-15" in facts
 
 
 def test_a_release_with_many_long_pipelines_still_fits_in_one_message():
-    blocks = release_card(release(pipelines=80, targets=40, name=LONG, description="x" * 5000))
+    blocks = card(release(pipelines=80, targets=40, name=LONG, description="x" * 5000), *MENU)
     assert len(blocks) <= 50
-    assert "+36 more pipelines" in blocks[-1]["elements"][0]["text"]
+    assert "more pipelines" in blocks[-2]["elements"][0]["text"] and blocks[-1]["type"] == "actions"
     for block in blocks:
         assert len(block.get("text", {}).get("text", "")) <= 3000
 
 
-def test_a_running_build_offers_abort_and_a_finished_one_retry_both_confirmed():
-    from dataclasses import replace
+def test_six_targets_and_twelve_pipelines_all_show_with_the_stage_actions():
+    blocks = card(replace(release(pipelines=12, targets=6, name=LONG), status=ReleaseStatus.STARTED),
+                  Action.START_REGRESSION, *MENU)
+    ids = [b.get("block_id", "") for b in blocks]
+    assert sum(i.startswith(BlockId.TARGET_PREFIX) for i in ids) == 6 and sum(i.startswith(BlockId.PIPELINE_PREFIX) for i in ids) == 12
+    assert len(blocks) <= 50
+    assert [Block.parse(b).to_dict() for b in blocks] == blocks  # slack_sdk's own validation passes
 
+
+def test_a_running_build_offers_abort_and_a_finished_one_retry_both_confirmed():
     base = release(pipelines=1)
     running = replace(base, pipelines=(replace(base.pipelines[0], buildStatus=BuildStatus.RUNNING, triggered=True,
                                                buildUrl="https://ci.example.com/job/x/7/", buildNumber="7"),))
-    section = release_card(running)[-1]
+    section = card(running)[-1]
     assert section["accessory"]["action_id"] == ActionId.ABORT_BUILD and "confirm" in section["accessory"]
     assert "<https://ci.example.com/job/x/7/|open>" in section["text"]["text"] and "#7" in section["text"]["text"]
     failed = replace(base, pipelines=(replace(base.pipelines[0], buildStatus=BuildStatus.FAILED, triggered=True),))
-    assert release_card(failed)[-1]["accessory"]["action_id"] == ActionId.RETRY_BUILD
+    assert card(failed)[-1]["accessory"]["action_id"] == ActionId.RETRY_BUILD
+    in_regression = replace(failed, status=ReleaseStatus.REGRESSION_IN_PROGRESS)
+    assert "accessory" not in card(in_regression)[-1]  # no new builds while what was built is tested
 
 
 def test_text_people_type_cannot_mention_or_link():
-    blocks = release_card(release(description="<!channel> see <https://evil.example|here>"))
-    assert "&lt;!channel&gt;" in blocks[2]["text"]["text"]
+    blocks = card(release(description="<!channel> see <https://evil.example|here>"))
+    assert "&lt;!channel&gt;" in blocks[3]["text"]["text"]
+
+
+def test_the_card_shows_the_stage_and_only_the_stages_actions():
+    kickoff = card(release(), Action.KICKOFF, Action.CANCEL, Action.EDIT_DATES)
+    assert kickoff[1]["elements"][0]["text"].startswith("*▶ Kickoff* → Builds → Regression")
+    actions = kickoff[-1]
+    assert [e["action_id"] for e in actions["elements"]] == [f"{ActionId.STAGE_PREFIX}kickoff", ActionId.RELEASE_MENU]
+    assert [o["value"] for o in actions["elements"][1]["options"]] == ["edit-dates:r1", "cancel:r1"]
+    built = replace(release(), status=ReleaseStatus.REGRESSION_IN_PROGRESS,
+                    targets=(TargetView("rt0", Ref("t0", "App Store", "APP_STORE"), "com.acme", TargetStatus.PENDING, "45"),))
+    blocks = card(built, Action.MARK_SUBMITTED, Action.REGRESSION_FAILED, cycle=2, cycle_passed=True,
+                  delayed=True, delayed_reason="waiting for <!here> legal")
+    assert "Kickoff ✓ → Builds ✓ → *▶ Regression*" in blocks[1]["elements"][0]["text"]
+    assert "regression cycle 2 passed" in blocks[1]["elements"][0]["text"] and "&lt;!here&gt;" in blocks[1]["elements"][0]["text"]
+    target = next(b for b in blocks if b.get("block_id") == f"{BlockId.TARGET_PREFIX}rt0")
+    assert target["accessory"]["value"] == "SUBMITTED:r1:rt0" and "build 45" in target["text"]["text"]
+    assert card(replace(built, status=ReleaseStatus.CANCELLED))[1]["elements"][0]["text"] == "🚫 *Cancelled*"
 
 
 def test_the_modal_stays_within_slacks_limits_and_uses_core_field_names_as_block_ids():
@@ -99,7 +134,6 @@ def test_options_are_filtered_by_what_is_typed_and_capped_at_100():
 
 def test_the_create_modal_passes_slack_sdk_validation_whole():
     # Part of the modal is validated once and cached; the whole must still parse and validate.
-    from slack_sdk.models.views import View
 
     for ctx in (ModalContext("C1", "1.5.0", integration(1, LONG)), ModalContext(None)):
         modal = create_release_modal(ctx)
