@@ -134,6 +134,8 @@ def test_options_are_filtered_by_what_is_typed_and_capped_at_100():
 
 def test_the_create_modal_passes_slack_sdk_validation_whole():
     # Part of the modal is validated once and cached; the whole must still parse and validate.
+    from slack_sdk.models.views import View
+
 
     for ctx in (ModalContext("C1", "1.5.0", integration(1, LONG)), ModalContext(None)):
         modal = create_release_modal(ctx)
