@@ -19,7 +19,6 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.blocks.card import release_card
-from core.services.card_view import CardView
 from bot.blocks.notices import notice_text
 from bot.errors import reported
 from bot.ids import ActionId
@@ -32,6 +31,7 @@ from core.runner import Announcement, BuildFacts, Runner
 from core.runner.follow_builds import FollowBuilds
 from core.runtime import Runtime
 from core.services.builds import BuildRefusedError, record_progress, request_build
+from core.services.card_view import CardView
 from core.services.integrations import utcnow
 from core.services.releases import create_release, get_release
 from tests.bot.helpers import release_with_pipeline, wait_for
