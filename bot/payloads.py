@@ -19,6 +19,7 @@ SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{1,63}")
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,63}")
 TOKEN = re.compile(r"[!-~]{1,255}")  # trigger ids, timestamps, view ids: printable ASCII, bounded
 # The card's buttons whose listeners read the action's value (a release pipeline id).
+VIEW_TYPES = ("modal", "home")
 VALUE_ACTIONS = {ActionId.TRIGGER_BUILD, ActionId.RETRY_BUILD, ActionId.ABORT_BUILD}
 
 
@@ -126,8 +127,9 @@ def _check_view(view: object, *, optional: bool) -> None:
         return
     _require(isinstance(view, dict), "`view` must be an object")
     _require(_str(view.get("id"), pattern=TOKEN, optional=False), "`view.id` is missing")
-    _require(_str(view.get("callback_id"), optional=False) and _str(view.get("type"), optional=False),
-             "`view.callback_id` and `view.type` are missing")
+    _require(_str(view.get("callback_id"), optional=False), "`view.callback_id` is missing")
+    # Bolt reads more (body["workflow_step"]) for a workflow_step view: releasebot only has modals and a Home tab.
+    _require(view.get("type") in VIEW_TYPES, "`view.type` must be modal or home")
     _require(_str(view.get("private_metadata")), "`view.private_metadata` must be text")
     _require(view.get("callback_id") != CallbackId.CREATE_RELEASE or _origin_ok(view.get("private_metadata")),
              "the create form's `private_metadata` is not the one releasebot wrote")

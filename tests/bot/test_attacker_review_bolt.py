@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from tests.bot.test_attacker_review import server_errors
 from tests.bot.test_create_flow import modal_of, releases_of, values
 
@@ -28,8 +26,6 @@ def test_a_signed_submission_whose_view_has_no_type_gets_a_4xx_not_bolts_key_err
     assert server_errors(caplog) == [] and releases_of(running_bot, world) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bot/payloads.py::_check_view accepts any view.type: for `workflow_step` Bolt's "
-                                       "to_step reads body['workflow_step'] unguarded (KeyError, 500, traceback)")
 def test_a_signed_submission_of_a_workflow_step_view_gets_a_4xx_not_bolts_key_error(running_bot, world, caplog):
     answer = submit_view(running_bot, world, caplog, lambda view: {**view, "type": "workflow_step"})
     assert 400 <= answer.status_code < 500, answer.text
