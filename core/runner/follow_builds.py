@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from core.enums import BuildState, BuildStatus
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import BuildRef
+from core.integrations.network import AddressRefusedError
 from core.models import PipelineBuild
 from core.runner.build_steps import CLIENT_ERRORS, ci_client, record, ref_of, retry_at, unbuildable
 from core.runner.context import RunnerContext
@@ -64,6 +65,9 @@ class FollowBuilds:
                 client.stop(ref)
                 self._abort_sent(build_id)
             seen = client.state(ref)
+        except AddressRefusedError as exc:  # the host now resolves somewhere refused: settings, not a passing failure
+            record(self.ctx, build_id, **unbuildable(self.ctx, build_id, exc, starting=False))
+            return
         except (IntegrationError, ConfigurationError) as exc:
             record(self.ctx, build_id, **self._failed(build_id, exc, client, key))
             return

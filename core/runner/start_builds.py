@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from core.enums import BuildState, IntegrationKind
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import ensure_branch
+from core.integrations.network import AddressRefusedError
 from core.models import PipelineBuild, Release, ReleasePipeline, ScmIntegration
 from core.runner.build_steps import CLIENT_ERRORS, ci_client, record, retry_at, unbuildable
 from core.runner.context import RunnerContext
@@ -78,6 +79,8 @@ class StartBuilds:
                 ref = client.trigger(params=params, idempotency_key=key)
             return dict(state=BuildState.RUNNING, queue_id=ref.queue_id, build_number=ref.build_number, url=ref.url,
                         next_check=utcnow() + timedelta(seconds=self.ctx.interval))
+        except AddressRefusedError as exc:  # the host now resolves somewhere refused: settings, not a passing failure
+            return unbuildable(self.ctx, build_id, exc, starting=True)
         except (IntegrationError, ConfigurationError) as exc:
             return self._failed(build_id, exc)
 

@@ -176,9 +176,6 @@ class ScriptedNetworkRuntime(Runtime):
         return self._network.context()
 
 
-@pytest.mark.xfail(strict=True, reason="core/runner/follow_builds.py::FollowBuilds._failed (and start_builds.py::_failed) "
-                                       "store str(exc) as the member-visible error: the guard's message names the private "
-                                       "address and RELEASEBOT_ALLOW_PRIVATE_NETWORKS")
 def test_a_ci_host_that_rebinds_to_a_private_address_shows_members_advice_not_the_address_or_a_setting(tmp_path):
     network = Network()
     network.answer("ci.example.com", PUBLIC, "127.0.0.1")  # public when the client is made, loopback when it connects
