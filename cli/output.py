@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from core.logs import escape
+
 
 def plain(value: Any) -> Any:
     """JSON-ready form of dataclasses, ORM rows, enums and dates."""
@@ -35,7 +37,8 @@ def emit(obj: Any, *, as_json: bool, lines: Iterable[str] | str = ()) -> None:
         click.echo(json.dumps(plain(obj), indent=2, ensure_ascii=False))
         return
     for line in [lines] if isinstance(lines, str) else lines:
-        click.echo(line)
+        # Names come from Slack: a terminal escape sequence in one must not reach the operator's terminal.
+        click.echo("\n".join(escape(part) for part in str(line).split("\n")))
 
 
 def table(rows: list[list[str]], headers: list[str]) -> list[str]:

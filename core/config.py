@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from core.crypto import CredentialCipher
 from core.errors import ConfigurationError
@@ -95,9 +95,13 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         try:
-            make_url(value)
+            url = make_url(value)
         except ArgumentError:
             raise ValueError("database url") from None
+        try:  # mysql:// means mysqlclient, postgresql:// psycopg2: neither is installed
+            url.get_dialect().import_dbapi()
+        except (ImportError, NoSuchModuleError):
+            raise ValueError("driver") from None
         return value
 
     @field_validator("slack_api_url")
@@ -145,6 +149,9 @@ def _problem(error: dict) -> str:
     if name == "secret_keys":  # the cipher's own message already says what to do
         return str(error.get("ctx", {}).get("error") or error["msg"]).replace("Value error, ", "")
     shown = "the value" if name in SECRET_FIELDS else json.dumps(str(error.get("input")), ensure_ascii=False)
+    if name == "database_url" and str(error["msg"]).endswith("driver"):
+        return (f"{env}: its database driver is not installed here: use sqlite:///releasebot.db or "
+                "mysql+pymysql://user:password@host:3306/db")
     if name.endswith("_seconds"):
         wrong = "must be more than 0 seconds" if error["type"] == "greater_than" else "is not a number of seconds"
         return f"{env}: {shown} {wrong} (e.g. 5 or 0.5)"

@@ -16,8 +16,6 @@ from tests.factories import World
 HOSTILE_NAME = "\x1b]52;c;Y3VybCBldmlsLnRlc3QgfCBzaAo=\x07Mallory\x1b[2J"
 
 
-@pytest.mark.xfail(strict=True, reason="cli/admin.py::_release_lines (and cli/output.py::emit) print names stored from "
-                                       "Slack as they are: escape sequences reach the operator's terminal")
 def test_release_show_prints_a_slack_chosen_name_without_its_terminal_escape_sequences(workspace, capsys):  # noqa: F811
     rt = Runtime(Settings.from_env())
     with rt.unit_of_work() as s:
@@ -33,8 +31,6 @@ def test_release_show_prints_a_slack_chosen_name_without_its_terminal_escape_seq
     assert "\x1b" not in out and "\x07" not in out
 
 
-@pytest.mark.xfail(strict=True, reason="core/config.py validates DATABASE_URL's shape but not that its driver is installed: "
-                                       "mysql:// (SQLAlchemy's default driver, mysqlclient) is an 'unexpected failure'")
 @pytest.mark.parametrize("url", ["mysql://releasebot:s3cret-pw@127.0.0.1:3306/releasebot",
                                  "postgresql://releasebot:s3cret-pw@127.0.0.1:5432/releasebot"])
 def test_a_database_url_whose_driver_is_not_installed_is_one_line_naming_the_setting(env, capsys, monkeypatch, url):  # noqa: F811
