@@ -30,6 +30,12 @@ def _secret(pipeline: PipelineIntegration, cipher: CredentialCipher) -> bytes | 
     return secret.encode() if secret else None
 
 
+def _signed_by(pipeline: PipelineIntegration, cipher: CredentialCipher, body: bytes, signature: str | None) -> bool:
+    secret = _secret(pipeline, cipher)
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest() if secret else None
+    return expected is not None and hmac.compare_digest(expected, signature or "")
+
+
 def github_workflow_run(session: Session, *, cipher: CredentialCipher, run_id: str, delivery_id: str, body: bytes,
                         signature: str | None) -> str | None:
     """A `workflow_run` delivery: check X-Hub-Signature-256 (constant time, over the raw body)
@@ -38,10 +44,10 @@ def github_workflow_run(session: Session, *, cipher: CredentialCipher, run_id: s
     matches = _builds_of(session, PipelineType.GITHUB_ACTIONS, PipelineBuild.queueId == run_id)
     if not matches:
         return None
-    build, pipeline = matches[0]
-    secret = _secret(pipeline, cipher)
-    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest() if secret else None
-    if expected is None or not hmac.compare_digest(expected, signature or ""):
+    # Run ids are unique per GitHub server, not across the servers of every tenant: the build is the
+    # one whose pipeline's secret signed the body.
+    build = next((b for b, pipeline in matches if _signed_by(pipeline, cipher, body, signature)), None)
+    if build is None:
         raise PermissionDeniedError("bad webhook signature")
     try:
         with session.begin_nested():
