@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.text import MESSAGE_BLOCKS, SECTION_TEXT, escape, shorten
+from bot.blocks.text import MESSAGE_BLOCKS, SECTION_TEXT, escape, link, shorten
 from bot.ids import ActionId, BlockId
 from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.lifecycle import BUILDS_ALLOWED, Action
@@ -118,7 +118,7 @@ def pipeline_section(p: PipelineView, status: ReleaseStatus = ReleaseStatus.STAR
     if p.buildNumber:
         line += f" · build #{escape(p.buildNumber)}"
     if p.buildUrl:
-        line += f" · <{p.buildUrl}|open>"
+        line += f" · {link(p.buildUrl, 'open')}"
     if p.triggeredBy and p.triggered:
         line += f" · started by {escape(shorten(p.triggeredBy, 80))}"
     if p.problem:  # why it failed to start, was lost, or is being retried: the card says it, not only the log

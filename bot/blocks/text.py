@@ -22,6 +22,13 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str | None, label: str) -> str:
+    """An mrkdwn link to an http(s) URL a CI returned; without the link when the URL could break out of it."""
+    if not url or not url.startswith(("https://", "http://")) or any(c in url for c in "<>| \n\t"):
+        return label
+    return f"<{url}|{label}>"
+
+
 def option(label: str, value: str) -> Option:
     """A select option within Slack's limits."""
     return Option(text=PlainTextObject(text=shorten(label, OPTION_TEXT)), value=value[:OPTION_VALUE])

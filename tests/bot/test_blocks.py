@@ -89,6 +89,14 @@ def test_text_people_type_cannot_mention_or_link():
     assert "&lt;!channel&gt;" in blocks[3]["text"]["text"]
 
 
+def test_a_build_url_that_could_break_out_of_its_link_is_not_linked():
+    base = release(pipelines=1)
+    forged = replace(base, pipelines=(replace(base.pipelines[0], buildStatus=BuildStatus.FAILED, triggered=True,
+                                              buildUrl="https://ci.example.com/x|click me> <!channel"),))
+    text = card(forged)[-1]["text"]["text"]
+    assert "<!channel" not in text and "· open" in text
+
+
 def test_the_card_shows_the_stage_and_only_the_stages_actions():
     kickoff = card(release(), Action.KICKOFF, Action.CANCEL, Action.EDIT_DATES)
     assert kickoff[1]["elements"][0]["text"].startswith("*▶ Kickoff* → Builds → Regression")
