@@ -9,17 +9,20 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from core.runner.auto_kickoff import AutoKickoff
 from core.runner.cards import Cards
 from core.runner.context import Announcer, RunnerContext
 from core.runner.follow_builds import FollowBuilds
+from core.runner.kickoff import Kickoff
 from core.runner.notifications import Notifications
+from core.runner.overdue import Overdue
 from core.runner.start_builds import StartBuilds
 from core.runtime import Runtime
 
 log = logging.getLogger("releasebot.runner")
-# In this order each round: a build started or ended redraws its card, and a card is posted before
-# the thread replies under it.
-KINDS = (StartBuilds, FollowBuilds, Cards, Notifications)
+# In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
+# started or ended redraws its card, and a card is posted before the thread replies under it.
+KINDS = (AutoKickoff, Kickoff, Overdue, StartBuilds, FollowBuilds, Cards, Notifications)
 
 
 class Runner:

@@ -16,6 +16,7 @@ from core.enums import TERMINAL_BUILD_STATES, ReleaseStatus
 from core.errors import Problem, ValidationError
 from core.lifecycle import Action, TransitionRefusedError, allowed_actions, next_status
 from core.models import Account, PipelineBuild, Release, ReleasePipeline
+from core.services import tasks  # a module import: tasks needs this module too (see core.services.tasks)
 from core.services.builds import stop_build
 from core.services.regression import PASSED, current_cycle
 from core.services.transitions import Outcome, begin, finish, load, move
@@ -37,9 +38,12 @@ def _step(session: Session, action: Action, *, tenant_id: str, release_id: str, 
 
 def kickoff(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str | None,
             request_key: str | None = None) -> Outcome:
-    """KICKOFF_PENDING → PENDING: the kickoff tasks (the release branch) are the runner's to do."""
-    return _step(session, Action.KICKOFF, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id,
-                 request_key=request_key)
+    """KICKOFF_PENDING → PENDING: the kickoff tasks (the release branch) are owed, the runner's to do."""
+    outcome = _step(session, Action.KICKOFF, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id,
+                    request_key=request_key)
+    if outcome.changed:
+        tasks.owe_kickoff_tasks(session, tenant_id=tenant_id, release_id=release_id)
+    return outcome
 
 
 def finish_kickoff(session: Session, *, tenant_id: str, release_id: str) -> Outcome:
