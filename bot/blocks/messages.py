@@ -7,7 +7,9 @@ from bot.ids import COMMAND
 USAGE = (
     f"*releasebot* runs your mobile releases.\n"
     f"• `{COMMAND} create [version]` — open the form to create a release (e.g. `{COMMAND} create 1.5.0`)\n"
+    f"• `{COMMAND} list` — the live releases, with their stage and card\n"
     f"• `{COMMAND} show <version>` — where a release stands, and its card posted here if it has none\n"
+    f"• `{COMMAND} cancel <version>` — cancel a release (you are asked why)\n"
     f"• `{COMMAND} help` — this message\n"
     "Integrations (repositories, stores, pipelines, channels, trackers) are added by an admin with "
     "`releasebot integration add`."
@@ -27,6 +29,15 @@ def release_summary(release, *, card_channel: str | None, reposting: bool) -> st
     return "\n".join(line for line in (
         f"*{release.releaseKey}* ({release.releaseType.value.title()}) — {release.status.value.replace('_', ' ').lower()}",
         f"`{escape(release.branchRelease)}` from `{escape(release.baseBranch)}` · targets: {targets or 'none'}", where) if line)
+
+
+def releases_list(releases, card_channels: dict[str, str]) -> str:
+    """`/release list`: one line per live release."""
+    if not releases:
+        return f"No live releases. Start one with `{COMMAND} create`."
+    lines = [f"• *{r.releaseKey}* ({r.releaseType.value.title()}) — {r.status.value.replace('_', ' ').lower()}"
+             + (f" · card in <#{card_channels[r.id]}>" if r.id in card_channels else "") for r in releases]
+    return "*Live releases*\n" + "\n".join(lines)
 
 
 def release_created(release_key: str, permalink: str | None, channel_id: str | None) -> str:

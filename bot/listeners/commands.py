@@ -4,17 +4,18 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.blocks.messages import release_summary, usage
+from bot.blocks.lifecycle_modals import cancel_modal
+from bot.blocks.messages import release_summary, releases_list, usage
 from bot.blocks.modal import ModalContext, create_release_modal, setup_needed_modal
 from bot.errors import reported
 from bot.ids import COMMAND
-from core.enums import IntegrationKind
+from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind
 from core.errors import NotFoundError
 from core.runner import Runner
 from core.runtime import Runtime
 from core.services.cards import get_card, repost_here
 from core.services.integrations import list_integrations
-from core.services.releases import find_release
+from core.services.releases import find_release, list_releases
 
 MAX_VERSION_PREFILL = 64
 
@@ -46,6 +47,14 @@ def _show(runtime: Runtime, context: BoltContext, channel_id: str | None, ref: s
     return release_summary(release, card_channel=card_channel, reposting=card_channel is None and bool(channel_id))
 
 
+def _list(runtime: Runtime, context: BoltContext) -> str:
+    """The workspace's live releases, newest first, each with its stage and where its card is."""
+    with runtime.reading() as session:
+        live = [r for r in list_releases(session, tenant_id=context["tenant_id"], limit=50) if r.status not in ENDED_RELEASE_STATUSES]
+        cards = {r.id: get_card(session, tenant_id=context["tenant_id"], release_id=r.id) for r in live}
+    return releases_list(live, {rid: card.channelId for rid, card in cards.items() if card})
+
+
 def register(app: App, runtime: Runtime, follower: Runner) -> None:
     @app.command(COMMAND)
     def release_command(ack: Ack, command: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
@@ -54,6 +63,16 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
         if sub == "show" and len(words) > 1:
             ack(response_type="ephemeral", text=_show(runtime, context, command.get("channel_id"), words[1]))
             follower.wake()
+            return
+        if sub == "list":
+            ack(response_type="ephemeral", text=_list(runtime, context))
+            return
+        if sub == "cancel" and len(words) > 1:
+            ack()
+            with reported(command, client):  # who may cancel is checked by core when the form is submitted
+                with runtime.reading() as session:
+                    release = find_release(session, tenant_id=context["tenant_id"], ref=words[1])
+                client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(release))
             return
         if sub != "create":
             ack(response_type="ephemeral", text=usage(None if sub in (None, "help") else sub))

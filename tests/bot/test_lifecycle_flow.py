@@ -82,3 +82,15 @@ def test_another_workspace_cannot_move_a_release_by_naming_its_id(running_bot, w
                           channel_id=channel, message_ts=ts)
     wait_for(lambda: [e for e in running_bot.slack.ephemerals if e["user"] == "U0INTRUDER"])
     assert status_of(running_bot, created) == ReleaseStatus.KICKOFF_PENDING
+
+
+def test_release_list_shows_the_live_releases_with_their_stage_and_card(running_bot, world):
+    card = released_card(running_bot, world)
+    listed = running_bot.as_user().command("list").json()
+    assert listed["response_type"] == "ephemeral"
+    assert "*v1.5.0* (Planned) — kickoff pending" in listed["text"] and f"card in <#{card[1]}>" in listed["text"]
+    with running_bot.runtime.unit_of_work() as s:
+        from core.services import lifecycle
+
+        lifecycle.cancel(s, tenant_id=world.tenant.id, release_id=card[0].id, actor_account_id=world.admin.id, reason="no")
+    assert "No live releases" in running_bot.as_user().command("list").json()["text"]
