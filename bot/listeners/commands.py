@@ -52,7 +52,8 @@ def _list(runtime: Runtime, context: BoltContext) -> str:
     with runtime.reading() as session:
         live = [r for r in list_releases(session, tenant_id=context["tenant_id"], limit=50) if r.status not in ENDED_RELEASE_STATUSES]
         cards = {r.id: get_card(session, tenant_id=context["tenant_id"], release_id=r.id) for r in live}
-    return releases_list(live, {rid: card.channelId for rid, card in cards.items() if card})
+        channels = {rid: card.channelId for rid, card in cards.items() if card}
+    return releases_list(live, channels)
 
 
 def register(app: App, runtime: Runtime, follower: Runner) -> None:
