@@ -68,7 +68,7 @@ class Team:
     def drawn(self, release) -> str:
         """The card as Slack shows it now (its latest redraw)."""
         channel, ts = self.card(release)
-        return json.dumps(next(m for m in self.slack.messages if m["channel"] == channel and m["ts"] == ts)["blocks"])
+        return json.dumps(next(m for m in self.slack.messages if m["channel"] == channel and m["ts"] == ts)["blocks"], ensure_ascii=False)
 
 
 def test_a_release_goes_from_create_to_archived_by_clicks_alone(running_bot, world, jenkins, github):
