@@ -67,7 +67,8 @@ def test_the_full_happy_path(running_bot, world):
     submitted = user.view_submission(modal, values(world))
     assert submitted.status_code == 200 and submitted.text == ""  # the modal closes
 
-    card = wait_for(lambda: slack.last_message(world.channel.details["channelId"]))
+    # The pilot's name is asked of Slack after the ack: the card may be drawn first, then redrawn with it.
+    card = wait_for(lambda: (m := slack.last_message(world.channel.details["channelId"])) and "Grace Hopper" in json.dumps(m["blocks"]) and m)
     buttons = [b["accessory"] for b in card["blocks"] if b.get("block_id", "").startswith(BlockId.PIPELINE_PREFIX)]
     assert [b["action_id"] for b in buttons] == [ActionId.TRIGGER_BUILD]
     assert "Grace Hopper" in json.dumps(card["blocks"]) and "`release/1.5.0` from `main`" in json.dumps(card["blocks"])
