@@ -1,8 +1,15 @@
-"""Thread replies under a release card: who triggered which build, and how it ended."""
+"""Thread replies under a release card: who triggered which build, how it ended, and every change of the release."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.blocks.text import escape, shorten
 from core.enums import BuildState
+from core.lifecycle import Action
 from core.runner import Announcement
+from core.runner.context import EventFacts
+
+DETAIL_LIMIT = 2000  # a reason is at most this long (core.services.lifecycle.REASON_LIMIT)
 
 ENDINGS = {
     BuildState.SUCCESS: ("✅", "succeeded"),
@@ -33,6 +40,8 @@ def _links(a: Announcement) -> str:
 
 def notice_text(a: Announcement) -> str:
     """The text of one announcement (mrkdwn)."""
+    if a.event is not None:
+        return event_text(a.event, a.release.releaseKey, target_date=a.release.targetReleaseDate)
     b = a.build
     name = f"*{b.pipeline_name}*" + (f" #{b.number}" if b.number else "")
     if a.kind == "TRIGGERED":
@@ -49,3 +58,70 @@ def notice_text(a: Announcement) -> str:
     if b.state in (BuildState.FAILED, BuildState.LOST):
         text += f"\n{_who(a)} — retry it from the card when ready."
     return text
+
+
+# --- changes of the release (one line each: who, what, and the detail that matters) -----------------------
+
+
+def _actor(e: EventFacts) -> str:
+    if e.actor_slack_user:
+        return f"<@{escape(e.actor_slack_user)}>"
+    return escape(e.actor_name) if e.actor_name else "releasebot"
+
+
+def _said(text: str | None) -> str:
+    """People's words (a reason, a name), escaped so they cannot ping, link or format."""
+    return escape(shorten((text or "").strip(), DETAIL_LIMIT))
+
+
+def _because(e: EventFacts) -> str:
+    return f": {_said(e.detail)}" if e.detail else ""
+
+
+def _regression_started(e: EventFacts, key: str) -> str:
+    cycle, _, builds = (e.detail or "").partition(" on ")  # "cycle 2 on App Store #41, Play Store #40"
+    on = f" ({_said(builds)})" if builds else ""
+    return f"▶️ {_actor(e)} started regression {_said(cycle) or 'a cycle'} on {key}{on}"
+
+
+def _delayed(e: EventFacts, key: str, target_date) -> str:
+    if e.actor_slack_user or e.actor_name:
+        until = f" (new target date {target_date:%Y-%m-%d})" if target_date else ""
+        return f"⏳ {_actor(e)} marked {key} delayed{until}{_because(e)}"
+    passed = f" ({target_date:%Y-%m-%d})" if target_date else ""
+    ask = f"<@{escape(e.pilot_slack_user)}>, mark" if e.pilot_slack_user else "Mark"
+    return f"⏰ {key} passed its target date{passed}: {ask} it delayed with a reason"
+
+
+def _target_mark(icon: str, verb: str) -> Callable[[EventFacts, str], str]:
+    return lambda e, key: f"{icon} {_actor(e)} marked {_said(e.detail) or 'a target'} {verb}"
+
+
+LINES: dict[str, Callable[[EventFacts, str], str]] = {
+    Action.KICKOFF: lambda e, key: f"🚀 {_actor(e)} kicked off {key}",
+    Action.KICKOFF_DONE: lambda e, key: f"🌱 {key} is kicked off: builds can start",
+    Action.START_REGRESSION: _regression_started,
+    Action.REGRESSION_PASSED: lambda e, key: f"✅ {_actor(e)} passed regression {_said(e.from_value)} of {key}: the targets can be submitted",
+    Action.REGRESSION_FAILED: lambda e, key: f"❌ {_actor(e)} failed regression {_said(e.from_value)} of {key}{_because(e)} — back to builds",
+    Action.MARK_SUBMITTED: _target_mark("📦", "submitted"),
+    Action.MARK_APPROVED: _target_mark("👍", "approved"),
+    Action.MARK_RELEASED: _target_mark("🎉", "released"),
+    Action.ALL_SUBMITTED: lambda e, key: f"📬 Every target of {key} is submitted: waiting for the stores",
+    Action.ALL_RELEASED: lambda e, key: f"🏁 {key} is released in every store",
+    Action.EDIT_DATES: lambda e, key: f"📅 {_actor(e)} changed the dates of {key}: {_said(e.from_value)} → {_said(e.to_value)}",
+    # The name the event recorded (the pilot may have changed again since): not a mention.
+    Action.CHANGE_PILOT: lambda e, key: f"🧑‍✈️ {_actor(e)} made {_said(e.to_value)} the pilot of {key}",
+    Action.CANCEL: lambda e, key: f"🚫 {_actor(e)} cancelled {key}{_because(e)}",
+    Action.ARCHIVE: lambda e, key: f"🗄️ {_actor(e)} archived {key}",
+}
+
+
+def event_text(e: EventFacts, release_key: str, *, target_date=None) -> str:
+    """One thread line for a change of the release: who, what, and the detail that matters."""
+    key = escape(release_key)
+    if e.action == Action.MARK_DELAYED:
+        return _delayed(e, key, target_date)
+    line = LINES.get(e.action)
+    if line is None:  # an action this bot version does not know yet: still one honest line
+        return f"ℹ️ {_actor(e)}: {_said(e.action.replace('-', ' '))} on {key}{_because(e)}"
+    return line(e, key)

@@ -5,11 +5,21 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
 from core.enums import BuildState, NotificationState
 from core.errors import IntegrationError
-from core.models import Account, Notification, PipelineBuild, PipelineIntegration, ReleaseCard, ReleasePipeline
-from core.runner.context import Announcement, BuildFacts, RunnerContext
+from core.models import (
+    Account,
+    Notification,
+    PipelineBuild,
+    PipelineIntegration,
+    Release,
+    ReleaseCard,
+    ReleaseEvent,
+    ReleasePipeline,
+)
+from core.runner.context import Announcement, BuildFacts, EventFacts, RunnerContext
 from core.services import builds
 from core.services.integrations import utcnow
 from core.services.releases import get_release
@@ -27,9 +37,14 @@ class Notifications:
         now = utcnow()
         card_owed = select(ReleaseCard.releaseId).where(ReleaseCard.releaseId == Notification.releaseId,
                                                         ReleaseCard.messageTs.is_(None)).exists()
+        # A release's change lines are told in the order of its history: one waits for those before it
+        # (steps of a round run in parallel, and a line being retried keeps its place).
+        earlier = aliased(Notification)
+        line_before = select(earlier.id).where(earlier.releaseId == Notification.releaseId, earlier.state == NotificationState.PENDING,
+                                               earlier.eventId < Notification.eventId).exists()
         with self.ctx.runtime.reading() as s:
             return list(s.scalars(select(Notification.id).where(
-                Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now, ~card_owed,
+                Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now, ~card_owed, ~line_before,
                 or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now))
                 .order_by(Notification.nextAttemptAt).limit(limit)))
 
@@ -59,9 +74,13 @@ class Notifications:
             n.state = state
             n.nextAttemptAt = utcnow() + timedelta(seconds=delay * min(n.attempts, 10)) if delay else None
             builds.release_claim(s, Notification, notification_id, worker=self.ctx.worker)
+        if state == NotificationState.SENT and announcement.event is not None:
+            self.ctx.wake()  # the release's next line, if any, is due now
 
 
 def _announcement(s, n: Notification) -> Announcement:
+    if n.eventId is not None:
+        return _event_announcement(s, n)
     build = s.get(PipelineBuild, n.buildId)
     rp = s.get(ReleasePipeline, build.releasePipelineId)
     pipeline = s.get(PipelineIntegration, rp.pipelineIntegrationId)
@@ -72,3 +91,14 @@ def _announcement(s, n: Notification) -> Announcement:
         build.buildLogUrl, build.artifactUrl, build.durationSeconds, build.error,
         who.slackUserId if who else None, who.displayName if who else None,
         aborter.displayName if aborter and build.state == BuildState.CANCELLED else None))
+
+
+def _event_announcement(s, n: Notification) -> Announcement:
+    """A change of the release, with the Slack ids of who made it and of the pilot (to mention them)."""
+    event = s.get(ReleaseEvent, n.eventId)
+    actor = s.get(Account, event.actorAccountId) if event.actorAccountId else None
+    pilot_id = s.scalar(select(Release.releasePilotId).where(Release.id == n.releaseId))
+    pilot = s.get(Account, pilot_id) if pilot_id else None
+    return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), event=EventFacts(
+        event.action, event.fromValue, event.toValue, event.detail, actor.slackUserId if actor else None,
+        actor.displayName if actor else None, pilot.slackUserId if pilot else None))

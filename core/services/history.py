@@ -7,10 +7,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.enums import NotificationState
 from core.errors import NotFoundError
-from core.models import Account, Release, ReleaseEvent
+from core.models import Account, Notification, Release, ReleaseEvent, new_id
+from core.services.integrations import utcnow
 
 VALUE_LIMIT = 255  # fromValue / toValue are short (a status, a date, a name); the detail holds prose
+# A build's own notifications (TRIGGERED, FINISHED) already tell the thread: one line per thing, not two.
+SILENT_ACTIONS = frozenset({"build-triggered", "build-retried", "build-aborted"})
+EVENT_KIND = "EVENT"
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,16 @@ class Event:
 
 def record_event(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str | None, action: str,
                  from_value: object = None, to_value: object = None, detail: str | None = None) -> ReleaseEvent:
-    """Append one event (in the caller's transaction: it exists exactly when the change does)."""
-    event = ReleaseEvent(tenantId=tenant_id, releaseId=release_id, at=datetime.now(UTC).replace(tzinfo=None),
-                         actorAccountId=actor_account_id, action=str(action), fromValue=_short(from_value),
-                         toValue=_short(to_value), detail=detail)
+    """Append one event and owe its thread line (in the caller's transaction: both exist exactly when the change does)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    event = ReleaseEvent(tenantId=tenant_id, releaseId=release_id, at=now, actorAccountId=actor_account_id,
+                         action=str(action), fromValue=_short(from_value), toValue=_short(to_value), detail=detail)
     session.add(event)
     session.flush()
+    if event.action not in SILENT_ACTIONS:
+        session.add(Notification(id=new_id(), tenantId=tenant_id, releaseId=release_id, eventId=event.id, kind=EVENT_KIND,
+                                 dedupeKey=f"event:{event.id}", state=NotificationState.PENDING, nextAttemptAt=utcnow()))
+        session.flush()
     return event
 
 
