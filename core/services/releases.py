@@ -133,6 +133,9 @@ class ReleaseView:
     ticket: Ref | None
     targets: tuple[TargetView, ...] = field(default=())
     pipelines: tuple[PipelineView, ...] = field(default=())
+    iOSEpicId: str | None = None  # the tracker's epics, as the seed's releases columns name them
+    androidEpicId: str | None = None
+    webEpicId: str | None = None
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -419,6 +422,7 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
                                      rp.buildStatus or BuildStatus.PENDING, bool(rp.triggered), rp.triggeredAt,
                                      rp.buildUrl, rp.buildNumber, who, problem, detail)
                         for rp, p, problem, who, detail in pipelines),
+        iOSEpicId=release.iOSEpicId, androidEpicId=release.androidEpicId, webEpicId=release.webEpicId,
     )
 
 

@@ -121,7 +121,8 @@ def test_a_release_is_created_listed_shown_and_cancelled(workspace, capsys):
     code, out, _ = run(capsys, "release", "show", "v2.1.0", "--tenant", "T100")
     assert code == 0 and "pipeline Jenkins iOS: PENDING" in out
     assert run(capsys, "release", "show", "2.1.0", "--tenant", "T100")[1] == out  # 2.1.0 and v2.1.0 are one release
-    assert run_json(capsys, "release", "cancel", "v2.1.0", "--tenant", "T100")["status"] == "CANCELLED"
+    assert run_json(capsys, "release", "cancel", "v2.1.0", "--tenant", "T100", "--by", "U1",
+                    "--reason", "the holiday was moved")["status"] == "CANCELLED"
 
 
 def test_rotation_from_the_cli_reports_how_many_credentials_it_rewrote(workspace, capsys, monkeypatch):

@@ -28,7 +28,7 @@ def test_a_cli_release_with_a_slack_channel_owes_its_card_and_a_cancel_owes_a_re
     card = card_of(rt, created["id"])
     assert card is not None and card.channelId == world.channel.details["channelId"] and card.messageTs is None
     assert card.nextAttemptAt is not None  # due now: the runner posts it
-    run_json(capsys, "release", "cancel", "3.0.0", "--tenant", "T100")
+    run_json(capsys, "release", "cancel", "3.0.0", "--tenant", "T100", "--by", "U1", "--reason", "not needed")
     assert card_of(rt, created["id"]).revision == card.revision + 1  # the card will show CANCELLED
 
 
