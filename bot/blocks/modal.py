@@ -25,7 +25,7 @@ from bot.blocks.text import option
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import ReleaseType
 from core.services.integrations import IntegrationView
-from core.services.releases import DESCRIPTION_LIMIT
+from core.services.releases import DESCRIPTION_LIMIT, VERSION_MAX_LENGTH
 
 RELEASE_TYPE_LABELS = {ReleaseType.PLANNED: "Planned", ReleaseType.HOTFIX: "Hotfix", ReleaseType.MAJOR: "Major"}
 
@@ -51,7 +51,7 @@ def create_release_modal(ctx: ModalContext) -> dict:
     scm_option = option(integration_label(ctx.scm), ctx.scm.id) if ctx.scm else None
     opening = [
         InputBlock(block_id=BlockId.VERSION, label="Version", element=PlainTextInputElement(
-            action_id=ActionId.VERSION, placeholder="1.5.0", initial_value=ctx.version or None, max_length=64)),
+            action_id=ActionId.VERSION, placeholder="1.5.0", initial_value=ctx.version or None, max_length=VERSION_MAX_LENGTH)),
         InputBlock(block_id=BlockId.RELEASE_TYPE, label="Release type", element=StaticSelectElement(
             action_id=ActionId.RELEASE_TYPE, options=[option(v, k.value) for k, v in RELEASE_TYPE_LABELS.items()],
             initial_option=option(RELEASE_TYPE_LABELS[ReleaseType.PLANNED], ReleaseType.PLANNED.value))),

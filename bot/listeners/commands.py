@@ -15,9 +15,7 @@ from core.runner import Runner
 from core.runtime import Runtime
 from core.services.cards import get_card, repost_here
 from core.services.integrations import list_integrations
-from core.services.releases import find_release, list_releases
-
-MAX_VERSION_PREFILL = 64
+from core.services.releases import VERSION_MAX_LENGTH, find_release, list_releases
 
 
 def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
@@ -80,7 +78,7 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
             return
         ack()  # Slack wants an answer in 3 s; the trigger id is good for 3 s: open the modal at once.
         # The version only prefills the form (core checks it on submit); a long one is not worth sending to Slack.
-        version = words[1] if len(words) > 1 and len(words[1]) <= MAX_VERSION_PREFILL else None
+        version = words[1] if len(words) > 1 and len(words[1]) <= VERSION_MAX_LENGTH else None
         with reported(command, client):  # after the ack, an error must not reach Bolt (it would drop the ack)
             modal = _modal_for(runtime, context["tenant_id"], command.get("channel_id"), version)
             client.views_open(trigger_id=command["trigger_id"], view=modal)
