@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.blocks.text import escape, shorten
+from bot.blocks.text import escape, link, shorten
 from core.enums import BuildState
 from core.lifecycle import Action
 from core.runner import Announcement
@@ -29,12 +29,12 @@ def duration(seconds: int | None) -> str:
 
 def _who(a: Announcement) -> str:
     b = a.build
-    return f"<@{b.triggered_by_slack_user}>" if b.triggered_by_slack_user else (b.triggered_by_name or "someone")
+    return f"<@{escape(b.triggered_by_slack_user)}>" if b.triggered_by_slack_user else escape(b.triggered_by_name or "someone")
 
 
 def _links(a: Announcement) -> str:
     b = a.build
-    links = [f"<{url}|{label}>" for url, label in ((b.url, "build"), (b.log_url, "log"), (b.artifact_url, "artifacts")) if url]
+    links = [link(url, label) for url, label in ((b.url, "build"), (b.log_url, "log"), (b.artifact_url, "artifacts")) if url]
     return " · ".join(links)
 
 
@@ -42,19 +42,20 @@ def notice_text(a: Announcement) -> str:
     """The text of one announcement (mrkdwn)."""
     if a.event is not None:
         return event_text(a.event, a.release.releaseKey, target_date=a.release.targetReleaseDate)
-    b = a.build
-    name = f"*{b.pipeline_name}*" + (f" #{b.number}" if b.number else "")
+    # What a CI answered and what people named things is escaped: it cannot ping, link or format.
+    b, key = a.build, escape(a.release.releaseKey)
+    name = f"*{escape(b.pipeline_name)}*" + (f" #{escape(b.number)}" if b.number else "")
     if a.kind == "TRIGGERED":
         retry = f" (attempt {b.attempt})" if b.attempt > 1 else ""
-        return f"🔨 {_who(a)} triggered {name} for {a.release.releaseKey}{retry}" + (f" — {_links(a)}" if _links(a) else "")
+        return f"🔨 {_who(a)} triggered {name} for {key}{retry}" + (f" — {_links(a)}" if _links(a) else "")
     icon, verb = ENDINGS.get(b.state, ("ℹ️", b.state.value.lower()))
-    text = f"{icon} {name} {verb}" + (f" by {b.aborted_by_name}" if b.aborted_by_name else "")
+    text = f"{icon} {name} {verb}" + (f" by {escape(b.aborted_by_name)}" if b.aborted_by_name else "")
     if b.duration_seconds:
         text += f" in {duration(b.duration_seconds)}"
     if _links(a):
         text += f" — {_links(a)}"
     if b.error:
-        text += f"\n> {b.error}"
+        text += f"\n> {_said(b.error)}"
     if b.state in (BuildState.FAILED, BuildState.LOST):
         text += f"\n{_who(a)} — retry it from the card when ready."
     return text

@@ -202,8 +202,6 @@ def test_a_ci_host_that_rebinds_to_a_private_address_shows_members_advice_not_th
 
 
 # --- mrkdwn in thread replies -----------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="bot/blocks/notices.py::notice_text puts the pipeline name, the build's error (CI "
-                                       "or guard text) and names into mrkdwn unescaped, unlike the card (bot.blocks.text.escape)")
 def test_a_thread_reply_escapes_what_a_ci_answer_or_a_name_puts_in_it():
     facts = BuildFacts(id="b1", attempt=1, pipeline_name="<!here> iOS", release_pipeline_id="rp1", state=BuildState.FAILED,
                        number=None, url=None, log_url=None, artifact_url=None, duration_seconds=None,
