@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.config import Settings
+from core.crypto import generate_key
 from core.enums import ReleaseStatus as S
 from core.enums import TaskState
 from core.errors import PermissionDeniedError
@@ -17,6 +19,7 @@ from core.lifecycle import TransitionRefusedError
 from core.models import ReleaseTask
 from core.runner.auto_kickoff import AutoKickoff
 from core.runner.kickoff import Kickoff
+from core.runtime import Runtime
 from core.services import lifecycle, tasks
 from core.services.integrations import utcnow
 from tests.core.runner_world import events, new_release, race, release_row, runner, runtime_on, world_on
@@ -237,3 +240,32 @@ def test_a_release_kicked_off_by_a_person_first_is_left_alone_by_the_automatic_k
         lifecycle.kickoff(s, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=world.member.id)
     r.work(AutoKickoff).run(release.id)  # it read the release as due before the person clicked
     assert [e.actorAccountId for e in events(rt, release.id, "kickoff")] == [world.member.id]
+
+
+def test_a_release_with_another_task_still_open_stays_pending_until_that_one_is_skipped(rt, world, github):
+    release = kicked_off(rt, world)
+    with rt.unit_of_work() as s:  # a task of the next issue (epics), which this runner does not know yet
+        s.add(ReleaseTask(tenantId=world.tenant.id, releaseId=release.id, task="epics", state=TaskState.PENDING, attempts=0,
+                          nextAttemptAt=utcnow()))
+    assert run_due(runner(rt)) == 2  # the unknown one is left as it is
+    assert [(v.task, v.state) for v in view(rt, world, release)] == [(tasks.RELEASE_BRANCH, TaskState.DONE),
+                                                                     ("epics", TaskState.PENDING)]
+    assert release_row(rt, release.id).status == S.PENDING
+    with rt.unit_of_work() as s:
+        tasks.skip_task(s, tenant_id=world.tenant.id, release_id=release.id, task="epics", actor_account_id=world.admin.id)
+    assert release_row(rt, release.id).status == S.STARTED
+
+
+def test_an_scm_whose_credentials_this_worker_cannot_decrypt_fails_the_task_with_advice_for_members(rt, world, github):
+    release = kicked_off(rt, world)
+    other = Runtime(Settings(database_url=rt.settings.database_url, secret_keys=(generate_key(),), allow_private_networks=True))
+    try:
+        run_due(runner(other))
+    finally:
+        other.engine.dispose()
+    task = task_row(rt, release)
+    assert task.state == TaskState.FAILED
+    assert task.lastError == "could not cut release/1.5.0 from main: ask an admin to re-verify iOS app repo, then retry (or skip this task)"
+    assert task.errorDetail and task.errorDetail != task.lastError
+    assert github.calls(path_regex="/git/") == []
+    assert release_row(rt, release.id).status == S.PENDING
