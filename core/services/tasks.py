@@ -71,10 +71,11 @@ def task_done(session: Session, *, task_id: str, worker: str, result: str | None
     """Record the claimed task done and, if it was the last one, start the release; False if the
     task was skipped or taken over meanwhile (its result is dropped)."""
     task = session.get(ReleaseTask, task_id)
+    status = _lock_release(session, task.releaseId)
     if not _settle(session, task_id, worker, state=TaskState.DONE, result=result, lastError=None, errorDetail=None,
                    nextAttemptAt=None):
         return False
-    _finish_if_done(session, tenant_id=task.tenantId, release_id=task.releaseId)
+    _finish_if_done(session, tenant_id=task.tenantId, release_id=task.releaseId, status=status)
     return True
 
 
@@ -120,12 +121,12 @@ def skip_task(session: Session, *, tenant_id: str, release_id: str, task: str, a
         raise PermissionDeniedError(f"only a workspace admin can skip {TASK_NAMES.get(task, task)}: ask one, or retry it")
     if row.state in FINISHED:
         return _view(row)
-    _live(session, release_id, task)
+    status = _live(session, release_id, task)
     before = row.state
     if _change(session, row, before, state=TaskState.SKIPPED, nextAttemptAt=None, claimedUntil=None):
         record_event(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor.id, action="task-skipped",
                      from_value=before, to_value=TaskState.SKIPPED, detail=TASK_NAMES.get(task, task))
-        _finish_if_done(session, tenant_id=tenant_id, release_id=release_id)
+        _finish_if_done(session, tenant_id=tenant_id, release_id=release_id, status=status)
     return _view(row)
 
 
@@ -140,11 +141,18 @@ def _task(session: Session, tenant_id: str, release_id: str, task: str, actor_ac
     return row, actor
 
 
-def _live(session: Session, release_id: str, task: str) -> None:
-    status = session.scalar(select(Release.status).where(Release.id == release_id))
+def _live(session: Session, release_id: str, task: str) -> ReleaseStatus:
+    status = _lock_release(session, release_id)
     if status != ReleaseStatus.PENDING:
         raise TransitionRefusedError(f"{TASK_NAMES.get(task, task)} is a kickoff task, and this release is no longer "
                                      f"kicking off ({status.value}): there is nothing to retry or skip")
+    return status
+
+
+def _lock_release(session: Session, release_id: str) -> ReleaseStatus:
+    """The release's status, read and locked before its tasks and card are touched: lifecycle changes lock
+    the release first too, so on MariaDB the two never wait for each other crosswise (a deadlock)."""
+    return session.scalar(select(Release.status).where(Release.id == release_id).with_for_update())
 
 
 def _change(session: Session, row: ReleaseTask, was: TaskState, **values) -> bool:
@@ -163,11 +171,10 @@ def _view(row: ReleaseTask) -> TaskView:
     return TaskView(row.task, row.state, row.lastError, row.result)
 
 
-def _finish_if_done(session: Session, *, tenant_id: str, release_id: str) -> bool:
-    """Start the release if every kickoff task is done or skipped. The release row is locked first, and
-    the tasks read with a locking read: two workers finishing its last two tasks at once cannot both
-    miss the other's (on MariaDB a plain read would see the transaction's older snapshot)."""
-    status = session.scalar(select(Release.status).where(Release.id == release_id).with_for_update())
+def _finish_if_done(session: Session, *, tenant_id: str, release_id: str, status: ReleaseStatus) -> bool:
+    """Start the release if every kickoff task is done or skipped. The caller locked the release row
+    (`status` read then), and the tasks are read with a locking read: two workers finishing its last two
+    tasks at once cannot both miss the other's (on MariaDB a plain read sees the transaction's older snapshot)."""
     open_tasks = session.scalars(select(ReleaseTask.id).where(ReleaseTask.releaseId == release_id,
                                                               ReleaseTask.state.not_in(FINISHED)).with_for_update()).all()
     if status != ReleaseStatus.PENDING or open_tasks:
