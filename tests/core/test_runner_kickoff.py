@@ -20,7 +20,7 @@ from core.models import ReleaseTask
 from core.runner.auto_kickoff import AutoKickoff
 from core.runner.kickoff import Kickoff
 from core.runtime import Runtime
-from core.services import lifecycle, tasks
+from core.services import builds, lifecycle, tasks
 from core.services.integrations import utcnow
 from tests.core.runner_world import events, new_release, race, release_row, runner, runtime_on, world_on
 from tests.factories import SCM_TOKEN, github_for
@@ -269,3 +269,23 @@ def test_an_scm_whose_credentials_this_worker_cannot_decrypt_fails_the_task_with
     assert task.errorDetail and task.errorDetail != task.lastError
     assert github.calls(path_regex="/git/") == []
     assert release_row(rt, release.id).status == S.PENDING
+
+
+def test_a_task_whose_worker_died_mid_call_is_taken_over_after_its_lease_without_cutting_twice(rt, world, github):
+    release = kicked_off(rt, world)
+    task_id = task_row(rt, release).id
+    with rt.unit_of_work() as s:
+        assert builds.claim(s, ReleaseTask, task_id, ReleaseTask.state == TaskState.PENDING, worker="dead",
+                            lease=timedelta(seconds=1))
+    github.add_branch("acme/app", "release/1.5.0", MAIN_SHA)  # it had cut the branch, then died
+    r = runner(rt)
+    assert run_due(r) == 0  # claimed: left alone until the lease lapses
+    deadline = time.monotonic() + 10
+    while not run_due(r):
+        assert time.monotonic() < deadline, "the lapsed claim was never taken over"
+        time.sleep(0.1)
+    assert github.calls("POST", BRANCH_REF) == []
+    assert release_row(rt, release.id).status == S.STARTED
+    with rt.unit_of_work() as s:  # the dead worker's late answer changes nothing
+        assert tasks.task_done(s, task_id=task_id, worker="dead", result="0" * 40) is False
+    assert task_row(rt, release).result == MAIN_SHA
