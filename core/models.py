@@ -411,6 +411,7 @@ class Notification(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("dedupeKey", name="uq_notifications_dedupeKey"),
         Index("ix_notifications_due", "state", "nextAttemptAt"),
+        Index("ix_notifications_release", "releaseId", "state"),  # a release's lines wait for the older ones
         OUR_TABLE_ARGS,
     )
 
