@@ -31,6 +31,7 @@ class BlockId(StrEnum):
     PIPELINE_PREFIX = "pipeline:"  # card sections: pipeline:<release pipeline id>
     TARGET_PREFIX = "target:"  # card sections: target:<release target id>
     STAGE_ACTIONS = "stage_actions"
+    TASKS = "kickoff_tasks"
     REASON = "reason"
     NEW_PILOT = "newPilot"
 
@@ -53,6 +54,8 @@ class ActionId(StrEnum):
     ABORT_BUILD = "abort_build"
     OPEN_BUILD = "open_build"
     STAGE_PREFIX = "stage:"  # stage:<core.lifecycle.Action value>, the value is the release id
+    RETRY_TASK = "retry_task"  # value: <release id>:<task>
+    SKIP_TASK = "skip_task"
     MARK_TARGET = "mark_target"  # value: <next TargetStatus>:<release id>:<release target id>
     RELEASE_MENU = "release_menu"  # an overflow menu; each option's value: <action>:<release id>
     REASON = "reason_input"

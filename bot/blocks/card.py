@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.text import MESSAGE_BLOCKS, SECTION_TEXT, escape, link, shorten
 from bot.ids import ActionId, BlockId
-from core.enums import BuildStatus, ReleaseStatus, TargetStatus
+from core.enums import BuildStatus, ReleaseStatus, TargetStatus, TaskState
 from core.lifecycle import BUILDS_ALLOWED, Action
 from core.services.card_view import CardView
 from core.services.releases import PipelineView, ReleaseView, TargetView
@@ -98,6 +98,33 @@ def target_section(t: TargetView, v: CardView) -> SectionBlock:
     return SectionBlock(block_id=f"{BlockId.TARGET_PREFIX}{t.id}", text=MarkdownTextObject(text=text), accessory=accessory)
 
 
+TASK_ICON = {TaskState.PENDING: "🔄", TaskState.DONE: "✅", TaskState.FAILED: "❌", TaskState.SKIPPED: "⏭️"}
+TASK_NAMES = {"release-branch": "Release branch"}
+
+
+def tasks_blocks(v: CardView) -> list:
+    """Kickoff's chores while the release kicks off (or when one failed): done, running, or failed with
+    what to do and a Retry (anyone) and Skip (admins) button."""
+    if not v.tasks or (v.release.status != ReleaseStatus.PENDING and all(t.state != TaskState.FAILED for t in v.tasks)):
+        return []
+    lines = []
+    for t in v.tasks:
+        line = f"{TASK_ICON[t.state]} {TASK_NAMES.get(t.task, t.task)}"
+        if t.result and t.state == TaskState.DONE:
+            line += f" · `{escape(shorten(t.result, 12))}`"
+        if t.lastError and t.state != TaskState.DONE:
+            line += f"\n⚠️ {escape(shorten(t.lastError, 600))}"
+        lines.append(line)
+    blocks = [SectionBlock(text=MarkdownTextObject(text=shorten("*Kickoff*\n" + "\n".join(lines), SECTION_TEXT)))]
+    failed = [t for t in v.tasks if t.state == TaskState.FAILED][:2]
+    if failed:
+        blocks.append(ActionsBlock(block_id=BlockId.TASKS, elements=[
+            ButtonElement(text=f"{verb} {TASK_NAMES.get(t.task, t.task).lower()}"[:75], action_id=action,
+                          value=f"{v.release.id}:{t.task}", style="primary" if action == ActionId.RETRY_TASK else None)
+            for t in failed for verb, action in (("Retry", ActionId.RETRY_TASK), ("Skip", ActionId.SKIP_TASK))]))
+    return blocks
+
+
 def _button(p: PipelineView, status: ReleaseStatus) -> ButtonElement | None:
     if p.buildStatus == BuildStatus.RUNNING:
         return ButtonElement(text="Abort", action_id=ActionId.ABORT_BUILD, value=p.id, style="danger",
@@ -147,8 +174,9 @@ def release_card(v: CardView) -> list[dict]:
     blocks = [HeaderBlock(text=shorten(f"🚀 Release {r.releaseKey}", 150)), _headline(v), _facts(v)]
     if r.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=shorten(escape(r.description), SECTION_TEXT))))
+    blocks += tasks_blocks(v)
     blocks.append(DividerBlock())
-    room = MESSAGE_BLOCKS - FIXED_BLOCKS
+    room = MESSAGE_BLOCKS - FIXED_BLOCKS - 2
     blocks += [target_section(t, v) for t in r.targets[:room // 3]]
     room -= min(len(r.targets), room // 3)
     blocks += [pipeline_section(p, r.status) for p in r.pipelines[:room]]

@@ -18,7 +18,7 @@ from core.errors import NotFoundError, Problem, ReleasebotError, ValidationError
 from core.lifecycle import Action
 from core.runner import Runner
 from core.runtime import Runtime
-from core.services import lifecycle, regression
+from core.services import lifecycle, regression, tasks
 from core.services.releases import get_release
 from core.services.tenants import ensure_account
 
@@ -91,6 +91,17 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
                 ack()
             follower.wake()
 
+    def task(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
+        action = body["actions"][0]
+        step = tasks.retry_task if action["action_id"] == ActionId.RETRY_TASK else tasks.skip_task
+        with reported(body, client):
+            try:
+                release_id, _, name = (action.get("value") or "").partition(":")
+                runtime.retrying(lambda session: step(session, **_who(context), release_id=release_id, task=name))
+            finally:
+                ack()
+            follower.wake()
+
     def menu(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
         ack()
         with reported(body, client):
@@ -117,6 +128,8 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
     app.action(re.compile("^" + re.escape(ActionId.STAGE_PREFIX)))(stage)
     app.action(ActionId.MARK_TARGET)(mark_target)
     app.action(ActionId.RELEASE_MENU)(menu)
+    app.action(ActionId.RETRY_TASK)(task)
+    app.action(ActionId.SKIP_TASK)(task)
     for callback_id in (CallbackId.CANCEL_RELEASE, CallbackId.MARK_DELAYED, CallbackId.EDIT_DATES, CallbackId.CHANGE_PILOT):
         app.view(callback_id)(submit)
 

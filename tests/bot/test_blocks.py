@@ -1,6 +1,7 @@
 """Block Kit builders: pure functions whose output stays within Slack's limits."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime
 
@@ -150,3 +151,20 @@ def test_the_create_modal_passes_slack_sdk_validation_whole():
         assert View(**modal).to_dict() == modal
         modal["blocks"].clear()  # what a caller does to its copy stays there
     assert len(create_release_modal(ModalContext(None))["blocks"]) == 12
+
+
+def test_kickoff_tasks_show_while_kicking_off_and_a_failed_one_offers_retry_and_skip():
+    from core.enums import TaskState
+    from core.services.tasks import TaskView
+
+    kicking_off = replace(release(), status=ReleaseStatus.PENDING)
+    running = card(kicking_off, tasks=(TaskView("release-branch", TaskState.PENDING, None, None),))
+    assert any("🔄 Release branch" in json.dumps(b, ensure_ascii=False) for b in running)
+    failed = card(kicking_off, tasks=(TaskView("release-branch", TaskState.FAILED, "ask an admin <!here>", None),))
+    text = json.dumps(failed, ensure_ascii=False)
+    assert "❌ Release branch" in text and "&lt;!here&gt;" in text
+    buttons = next(b for b in failed if b.get("block_id") == BlockId.TASKS)["elements"]
+    assert [(e["action_id"], e["value"]) for e in buttons] == [(ActionId.RETRY_TASK, "r1:release-branch"),
+                                                               (ActionId.SKIP_TASK, "r1:release-branch")]
+    started = card(replace(release(), status=ReleaseStatus.STARTED), tasks=(TaskView("release-branch", TaskState.DONE, None, "abc123"),))
+    assert "Release branch" not in json.dumps(started, ensure_ascii=False)  # done and gone from the card

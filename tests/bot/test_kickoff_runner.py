@@ -56,3 +56,33 @@ def test_a_release_whose_planned_date_has_come_is_kicked_off_and_started_by_the_
     kickoffs = events(rt, release.id, "kickoff")
     assert [e.actorAccountId for e in kickoffs] == [None]  # by the bot
     assert len(github.calls("POST", "/repos/acme/app/git/refs")) == 1
+
+
+def test_a_failed_kickoff_task_shows_on_the_card_with_what_to_do_and_its_retry_button_starts_the_release(running_bot, world,
+                                                                                                      github):
+    import json
+
+    from bot.ids import ActionId, BlockId
+    from tests.factories import SCM_TOKEN
+
+    github.add_token(SCM_TOKEN, fine_grained=True, contents="read")  # verification passes; cutting the branch is refused
+    release, ts = release_with_card(running_bot, world)
+    with running_bot.runtime.unit_of_work() as s:
+        lifecycle.kickoff(s, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=world.admin.id)
+
+    def card_showing(text: str) -> str | None:
+        updates = running_bot.slack.calls_to("chat.update")
+        drawn = json.dumps(updates[-1].params["blocks"], ensure_ascii=False) if updates else ""
+        return drawn if text in drawn else None
+
+    failed = wait_for(lambda: card_showing("❌ Release branch"))
+    assert "give its token write access, then retry" in failed and ActionId.RETRY_TASK in failed
+    assert status_of(running_bot.runtime, release.id) == S.PENDING
+    github.add_token(SCM_TOKEN)  # an admin fixes the token
+    running_bot.slack.add_user(world.member.slackUserId, name="grace")
+    answer = running_bot.as_user(world.member.slackUserId, "grace").block_action(
+        action_id=ActionId.RETRY_TASK, value=f"{release.id}:release-branch", block_id=BlockId.TASKS,
+        channel_id=world.channel.details["channelId"], message_ts=ts)
+    assert answer.status_code == 200
+    wait_for(lambda: settled(running_bot.runtime, release.id, S.STARTED))
+    assert "release/1.5.0" in github.repo("acme/app").branches
