@@ -58,19 +58,24 @@ def progress_line(status: ReleaseStatus) -> str:
     return " → ".join(steps)
 
 
+def _late(v: CardView) -> bool:
+    """Delayed, and still on its way: a released or ended release wears no badge."""
+    return v.delayed and v.release.status not in (ReleaseStatus.RELEASED, ReleaseStatus.CANCELLED, ReleaseStatus.ARCHIVED)
+
+
 def _headline(v: CardView) -> ContextBlock:
     r = v.release
     parts = [progress_line(r.status)]
     if v.cycle:
         parts.append(f"regression cycle {v.cycle}" + (" passed" if v.cycle_passed else ""))
-    if v.delayed:
+    if _late(v):
         parts.append("⏰ *Delayed*" + (f": {escape(shorten(v.delayed_reason, 300))}" if v.delayed_reason else " (reason wanted)"))
     return ContextBlock(elements=[MarkdownTextObject(text=shorten("  ·  ".join(parts), SECTION_TEXT))])
 
 
 def _facts(v: CardView) -> SectionBlock:
     r = v.release
-    target = _date(r.targetReleaseDate) + (" ⏰" if v.delayed else "")
+    target = _date(r.targetReleaseDate) + (" ⏰" if _late(v) else "")
     fields = [
         f"*Version*\n{escape(r.version)} ({r.releaseType.value.title()})",
         f"*Branch*\n`{escape(r.branchRelease)}` from `{escape(r.baseBranch)}`",
