@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import or_, select
+
 from core.enums import BuildState, IntegrationKind
 from core.errors import ReleasebotError
 from core.integrations.base import BuildRef
@@ -19,6 +21,16 @@ log = logging.getLogger("releasebot.runner")
 # What building a CI client from stored settings can raise: a key that decrypts nothing, an address
 # the guard refuses, a host that does not resolve, a port out of range.
 CLIENT_ERRORS = (ReleasebotError, ValueError, KeyError)
+
+
+def due_builds(ctx: RunnerContext, state: BuildState, limit: int = 100) -> list[str]:
+    """Builds in `state` due a look (past any backoff) and not claimed by another worker."""
+    now = utcnow()
+    with ctx.runtime.reading() as s:
+        return list(s.scalars(select(PipelineBuild.id).where(
+            PipelineBuild.state == state, PipelineBuild.nextCheckAt <= now,
+            or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now))
+            .order_by(PipelineBuild.nextCheckAt).limit(limit)))
 
 
 def ref_of(build: PipelineBuild) -> BuildRef:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select
-
 from core.enums import BuildState, BuildStatus
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import BuildRef
 from core.integrations.network import AddressRefusedError
 from core.models import PipelineBuild
-from core.runner.build_steps import CLIENT_ERRORS, ci_client, record, ref_of, retry_at, unbuildable
+from core.runner.build_steps import CLIENT_ERRORS, ci_client, due_builds, record, ref_of, retry_at, unbuildable
 from core.runner.context import RunnerContext
 from core.services import builds
 from core.services.integrations import utcnow
@@ -33,12 +31,7 @@ class FollowBuilds:
 
     def due(self, limit: int = 100) -> list[str]:
         """Running builds due a check and not claimed by another worker."""
-        now = utcnow()
-        with self.ctx.runtime.reading() as s:
-            return list(s.scalars(select(PipelineBuild.id).where(
-                PipelineBuild.state == BuildState.RUNNING, PipelineBuild.nextCheckAt <= now,
-                or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now))
-                .order_by(PipelineBuild.nextCheckAt).limit(limit)))
+        return due_builds(self.ctx, BuildState.RUNNING, limit)
 
     def run(self, build_id: str) -> None:
         """Check one running build."""

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select
-
 from core.enums import BuildState, IntegrationKind
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import ensure_branch
 from core.integrations.network import AddressRefusedError
 from core.models import PipelineBuild, Release, ReleasePipeline, ScmIntegration
-from core.runner.build_steps import CLIENT_ERRORS, ci_client, record, retry_at, unbuildable
+from core.runner.build_steps import CLIENT_ERRORS, ci_client, due_builds, record, retry_at, unbuildable
 from core.runner.context import RunnerContext
 from core.services import builds
 from core.services.integrations import utcnow
@@ -27,12 +25,7 @@ class StartBuilds:
 
     def due(self, limit: int = 100) -> list[str]:
         """Requested builds past any backoff and not claimed by another worker."""
-        now = utcnow()
-        with self.ctx.runtime.reading() as s:
-            return list(s.scalars(select(PipelineBuild.id).where(
-                PipelineBuild.state == BuildState.REQUESTED, PipelineBuild.nextCheckAt <= now,
-                or_(PipelineBuild.claimedUntil.is_(None), PipelineBuild.claimedUntil < now))
-                .order_by(PipelineBuild.nextCheckAt).limit(limit)))
+        return due_builds(self.ctx, BuildState.REQUESTED, limit)
 
     def run(self, build_id: str) -> None:
         """Start one requested build."""

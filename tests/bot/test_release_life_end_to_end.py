@@ -132,8 +132,11 @@ def test_a_release_is_cancelled_from_the_slash_command_with_a_reason(running_bot
                              if c.params["view"]["callback_id"] == CallbackId.CANCEL_RELEASE])[-1].params["view"]
     creator.view_submission(form, {BlockId.REASON: {ActionId.REASON: text_value("the payment SDK is not ready")}},
                             view_id="V0CANCEL3")
-    team.until("3.0.0", ReleaseStatus.CANCELLED)
-    wait_for(lambda: "Cancelled" in team.drawn(release))
+    assert team.until("3.0.0", ReleaseStatus.CANCELLED).status == ReleaseStatus.CANCELLED
+    assert wait_for(lambda: "Cancelled" in team.drawn(release))
+    with running_bot.runtime.reading() as s:
+        cancel = [e for e in list_events(s, world.tenant.id, release.id) if e.action == "cancel"]
+    assert len(cancel) == 1 and cancel[0].detail == "the payment SDK is not ready"
 
 
 def get_card_or_none(rt, release):
