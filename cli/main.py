@@ -9,7 +9,7 @@ import uuid
 import click
 from sqlalchemy.exc import DBAPIError
 
-from cli import admin, server
+from cli import admin, releases, server
 from core import logs
 from core.config import Settings, SettingsError
 from core.db import describe_database_error
@@ -28,7 +28,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Runtime(settings)
 
 
-for command in (*admin.COMMANDS, *server.COMMANDS):
+for command in (*admin.COMMANDS, *releases.COMMANDS, *server.COMMANDS):
     cli.add_command(command)
 
 
