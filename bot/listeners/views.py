@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.modal import origin_channel
+from bot.errors import reported
 from bot.ids import BlockId, CallbackId
 from bot.listeners.parse import draft_from, input_problems, pilot_user, state_values
 from core.errors import ValidationError
@@ -15,7 +16,7 @@ from core.runner import Runner
 from core.runtime import Runtime
 from core.services.cards import card_channel, mark_stale, owe_card
 from core.services.releases import create_release, created_by_request
-from core.services.tenants import ensure_account
+from core.services.tenants import ensure_account, find_account
 
 log = logging.getLogger("releasebot.bot")
 FIELD_BLOCKS = {b.value for b in BlockId}
@@ -54,9 +55,8 @@ def _learn_pilot_name(runtime: Runtime, client: WebClient, tenant_id: str, slack
     if not slack_user:
         return
     with runtime.reading() as session:
-        known = ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user, display_name=slack_user)
-        if known.displayName != slack_user:
-            return
+        if find_account(session, tenant_id=tenant_id, ref=slack_user).displayName != slack_user:
+            return  # the name is known already
     name = _slack_name(client, slack_user)
     if name is None:
         return
@@ -96,8 +96,9 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
             ack(response_action="errors", errors=inline_errors(error))
             return
         ack()
-        _learn_pilot_name(runtime, client, tenant_id, pilot_user(state), release.id)  # Slack has its answer: now ask Slack
-        follower.wake()
+        follower.wake()  # the card is owed: the runner posts it while Slack is asked for the pilot's name
+        with reported(body, client):  # after the ack, nothing may reach Bolt
+            _learn_pilot_name(runtime, client, tenant_id, pilot_user(state), release.id)
 
 
 def _created_meanwhile(runtime: Runtime, tenant_id: str, view_id: str) -> bool:
