@@ -47,12 +47,41 @@ class Verifiable(Protocol):
         """Prove the credentials work for this integration; raise IntegrationError saying what to fix."""
 
 
+@dataclass(frozen=True)
+class Commit:
+    """One commit as a changelog lists it: its title is the message's first line."""
+
+    sha: str
+    title: str
+    author: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a branch has that a base has not: the newest commits first, at most the limit asked for."""
+
+    commits: tuple[Commit, ...]
+    total: int | None  # how many there are in all; None when the SCM does not count them and some were left
+    url: str | None  # the SCM's own page for the comparison (or the branch's history)
+
+
+def history_url(commit_url: str | None, marker: str, head_ref: str) -> str | None:
+    """The web page of a branch's history, from one of its commits' page (`…/commit/<sha>` → `…/commits/<ref>`)."""
+    if not commit_url or marker not in commit_url:
+        return None
+    return f"{commit_url.rsplit(marker, 1)[0]}{marker.replace('commit', 'commits')}{head_ref}"
+
+
 class ScmClient(Verifiable, Protocol):
     def branch_head(self, branch: str) -> str:
         """The commit sha a branch points at."""
 
     def create_branch(self, name: str, from_branch: str) -> str:
         """Create `name` at `from_branch`'s head (idempotent at the same commit); returns the sha."""
+
+    def compare(self, base_ref: str | None, head_ref: str, limit: int) -> Comparison:
+        """The commits `head_ref` has and `base_ref` has not (None: head's newest `limit`), newest first."""
 
 
 def ensure_branch(scm: ScmClient, name: str, from_branch: str) -> str:
@@ -117,5 +146,11 @@ class Ticket:
 
 
 class TicketClient(Verifiable, Protocol):
-    def create_epic(self, *, title: str, description: str) -> Ticket:
-        """Create an epic (Jira) or issue (Linear) for a release."""
+    def find_epic(self, marker: str) -> Ticket | None:
+        """The epic this bot opened with `marker` (a label or title mark unique to a release and platform), if any."""
+
+    def create_epic(self, *, title: str, description: str, marker: str | None = None) -> Ticket:
+        """Create an epic (Jira) or issue (Linear) for a release, carrying `marker` for find_epic."""
+
+    def close_epic(self, key: str) -> bool:
+        """Move the epic to the tracker's done state; False when it was done already."""

@@ -15,12 +15,14 @@ from urllib.parse import quote
 import requests
 
 from core.errors import IntegrationError
-from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.base import Commit, Comparison, IntegrationConfig, ProviderContext
 from core.integrations.http import HttpClient
 
 DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
 WRITE_SCOPE = "repository:write"
 PUSHING = ("write", "admin")
+WEB_URL = "https://bitbucket.org"
+PAGE = 100  # the largest `pagelen` the commits endpoint takes
 
 
 class BitbucketScm:
@@ -54,6 +56,23 @@ class BitbucketScm:
         if response.status_code in (400, 409):
             return self._existing(name, sha, from_branch, response)
         raise self._error(response, f"branch {name} in {self.full_name}")
+
+    def compare(self, base_ref: str | None, head_ref: str, limit: int) -> Comparison:
+        """`GET /commits?include=head&exclude=base`, newest first, following `next` until `limit` commits
+        (Bitbucket does not count them: the total is known only when every page was read)."""
+        params = {"include": head_ref, "pagelen": min(limit, PAGE)}
+        if base_ref is not None:
+            params["exclude"] = base_ref
+        found, path = [], f"{self.repo}/commits"
+        while path and len(found) < limit:
+            page = self._get(path, what=f"{base_ref or head_ref} or {head_ref} in {self.full_name}", params=params).json()
+            found += page.get("values") or []
+            path, params = page.get("next"), None  # `next` carries the query
+        commits = tuple(_commit(c) for c in found[:limit])
+        total = None if path else len(found)
+        where = (f"branches/compare/{quote(head_ref, safe='')}%0D{quote(base_ref, safe='')}" if base_ref
+                 else f"commits/branch/{quote(head_ref, safe='')}")
+        return Comparison(commits, total, f"{WEB_URL}/{self.full_name}/{where}")
 
     def _existing(self, name: str, sha: str, from_branch: str, refused: requests.Response) -> str:
         # A taken name answers 400 (BRANCH_ALREADY_EXISTS); so do bad names: look before deciding.
@@ -111,6 +130,13 @@ class BitbucketScm:
             return "no reason given"
         text = str(error.get("message") or "no reason given")
         return text.replace(self._token, "[token]")[:300]
+
+
+def _commit(item: dict) -> Commit:
+    author = item.get("author") or {}
+    name = (author.get("user") or {}).get("display_name") or (author.get("raw") or "someone").split(" <", 1)[0]
+    url = ((item.get("links") or {}).get("html") or {}).get("href")
+    return Commit(item["hash"], (item.get("message") or "").split("\n", 1)[0], name, url)
 
 
 def build(config: IntegrationConfig, ctx: ProviderContext) -> BitbucketScm:

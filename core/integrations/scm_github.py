@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 
 from core.errors import IntegrationError
-from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.base import Commit, Comparison, IntegrationConfig, ProviderContext, history_url
 from core.integrations.http import (
     MAX_RETRIES,
     MAX_RETRY_AFTER,
@@ -30,6 +30,7 @@ from core.integrations.http import (
 )
 
 DEFAULT_BASE_URL = "https://api.github.com"
+PAGE = 100  # the compare and commits endpoints' largest page
 API_VERSION = "2022-11-28"
 
 
@@ -180,6 +181,28 @@ class GitHubScm:
                                    status=403)
         raise self.api.error(response, f"branch {name} in {self.full_name}")
 
+    def compare(self, base_ref: str | None, head_ref: str, limit: int) -> Comparison:
+        """`GET /compare/{base}...{head}`, paged (oldest first, `total_commits` counts them): only the pages
+        holding the newest `limit` are read. Without a base, `GET /commits?sha=head`."""
+        if base_ref is None:
+            found = self.api.json(f"{self.repo}/commits", what=f"branch {head_ref} in {self.full_name}",
+                                  params={"sha": head_ref, "per_page": min(limit, PAGE)})[:limit]
+            commits = tuple(_commit(c) for c in found)
+            return Comparison(commits, None if len(commits) == limit else len(commits),
+                              history_url(commits[0].url if commits else None, "/commit/", head_ref))
+        path = f"{self.repo}/compare/{quote(base_ref, safe='/')}...{quote(head_ref, safe='/')}"
+        what = f"{base_ref} or {head_ref} in {self.full_name}"
+        first = self.api.json(path, what=what, params={"per_page": PAGE, "page": 1})
+        total = int(first.get("total_commits") or 0)
+        start = max(total - limit, 0)  # the newest `limit` are the last ones
+        first_page = start // PAGE + 1
+        listed = []
+        for page in range(first_page, (total - 1) // PAGE + 2):
+            answer = first if page == 1 else self.api.json(path, what=what, params={"per_page": PAGE, "page": page})
+            listed += answer["commits"]
+        wanted = listed[start - (first_page - 1) * PAGE:]
+        return Comparison(tuple(_commit(c) for c in reversed(wanted)), total, first.get("html_url"))
+
     def _existing(self, name: str, sha: str, from_branch: str) -> str:
         # GitHub answers 422 "Reference already exists" whatever the branch points at: look before deciding.
         head = self.branch_head(name)
@@ -190,6 +213,12 @@ class GitHubScm:
 
     def _ref_path(self, branch: str) -> str:
         return f"{self.repo}/git/ref/heads/{quote(branch, safe='/')}"
+
+
+def _commit(item: dict) -> Commit:
+    commit = item.get("commit") or {}
+    author = (item.get("author") or {}).get("login") or (commit.get("author") or {}).get("name") or "someone"
+    return Commit(item["sha"], (commit.get("message") or "").split("\n", 1)[0], author, item.get("html_url"))
 
 
 def build(config: IntegrationConfig, ctx: ProviderContext) -> GitHubScm:

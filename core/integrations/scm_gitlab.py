@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from core.errors import IntegrationError
-from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.base import Commit, Comparison, IntegrationConfig, ProviderContext, history_url
 from core.integrations.http import HttpClient
 
 DEFAULT_BASE_URL = "https://gitlab.com/api/v4"
@@ -59,6 +59,20 @@ class GitLabScm:
             return self._existing(name, sha, from_branch, response)
         raise self._error(response, f"branch {name} in {self.path}")
 
+    def compare(self, base_ref: str | None, head_ref: str, limit: int) -> Comparison:
+        """`GET /repository/compare?from=base&to=head` (every commit in one answer, oldest first: GitLab does not
+        page it). Without a base, `GET /repository/commits?ref_name=head`, newest first."""
+        what = f"{base_ref} or {head_ref} in {self.path}"
+        if base_ref is None:
+            found = self._get(f"{self.project}/repository/commits", what=what,
+                              params={"ref_name": head_ref, "per_page": min(limit, 100)}).json()[:limit]
+            commits = tuple(_commit(c) for c in found)
+            return Comparison(commits, None if len(commits) == limit else len(commits),
+                              history_url(commits[0].url if commits else None, "/-/commit/", head_ref))
+        answer = self._get(f"{self.project}/repository/compare", what=what, params={"from": base_ref, "to": head_ref}).json()
+        listed = answer.get("commits") or []
+        return Comparison(tuple(_commit(c) for c in reversed(listed[-limit:])), len(listed), answer.get("web_url"))
+
     def _existing(self, name: str, sha: str, from_branch: str, refused: requests.Response) -> str:
         # GitLab answers 400 "Branch already exists" whatever the branch points at: look before deciding.
         current = self.http.get(self._branch_path(name), expect=())
@@ -93,8 +107,8 @@ class GitLabScm:
     def _branch_path(self, branch: str) -> str:
         return f"{self.project}/repository/branches/{_encoded(branch)}"
 
-    def _get(self, path: str, *, what: str) -> requests.Response:
-        response = self.http.get(path, expect=())
+    def _get(self, path: str, *, what: str, **kwargs) -> requests.Response:
+        response = self.http.get(path, expect=(), **kwargs)
         if response.status_code != 200:
             raise self._error(response, what)
         return response
@@ -117,6 +131,11 @@ class GitLabScm:
         text = str(body.get("message") or body.get("error_description") or body.get("error") or "no reason given")
         # Never pass on a token GitLab might echo.
         return text.replace(self._token, "[token]")[:300]
+
+
+def _commit(item: dict) -> Commit:
+    title = item.get("title") or (item.get("message") or "").split("\n", 1)[0]
+    return Commit(item["id"], title, item.get("author_name") or "someone", item.get("web_url"))
 
 
 def build(config: IntegrationConfig, ctx: ProviderContext) -> GitLabScm:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.base import FakeServer, Request, Response
+from tests.fakes.commits import FakeCommit, History
 
 PREFIX = "/2.0"
 REPO = f"{PREFIX}/repositories/([^/]+)/([^/]+)"
@@ -41,11 +42,18 @@ class FakeBitbucket(FakeServer):
     def __init__(self) -> None:
         self.tokens: dict[str, Token] = {}
         self.repositories: dict[str, dict[str, str]] = {}  # full name -> branch -> hash
+        self.history = History()
         super().__init__()
 
     # --- test helpers ----------------------------------------------------------------------------
     def add_repository(self, full_name: str, branches: dict[str, str]) -> None:
         self.repositories[full_name] = dict(branches)
+
+    def push_commits(self, full_name: str, branch: str, messages: list[str], *, author: str = "Dev") -> list[str]:
+        """Commit `messages` on top of `branch` (which moves to the last one); returns the new hashes."""
+        shas = self.history.push(self.repositories[full_name][branch], messages, author=author)
+        self.repositories[full_name][branch] = shas[-1]
+        return shas
 
     def add_repository_token(self, token: str, full_name: str, scopes: list[str]) -> None:
         self.tokens[token] = Token(scopes, "repo_access_token", full_name)
@@ -62,6 +70,7 @@ class FakeBitbucket(FakeServer):
         self.route("GET", f"{REPO}/refs/branches/(.+)", self._authorized(self._branch))
         self.route("POST", f"{REPO}/refs/branches", self._authorized(self._create_branch))
         self.route("GET", f"{PREFIX}/user/permissions/repositories", self._authorized(self._permissions))
+        self.route("GET", f"{REPO}/commits", self._authorized(self._commits))
 
     def not_found(self, request: Request) -> Response:
         return error(404, "Resource not found")
@@ -134,6 +143,42 @@ class FakeBitbucket(FakeServer):
                          data={"key": "BRANCH_ALREADY_EXISTS"})
         branches[name] = sha
         return Response(201, branch_json(full_name, name, sha))
+
+    def _commits(self, request: Request, match: re.Match, token: Token) -> Response:
+        """Commits reachable from `include` and not from `exclude`, newest first, paged: `pagelen` (at most 100)
+        per page and a `next` link carrying the page number (no `size`: Bitbucket does not count commits)."""
+        full_name, refused = self._visible(token, match)
+        if refused:
+            return refused
+        branches = self.repositories[full_name]
+
+        def resolve(ref: str) -> str | None:
+            return branches.get(ref) or (ref if ref in self.history.commits or ref in branches.values() else None)
+
+        include = [resolve(r) for r in request.query.get("include") or [next(iter(branches))]]
+        exclude = [resolve(r) for r in request.query.get("exclude") or []]
+        if None in include or None in exclude:
+            return error(404, "Commit not found")
+        try:
+            pagelen = min(int((request.query.get("pagelen") or ["30"])[0]), 100)
+            page = max(int((request.query.get("page") or ["1"])[0]), 1)
+        except ValueError:
+            return error(400, "Invalid page")
+        log = list(reversed(self.history.between(exclude[0], include[0]))) if exclude else self.history.log(include[0])
+        body = {"pagelen": pagelen, "page": page,
+                "values": [self._commit_json(full_name, c) for c in log[(page - 1) * pagelen:page * pagelen]]}
+        if page * pagelen < len(log):
+            query = "&".join([f"include={r}" for r in request.query.get("include") or []]
+                             + [f"exclude={r}" for r in request.query.get("exclude") or []] + [f"pagelen={pagelen}", f"page={page + 1}"])
+            body["next"] = f"{self.url}{PREFIX}/repositories/{full_name}/commits?{query}"
+        return Response(200, body)
+
+    def _commit_json(self, full_name: str, commit: FakeCommit) -> dict:
+        return {"type": "commit", "hash": commit.sha, "date": commit.at.isoformat(), "message": commit.message,
+                "summary": {"raw": commit.message, "markup": "markdown", "html": commit.message},
+                "author": {"type": "author", "raw": f"{commit.author} <{commit.email}>"},
+                "parents": [{"type": "commit", "hash": commit.parent}] if commit.parent else [],
+                "links": {"html": {"href": f"https://bitbucket.org/{full_name}/commits/{commit.sha}"}}}
 
     def _permissions(self, request: Request, match: re.Match, token: Token) -> Response:
         if token.credential_type:

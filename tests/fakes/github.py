@@ -60,6 +60,7 @@ from urllib.parse import unquote
 import yaml
 
 from tests.fakes.base import FakeServer, Request, Response
+from tests.fakes.commits import FakeCommit, History
 
 DOCS = "https://docs.github.com/rest"
 API_VERSIONS = ("2022-11-28",)
@@ -179,6 +180,7 @@ class FakeGitHub(FakeServer):
         self.reset_at = int(time.time()) + 3600
         self.rate_limit_status = 403
         self._secondary: list[list] = []  # [times, retry_after, status]
+        self.history = History()
         super().__init__()
 
     # --- test helpers ----------------------------------------------------------------------------
@@ -205,6 +207,14 @@ class FakeGitHub(FakeServer):
         repo.branches[name] = sha
         repo.commits.add(sha)
         return sha
+
+    def push_commits(self, repo: Repo | str, branch: str, messages: list[str], *, author: str = "Dev") -> list[str]:
+        """Commit `messages` on top of `branch` (which moves to the last one); returns the new shas."""
+        repo = self.repo(repo) if isinstance(repo, str) else repo
+        shas = self.history.push(repo.branches[branch], messages, author=author)
+        repo.commits.update(shas)
+        repo.branches[branch] = shas[-1]
+        return shas
 
     def grant(self, full_name: str, login: str, role: str = "push") -> None:
         """Give a user a role (pull, triage, push, maintain, admin) on a repository."""
@@ -270,6 +280,8 @@ class FakeGitHub(FakeServer):
         self.route("GET", f"{repo}/git/ref/(.+)", self._get_ref)
         self.route("POST", f"{repo}/git/refs", self._create_ref)
         self.route("GET", f"{repo}/contents/(.+)", self._contents)
+        self.route("GET", f"{repo}/compare/(.+)", self._compare)
+        self.route("GET", f"{repo}/commits", self._commits)
         self.route("GET", f"{repo}/actions/workflows/{SEGMENT}", self._workflow)
         self.route("POST", f"{repo}/actions/workflows/{SEGMENT}/dispatches", self._create_dispatch)
         self.route("GET", f"{repo}/actions/workflows/{SEGMENT}/runs", self._runs)
@@ -430,6 +442,65 @@ class FakeGitHub(FakeServer):
         return Response(200, {"type": "file", "encoding": "base64", "size": len(raw), "name": path.rsplit("/", 1)[-1],
                               "path": path, "content": content, "sha": hashlib.sha1(raw).hexdigest(),
                               "url": self._api(f"/repos/{repo.full_name}/contents/{path}?ref={ref}")})
+
+    def _resolve(self, repo: Repo, ref: str) -> str | None:
+        return repo.branches.get(ref) or (ref if ref in repo.commits else None)
+
+    def _commit_json(self, repo: Repo, commit: FakeCommit) -> dict:
+        who = {"name": commit.author, "email": commit.email, "date": _iso(commit.at)}
+        return {"sha": commit.sha, "node_id": f"C_{commit.sha[:10]}", "url": self._api(f"/repos/{repo.full_name}/commits/{commit.sha}"),
+                "html_url": f"{self.url}/{repo.full_name}/commit/{commit.sha}",
+                "commit": {"author": who, "committer": who, "message": commit.message},
+                "author": None, "committer": None, "parents": [{"sha": commit.parent}] if commit.parent else []}
+
+    def _page(self, request: Request, default: int = 30) -> tuple[int, int] | Response:
+        try:
+            per_page = min(int((request.query.get("per_page") or [default])[0]), 100)
+            page = max(int((request.query.get("page") or ["1"])[0]), 1)
+        except ValueError:
+            return _error(422, "Invalid request: per_page and page must be integers.")
+        return per_page, page
+
+    def _compare(self, request: Request, match: re.Match) -> Response:
+        """Compare two commits: `base...head`, commits oldest first; without page/per_page at most 250 of them."""
+        repo, refused = self._visible(request, match)
+        if refused:
+            return refused
+        base_name, dots, head_name = unquote(match.group(3)).partition("...")
+        base, head = self._resolve(repo, base_name), self._resolve(repo, head_name) if dots else None
+        if base is None or head is None:
+            return _error(404, "Not Found", "/commits/commits#compare-two-commits")
+        commits = self.history.between(base, head)
+        behind = self.history.between(head, base)
+        if "page" in request.query or "per_page" in request.query:
+            paging = self._page(request)
+            if isinstance(paging, Response):
+                return paging
+            per_page, page = paging
+            shown = commits[(page - 1) * per_page:page * per_page]
+        else:
+            shown = commits[:250]
+        status = "identical" if not commits and not behind else ("ahead" if not behind else ("behind" if not commits else "diverged"))
+        return Response(200, {
+            "url": self._api(f"/repos/{repo.full_name}/compare/{base_name}...{head_name}"),
+            "html_url": f"{self.url}/{repo.full_name}/compare/{base_name}...{head_name}",
+            "status": status, "ahead_by": len(commits), "behind_by": len(behind), "total_commits": len(commits),
+            "commits": [self._commit_json(repo, c) for c in shown], "files": []})
+
+    def _commits(self, request: Request, match: re.Match) -> Response:
+        """List commits reachable from `sha` (a branch or a sha; the default branch without), newest first."""
+        repo, refused = self._visible(request, match)
+        if refused:
+            return refused
+        head = self._resolve(repo, (request.query.get("sha") or [repo.default_branch])[0])
+        if head is None:
+            return _error(404, "No commit found for SHA", "/commits/commits#list-commits")
+        paging = self._page(request)
+        if isinstance(paging, Response):
+            return paging
+        per_page, page = paging
+        log = self.history.log(head)
+        return Response(200, [self._commit_json(repo, c) for c in log[(page - 1) * per_page:page * per_page]])
 
     def _find_workflow(self, repo: Repo, ident: str) -> Workflow | None:
         ident = unquote(ident)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from tests.fakes.base import FakeServer, Request, Response
+from tests.fakes.commits import FakeCommit, History
 
 PREFIX = "/api/v4"
 SEGMENT = "([^/]+)"
@@ -55,6 +56,7 @@ class FakeGitLab(FakeServer):
         self.branches: dict[str, dict[str, str]] = {}
         self.members: dict[tuple[str, int], Membership] = {}
         self._ids = itertools.count(101)
+        self.history = History()
         super().__init__()
 
     # --- test helpers ----------------------------------------------------------------------------
@@ -68,6 +70,12 @@ class FakeGitLab(FakeServer):
         self.branches[path] = dict(branches or {"main": sha_of("main")})
         return project
 
+    def push_commits(self, path: str, branch: str, messages: list[str], *, author: str = "Dev") -> list[str]:
+        """Commit `messages` on top of `branch` (which moves to the last one); returns the new shas."""
+        shas = self.history.push(self.branches[path][branch], messages, author=author)
+        self.branches[path][branch] = shas[-1]
+        return shas
+
     def grant(self, path: str, user_id: int, level: int, *, via: str = "project") -> None:
         self.members[(path, user_id)] = Membership(level, via)
 
@@ -80,6 +88,8 @@ class FakeGitLab(FakeServer):
         self.route("GET", f"{project}/members/all/(\\d+)", self._member)
         self.route("GET", f"{project}/repository/branches/{SEGMENT}", self._branch)
         self.route("POST", f"{project}/repository/branches", self._create_branch)
+        self.route("GET", f"{project}/repository/compare", self._compare)
+        self.route("GET", f"{project}/repository/commits", self._commits)
 
     def not_found(self, request: Request) -> Response:
         return Response(404, {"error": "404 Not Found"})
@@ -139,6 +149,54 @@ class FakeGitLab(FakeServer):
         if self.members[(path, token.user_id)].level < 30:
             return Response(403, {"message": "403 Forbidden"})
         return self._new_branch(path, _param(request, "branch"), _param(request, "ref"))
+
+    def _resolve(self, path: str, ref: str | None) -> str | None:
+        branches = self.branches[path]
+        return branches.get(ref or "") or (ref if ref in self.history.commits or ref in branches.values() else None)
+
+    def _commit_json(self, path: str, commit: FakeCommit) -> dict:
+        at = commit.at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return {"id": commit.sha, "short_id": commit.sha[:8], "title": commit.title, "message": commit.message,
+                "author_name": commit.author, "author_email": commit.email, "authored_date": at,
+                "committer_name": commit.author, "committer_email": commit.email, "committed_date": at, "created_at": at,
+                "parent_ids": [commit.parent] if commit.parent else [],
+                "web_url": f"{self.url}/{path}/-/commit/{commit.sha}"}
+
+    @authorized
+    def _compare(self, request: Request, match: re.Match, token: Token) -> Response:
+        """Compare from...to (through their merge base unless straight=true): every commit, oldest first, no paging."""
+        path = self._visible(match, token)
+        if path is None:
+            return Response(404, {"message": "404 Project Not Found"})
+        ref_from, ref_to = _param(request, "from"), _param(request, "to")
+        if not ref_from or not ref_to:
+            return Response(400, {"error": "from is missing, to is missing"})
+        base, head = self._resolve(path, ref_from), self._resolve(path, ref_to)
+        if base is None or head is None:
+            return Response(404, {"message": "404 Ref Not Found"})
+        commits = self.history.between(base, head)
+        last = self._commit_json(path, commits[-1]) if commits else None
+        return Response(200, {"commit": last, "commits": [self._commit_json(path, c) for c in commits], "diffs": [],
+                              "compare_timeout": False, "compare_same_ref": base == head,
+                              "web_url": f"{self.url}/{path}/-/compare/{ref_from}...{ref_to}"})
+
+    @authorized
+    def _commits(self, request: Request, match: re.Match, token: Token) -> Response:
+        """List a ref's commits, newest first, paged by per_page (at most 100) and page."""
+        path = self._visible(match, token)
+        if path is None:
+            return Response(404, {"message": "404 Project Not Found"})
+        head = self._resolve(path, _param(request, "ref_name") or "main")
+        if head is None:
+            return Response(404, {"message": "404 Commit Not Found"})
+        try:
+            per_page = min(int(_param(request, "per_page") or 20), 100)
+            page = max(int(_param(request, "page") or 1), 1)
+        except ValueError:
+            return Response(400, {"error": "per_page is invalid, page is invalid"})
+        log = self.history.log(head)
+        return Response(200, [self._commit_json(path, c) for c in log[(page - 1) * per_page:page * per_page]],
+                        {"X-Total": str(len(log)), "X-Page": str(page), "X-Per-Page": str(per_page)})
 
     def _new_branch(self, path: str, name: str | None, ref: str | None) -> Response:
         if not name or not ref:
