@@ -1,4 +1,4 @@
-"""The follower's Slack side: thread replies under the card, and the card redrawn in place."""
+"""The follower's Slack side: thread replies under the card (by email for an email release), and the card redrawn in place."""
 from __future__ import annotations
 
 import logging
@@ -6,12 +6,17 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.blocks.email import email_of
 from bot.blocks.notices import notice_text
 from bot.cards import publish_card, tell_requester
+from core.enums import CommunicationType, IntegrationKind
 from core.errors import IntegrationError
+from core.integrations.registry import build_client
+from core.models import CommunicationIntegration
 from core.runner.context import Announcement, CardJob
 from core.runtime import Runtime
 from core.services.cards import get_card
+from core.services.verification import config_of
 
 log = logging.getLogger("releasebot.announcer")
 
@@ -33,7 +38,9 @@ class SlackAnnouncer:
         self.client, self.runtime = client, runtime
 
     def announce(self, a: Announcement) -> None:
-        """Post the announcement in the card's thread (or the release's channel)."""
+        """Post the announcement in the card's thread (or the release's channel); email it for an email release."""
+        if a.release.communication and a.release.communication.type == CommunicationType.EMAIL:
+            return self._email(a)
         with self.runtime.unit_of_work() as session:
             card = get_card(session, tenant_id=a.release.tenantId, release_id=a.release.id)
             channel, thread = (card.channelId, card.messageTs) if card else (a.release.channelId, None)
@@ -44,6 +51,17 @@ class SlackAnnouncer:
             self.client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a), unfurl_links=False)
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise _translate(exc) from None
+
+    def _email(self, a: Announcement) -> None:
+        # Built per message: SMTP connects per message anyway, and a changed integration applies at once.
+        with self.runtime.reading() as session:
+            row = session.get(CommunicationIntegration, a.release.communication.id)
+            if row is None or row.tenantId != a.release.tenantId:
+                raise IntegrationError(f"the email integration of {a.release.releaseKey} no longer exists")
+            config = config_of(session, IntegrationKind.COMMUNICATION, row, self.runtime.cipher)
+        mail = email_of(a)
+        build_client(IntegrationKind.COMMUNICATION, config, self.runtime.provider_context).send(
+            subject=mail.subject, text=mail.text, html=mail.html)
 
     def publish(self, job: CardJob) -> tuple[str, str]:
         """Post or redraw a release card."""

@@ -1,4 +1,4 @@
-"""Email integration: SMTP with STARTTLS and a login, one plain-text message per post.
+"""Email integration: SMTP with STARTTLS and a login, one message per post (plain text, or text and HTML with `send`).
 
 Settings: host, port (587), fromAddress, recipients (comma-separated), and optionally
 `caCertificate` — the PEM of the CA that signed the server's certificate, for servers on a private
@@ -55,10 +55,18 @@ class SmtpMailer:
             smtp.send_message(self._message(text))
         return None
 
-    def _message(self, text: str) -> EmailMessage:
+    def send(self, *, subject: str, text: str, html: str) -> None:
+        """Email one message to the recipients: plain text with an HTML alternative of the same content."""
+        message = self._message(text, subject=subject)
+        message.add_alternative(html, subtype="html")
+        with self._session() as smtp:
+            smtp.send_message(message)
+
+    def _message(self, text: str, *, subject: str | None = None) -> EmailMessage:
         message = EmailMessage()
         first_line = next((line.strip() for line in text.splitlines() if line.strip()), "Release update")
-        message["Subject"] = first_line[:SUBJECT_LIMIT]
+        # A header cannot carry a line break (it would start another header).
+        message["Subject"] = " ".join((subject or first_line).split())[:SUBJECT_LIMIT]
         message["From"] = self.sender
         message["To"] = ", ".join(self.recipients)
         message.set_content(text)

@@ -54,7 +54,7 @@ SPECS: tuple[ProviderSpec, ...] = (
     ProviderSpec(K.COMMUNICATION, "SLACK", "Slack", fields=("channelId",),
                  optional_fields=("channelName",)),
     ProviderSpec(K.COMMUNICATION, "EMAIL", "Email", settings=("host", "fromAddress", "recipients"),
-                 optional_settings=("port",), secrets=("username", "password"),
+                 optional_settings=("port", "caCertificate"), secrets=("username", "password"),
                  defaults={"port": "587"}),
     ProviderSpec(K.TICKET, "JIRA", "Jira", fields=("projectKey",),
                  secrets=((("email", "apiToken"), ("personalAccessToken",)),),

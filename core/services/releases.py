@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from core.enums import (
     ENDED_RELEASE_STATUSES,
     BuildStatus,
+    CommunicationType,
     ReleaseStatus,
     ReleaseType,
     Role,
@@ -39,6 +40,7 @@ from core.models import (
     new_id,
 )
 from core.services.cards import mark_stale
+from core.services.history import record_event
 from core.services.tenants import require_role
 
 # major.minor[.patch[.build]], then an optional pre-release and build (semver): 1.5, 1.5.0, 1.5.0-rc.1,
@@ -55,6 +57,7 @@ BRANCH_RE = re.compile(r"(?!-)(?!/)(?!@$)(?!.*\.\.)(?!.*//)(?!.*@\{)(?!\.)(?!.*/
 BRANCH_HINT = "use letters, digits and . _ - / like main, develop or release/1.5 (no spaces, no ..)"
 DESCRIPTION_LIMIT = 3000
 CREATE_SCOPE = "release.create"
+CREATED_ACTION = "created"  # the history line of a new email release (a Slack release has its card instead)
 
 
 @dataclass(frozen=True)
@@ -355,7 +358,11 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
         if _is_race(exc):
             raise ConflictError([Problem("version", _conflict_message(draft.version, key))]) from None
         raise
-    return get_release(session, tenant_id=tenant_id, release_id=release_id)
+    view = get_release(session, tenant_id=tenant_id, release_id=release_id)
+    if view.communication and view.communication.type == CommunicationType.EMAIL:
+        # Email readers see no card: a "created" line is owed to them, in this transaction (once: repeats returned above).
+        record_event(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor.id, action=CREATED_ACTION)
+    return view
 
 
 def created_by_request(session: Session, *, tenant_id: str, request_key: str) -> str | None:
