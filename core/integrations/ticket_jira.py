@@ -36,18 +36,46 @@ class JiraTickets:
             self._jira().myself()
             self._epic_type(self._project())
 
-    def create_epic(self, *, title: str, description: str) -> Ticket:
-        """Create an Epic, filling Epic Name only where the project requires it."""
+    def find_epic(self, marker: str) -> Ticket | None:
+        """The oldest issue of the project labelled `marker` (JQL search: /search/jql on Cloud, /search on Data Center)."""
+        jql = f'project = "{self.project_key}" AND labels = "{marker}" ORDER BY created ASC'
+        with self._translated():
+            found = self._jira().search_issues(jql, maxResults=1, fields="summary,labels", json_result=True)
+        issues = found.get("issues") or []
+        return Ticket(key=issues[0]["key"], url=self.browse_url(issues[0]["key"])) if issues else None
+
+    def create_epic(self, *, title: str, description: str, marker: str | None = None) -> Ticket:
+        """Create an Epic (labelled `marker`), filling Epic Name only where the project requires it."""
         with self._translated(creating=True):
             project = self._project()
             epic = self._epic_type(project)
             fields = {"project": {"id": project["id"]}, "issuetype": {"id": epic["id"]},
                       "summary": title, "description": description}
+            if marker:
+                fields["labels"] = [marker]
             name_field = self._required_epic_name(epic["id"])
             if name_field:
                 fields[name_field] = title
             issue = self._jira().create_issue(fields=fields, prefetch=False)
             return Ticket(key=issue.key, url=issue.permalink())
+
+    def close_epic(self, key: str) -> bool:
+        """Transition the epic to done: the transition named Done, else the first one into a done-category status."""
+        with self._translated(), self._not_found(f"Jira has no issue {key}, or the user cannot see it"):
+            jira = self._jira()
+            status = (jira.issue(key, fields="status").raw.get("fields") or {}).get("status") or {}
+            if (status.get("statusCategory") or {}).get("key") == "done":
+                return False
+            transition = _done_transition(jira.transitions(key))
+            if transition is None:
+                raise IntegrationError(f"Jira offers no transition to a done status for {key}: close it by hand, or "
+                                       "ask a Jira admin to add one to the Epic workflow")
+            jira.transition_issue(key, transition["id"])
+            return True
+
+    def browse_url(self, key: str) -> str:
+        """Where a person opens the issue."""
+        return f"{self.server}/browse/{key}"
 
     def _jira(self) -> JIRA:
         # max_retries=0: on a connection error the library backs off 10-80 s per retry, far too
@@ -138,6 +166,13 @@ class JiraTickets:
         if status is not None and status >= 500:
             return IntegrationError(f"Jira failed ({status})", status=status, retryable=status in (502, 504))
         return IntegrationError(f"Jira refused the request ({status or 'no status'})", status=status)
+
+
+def _done_transition(transitions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    # Workflows name their last step differently ("Done", "Closed", "Resolved"): the category is what is shared.
+    named = next((t for t in transitions if str(t.get("name", "")).lower() == "done"), None)
+    return named or next((t for t in transitions
+                          if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == "done"), None)
 
 
 def _learn_server(client: JIRA) -> None:

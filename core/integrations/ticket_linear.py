@@ -1,4 +1,4 @@
-"""Linear through its GraphQL API: one issue per release in one team (projectKey = the team key).
+"""Linear through its GraphQL API: one issue per release and platform in one team (projectKey = the team key).
 
 Personal API keys go bare in `Authorization` (Linear refuses them behind "Bearer"); OAuth tokens
 keep their "Bearer " prefix. Linear reports failures in `errors[].extensions.code`, often with an
@@ -18,6 +18,14 @@ from core.integrations.http import HttpClient
 DEFAULT_BASE_URL = "https://api.linear.app"
 VIEWER = "query Viewer { viewer { id name } }"
 TEAM = "query TeamByKey($key: String!) { teams(filter: {key: {eq: $key}}) { nodes { id key name } } }"
+FIND = ("query FindIssue($filter: IssueFilter!) "
+        "{ issues(filter: $filter, first: 1) { nodes { id identifier url title } } }")
+ISSUE = "query Issue($id: String!) { issue(id: $id) { id identifier state { id type } team { id } } }"
+COMPLETED = ("query CompletedStates($filter: WorkflowStateFilter!) "
+             "{ workflowStates(filter: $filter) { nodes { id name type position } } }")
+UPDATE = ("mutation CloseIssue($id: String!, $input: IssueUpdateInput!) "
+          "{ issueUpdate(id: $id, input: $input) { success issue { id identifier } } }")
+FINISHED = ("completed", "canceled")
 CREATE = ("mutation CreateIssue($input: IssueCreateInput!) "
           "{ issueCreate(input: $input) { success issue { id identifier url } } }")
 
@@ -33,14 +41,39 @@ class LinearTickets:
         self._query("Viewer", VIEWER)
         self._team_id()
 
-    def create_epic(self, *, title: str, description: str) -> Ticket:
-        """Create an issue in the team; returns its identifier (MOB-12) and URL."""
+    def find_epic(self, marker: str) -> Ticket | None:
+        """The team's issue whose title carries `[marker]` (Linear has no free-form labels per issue without
+        creating them in the workspace, so the mark lives in the title)."""
+        filter_ = {"team": {"key": {"eq": self.team_key}}, "title": {"contains": f"[{marker}]"}}
+        nodes = (self._query("FindIssue", FIND, {"filter": filter_}).get("issues") or {}).get("nodes") or []
+        return Ticket(key=nodes[0]["identifier"], url=nodes[0].get("url")) if nodes else None
+
+    def create_epic(self, *, title: str, description: str, marker: str | None = None) -> Ticket:
+        """Create an issue in the team (its title ending in `[marker]`); returns its identifier (MOB-12) and URL."""
+        title = f"{title} [{marker}]" if marker else title
         variables = {"input": {"teamId": self._team_id(), "title": title, "description": description}}
         result = self._query("CreateIssue", CREATE, variables).get("issueCreate") or {}
         issue = result.get("issue")
         if not result.get("success") or not issue:
             raise IntegrationError("Linear did not create the issue")
         return Ticket(key=issue["identifier"], url=issue.get("url"))
+
+    def close_epic(self, key: str) -> bool:
+        """Move the issue to its team's first completed workflow state (by position); False if already finished."""
+        issue = self._query("Issue", ISSUE, {"id": key}).get("issue")
+        if not issue:
+            raise IntegrationError(f"Linear has no issue {key}, or the API key cannot see it", status=404)
+        if (issue.get("state") or {}).get("type") in FINISHED:
+            return False
+        filter_ = {"team": {"id": {"eq": issue["team"]["id"]}}, "type": {"eq": "completed"}}
+        states = (self._query("CompletedStates", COMPLETED, {"filter": filter_}).get("workflowStates") or {}).get("nodes") or []
+        if not states:
+            raise IntegrationError(f"the Linear team {self.team_key} has no completed workflow state: close {key} by hand")
+        state = min(states, key=lambda st: st.get("position") or 0)
+        result = self._query("CloseIssue", UPDATE, {"id": issue["id"], "input": {"stateId": state["id"]}}).get("issueUpdate") or {}
+        if not result.get("success"):
+            raise IntegrationError(f"Linear did not move {key} to {state.get('name', 'done')}")
+        return True
 
     def _team_id(self) -> str:
         teams = (self._query("TeamByKey", TEAM, {"key": self.team_key}).get("teams") or {}).get("nodes") or []

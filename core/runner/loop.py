@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from core.runner.auto_kickoff import AutoKickoff
 from core.runner.cards import Cards
+from core.runner.close_epics import CloseEpics
 from core.runner.context import Announcer, RunnerContext
 from core.runner.follow_builds import FollowBuilds
 from core.runner.kickoff import Kickoff
@@ -22,7 +23,7 @@ from core.runtime import Runtime
 log = logging.getLogger("releasebot.runner")
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
 # started or ended redraws its card, and a card is posted before the thread replies under it.
-KINDS = (AutoKickoff, Kickoff, Overdue, StartBuilds, FollowBuilds, Cards, Notifications)
+KINDS = (AutoKickoff, Kickoff, Overdue, StartBuilds, FollowBuilds, Cards, Notifications, CloseEpics)
 
 
 class Runner:

@@ -36,7 +36,7 @@ def problems_of(excinfo) -> dict[str, str]:
 
 
 def test_a_valid_release_is_written_with_its_targets_and_pipelines_pending(session, world):
-    release = create(session, world)
+    release = create(session, world, ticket_integration_id=world.jira.id)
     assert release.status == ReleaseStatus.KICKOFF_PENDING
     assert release.releaseKey == "v1.5.0"
     assert release.branchRelease == "release/1.5.0"
@@ -129,7 +129,7 @@ def test_a_disabled_channel_or_tracker_is_refused(session, world):
     integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.channel.id, active=False)
     integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.jira.id, active=False)
     with pytest.raises(ValidationError) as excinfo:
-        create(session, world)
+        create(session, world, ticket_integration_id=world.jira.id)
     assert set(problems_of(excinfo)) == {"communicationIntegrationId", "ticketIntegrationId"}
 
 
@@ -284,11 +284,12 @@ def test_creating_a_release_issues_the_same_number_of_statements_for_1_or_18_ref
     pipelines = [factories.pipeline(session, world.tenant.id, cipher, world.scm.id, targets[i % 6].id, f"CI {i}")
                  for i in range(12)]
     with statements.counting(engine):
-        create(session, world, version="1.0.0", target_ids=(world.ios.id,), pipeline_ids=(world.ios_pipeline.id,))
+        create(session, world, version="1.0.0", target_ids=(world.ios.id,), pipeline_ids=(world.ios_pipeline.id,),
+               ticket_integration_id=world.jira.id)
     small = statements.count
     with statements.counting(engine):
         big = create(session, world, version="2.0.0", target_ids=tuple(t.id for t in targets),
-                     pipeline_ids=tuple(p.id for p in pipelines))
+                     pipeline_ids=tuple(p.id for p in pipelines), ticket_integration_id=world.jira.id)
     assert len(big.targets) == 6 and len(big.pipelines) == 12
     assert statements.count == small
     # 7 checks (people, SCM, targets, pipelines, channel, tracker, version) + 3 inserts + 3 to read it

@@ -20,7 +20,8 @@ def world(session, cipher):
 
 @pytest.fixture
 def release(session, world):
-    return create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft())
+    return create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                          draft=world.draft(ticket_integration_id=world.jira.id))
 
 
 def remove(session, world, integration_id):

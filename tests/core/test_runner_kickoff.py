@@ -244,12 +244,12 @@ def test_a_release_kicked_off_by_a_person_first_is_left_alone_by_the_automatic_k
 
 def test_a_release_with_another_task_still_open_stays_pending_until_that_one_is_skipped(rt, world, github):
     release = kicked_off(rt, world)
-    with rt.unit_of_work() as s:  # a task of the next issue (epics), which this runner does not know yet
-        s.add(ReleaseTask(tenantId=world.tenant.id, releaseId=release.id, task="epics", state=TaskState.PENDING, attempts=0,
-                          nextAttemptAt=utcnow()))
-    assert run_due(runner(rt)) == 2  # the unknown one is left as it is
+    with rt.unit_of_work() as s:  # another task (the epics) that failed for good
+        s.add(ReleaseTask(tenantId=world.tenant.id, releaseId=release.id, task="epics", state=TaskState.FAILED, attempts=1,
+                          nextAttemptAt=None))
+    assert run_due(runner(rt)) == 1  # the failed one waits for a person
     assert [(v.task, v.state) for v in view(rt, world, release)] == [(tasks.RELEASE_BRANCH, TaskState.DONE),
-                                                                     ("epics", TaskState.PENDING)]
+                                                                     ("epics", TaskState.FAILED)]
     assert release_row(rt, release.id).status == S.PENDING
     with rt.unit_of_work() as s:
         tasks.skip_task(s, tenant_id=world.tenant.id, release_id=release.id, task="epics", actor_account_id=world.admin.id)

@@ -2,7 +2,11 @@
 
 What the `jira` library and our client call: serverInfo (anonymous), myself, project/{key},
 issue/createmeta (the old one, gone from Data Center 9), issue/createmeta/{key}/issuetypes[/{id}]
-(Data Center 8.4+ shape `values`, Cloud shape `issueTypes`/`fields`), POST issue and GET issue/{key}.
+(Data Center 8.4+ shape `values`, Cloud shape `issueTypes`/`fields`), POST issue and GET issue/{key},
+JQL search (`search/jql` on Cloud, where the old `search` is gone with 410; `search` on Data Center) for
+`project = X AND labels = Y ORDER BY created` (after GET field, which the library reads first), and
+issue transitions (GET/POST issue/{key}/transitions)
+on a To Do → In Progress → Done workflow (`done_transition` names the last step, e.g. "Closed").
 Errors are `{"errorMessages": [...], "errors": {...}}`; every answer has `X-AREQUESTID`; Data Center
 adds `X-Seraph-LoginReason` on authentication failures and a CAPTCHA 403 after repeated ones.
 
@@ -25,7 +29,10 @@ STANDARD_FIELDS = {
     "issuetype": {"name": "Issue Type", "required": True, "schema": {"type": "issuetype", "system": "issuetype"}},
     "project": {"name": "Project", "required": True, "schema": {"type": "project", "system": "project"}},
     "description": {"name": "Description", "required": False, "schema": {"type": "string", "system": "description"}},
+    "labels": {"name": "Labels", "required": False, "schema": {"type": "array", "items": "string", "system": "labels"}},
 }
+STATUSES = {"new": ("10000", "To Do"), "indeterminate": ("3", "In Progress"), "done": ("10001", "Done")}
+JQL_CLAUSE = re.compile(r'^\s*(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([\w.-]+))\s*$')
 EPIC_NAME_ID = "customfield_10011"
 
 
@@ -44,8 +51,9 @@ class FakeJira(FakeServer):
     name = "jira"
 
     def __init__(self, *, cloud: bool = True, version: tuple[int, int, int] | None = None,
-                 captcha_after: int | None = None):
+                 captcha_after: int | None = None, done_transition: str = "Done"):
         self.cloud = cloud
+        self.done_transition = done_transition
         self.version = version or ((1001, 0, 0) if cloud else (9, 12, 2))
         self.captcha_after = captcha_after
         self.basic: dict[str, str] = {}  # email (Cloud) or username (Data Center) -> API token / password
@@ -91,6 +99,11 @@ class FakeJira(FakeServer):
             ("GET", r"/issue/createmeta/(?P<key>[^/]+)/issuetypes/(?P<type>[^/]+)", self._createmeta_fields),
             ("POST", "/issue", self._create_issue),
             ("GET", r"/issue/(?P<key>[A-Z][A-Z0-9]*-\d+)", self._issue),
+            ("GET", "/field", self._all_fields),
+            ("GET", "/search", self._search_v2),
+            ("GET", "/search/jql", self._search_jql),
+            ("GET", r"/issue/(?P<key>[A-Z][A-Z0-9]*-\d+)/transitions", self._transitions),
+            ("POST", r"/issue/(?P<key>[A-Z][A-Z0-9]*-\d+)/transitions", self._transition),
         ):
             self.route(method, API + path, self._guarded(handler, anonymous=path == "/serverInfo"))
 
@@ -213,8 +226,8 @@ class FakeJira(FakeServer):
         if errors:
             return self._answer(400, {"errorMessages": [], "errors": errors})
         issue_id = str(next(self._ids))
-        issue = {"id": issue_id, "key": f"{project.key}-{len(project.issues) + 1}",
-                 "self": f"{self.url}{API}/issue/{issue_id}", "fields": fields}
+        issue = {"id": issue_id, "key": f"{project.key}-{len(project.issues) + 1}", "self": f"{self.url}{API}/issue/{issue_id}",
+                 "fields": {"labels": [], **fields, "status": self._status("new"), "created": "2026-01-01T00:00:00.000+0000"}}
         project.issues.append(issue)
         self.issues.append(issue)
         return self._answer(201, {k: issue[k] for k in ("id", "key", "self")})
@@ -233,3 +246,94 @@ class FakeJira(FakeServer):
             return self._answer(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."],
                                       "errors": {}})
         return self._answer(200, issue)
+
+    # --- search and transitions ----------------------------------------------------------------------
+    def _all_fields(self, request: Request, match: re.Match) -> Response:
+        """GET field: every field of the site (the library reads it before a search, to translate names)."""
+        known = {**STANDARD_FIELDS, "status": {"name": "Status", "schema": {"type": "status", "system": "status"}},
+                 EPIC_NAME_ID: {"name": "Epic Name", "schema": {"type": "string", "customId": 10011}}}
+        return self._answer(200, [{"id": fid, "key": fid, "name": f["name"], "custom": fid.startswith("customfield_"),
+                                   "orderable": True, "navigable": True, "searchable": True,
+                                   "clauseNames": [fid, f["name"].lower()], "schema": f["schema"]} for fid, f in known.items()])
+
+    def _status(self, category: str) -> dict[str, Any]:
+        status_id, name = STATUSES[category]
+        return {"id": status_id, "name": self.done_transition if category == "done" else name,
+                "statusCategory": {"key": category, "name": {"new": "To Do", "indeterminate": "In Progress",
+                                                             "done": "Done"}[category]}}
+
+    def _search_v2(self, request: Request, match: re.Match) -> Response:
+        if self.cloud:  # removed from Cloud in 2025: clients must use /search/jql
+            return self._answer(410, {"errorMessages": ["The requested API has been removed. Please migrate to the "
+                                                        "/rest/api/3/search/jql API."], "errors": {}})
+        return self._search(request, paged={"startAt": int(request.query.get("startAt", ["0"])[0])})
+
+    def _search_jql(self, request: Request, match: re.Match) -> Response:
+        if not self.cloud:
+            return self.not_found(request)
+        return self._search(request, paged={"isLast": True})
+
+    def _search(self, request: Request, *, paged: dict[str, Any]) -> Response:
+        jql = request.query.get("jql", [""])[0]
+        matching = self._jql(jql)
+        if isinstance(matching, str):
+            return self._answer(400, {"errorMessages": [matching], "errors": {}})
+        limit = int(request.query.get("maxResults", ["50"])[0])
+        wanted = ",".join(request.query.get("fields", [])).split(",")
+        issues = [{"id": i["id"], "key": i["key"], "self": i["self"],
+                   "fields": {k: v for k, v in i["fields"].items() if "*all" in wanted or k in wanted}}
+                  for i in matching[:limit]]
+        extra = {} if self.cloud else {"total": len(matching), "maxResults": limit}
+        return self._answer(200, {**paged, **extra, "issues": issues})
+
+    def _jql(self, jql: str) -> list[dict[str, Any]] | str:
+        """Issues matching `a = b AND c = d [ORDER BY created ASC|DESC]` (project, labels, key), or Jira's error."""
+        where, *order = re.split(r"\s+ORDER\s+BY\s+", jql, maxsplit=1, flags=re.I)
+        issues = list(self.issues)
+        for clause in re.split(r"\s+AND\s+", where, flags=re.I) if where.strip() else []:
+            found = JQL_CLAUSE.match(clause)
+            if found is None or found[1].lower() not in ("project", "labels", "key"):
+                return f"Error in the JQL Query: cannot parse '{clause.strip()}' (the fake knows field = value clauses)."
+            name, value = found[1].lower(), found[2] if found[2] is not None else found[3]
+            if name == "project" and self._find(value) is None:
+                return f"The value '{value}' does not exist for the field 'project'."
+            issues = [i for i in issues if self._matches(i, name, value)]
+        if order:  # ids grow with creation, as `created` does
+            issues.sort(key=lambda i: int(i["id"]), reverse=order[0].strip().upper().endswith("DESC"))
+        return issues
+
+    def _matches(self, issue: dict[str, Any], name: str, value: str) -> bool:
+        if name == "labels":
+            return value in issue["fields"].get("labels", [])  # JQL labels compare exactly (case-sensitive)
+        if name == "key":
+            return issue["key"] == value.upper()
+        project = self._find(value)
+        return issue["key"].rsplit("-", 1)[0] == project.key
+
+    def _available(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        if issue["fields"]["status"]["statusCategory"]["key"] == "done":
+            return [{"id": "41", "name": "Reopen", "to": self._status("new")}]
+        return [{"id": "21", "name": "Start Progress", "to": self._status("indeterminate")},
+                {"id": "31", "name": self.done_transition, "to": self._status("done")}]
+
+    def _issue_or_404(self, key: str) -> dict[str, Any] | Response:
+        issue = next((i for i in self.issues if i["key"] == key), None)
+        return issue or self._answer(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."],
+                                           "errors": {}})
+
+    def _transitions(self, request: Request, match: re.Match) -> Response:
+        issue = self._issue_or_404(match["key"])
+        if isinstance(issue, Response):
+            return issue
+        return self._answer(200, {"expand": "transitions", "transitions": self._available(issue)})
+
+    def _transition(self, request: Request, match: re.Match) -> Response:
+        issue = self._issue_or_404(match["key"])
+        if isinstance(issue, Response):
+            return issue
+        wanted = str(((request.json() or {}).get("transition") or {}).get("id"))
+        transition = next((t for t in self._available(issue) if t["id"] == wanted), None)
+        if transition is None:
+            return self._answer(400, {"errorMessages": [f"Transition id '{wanted}' is not valid for this issue."], "errors": {}})
+        issue["fields"]["status"] = transition["to"]
+        return self._answer(204, b"")
