@@ -4,6 +4,7 @@ aiosmtpd server on 127.0.0.1 with STARTTLS and a login, once each, as text and H
 SQLite and MariaDB."""
 from __future__ import annotations
 
+import json
 from email import message_from_bytes, policy
 from types import SimpleNamespace
 
@@ -11,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.blocks.email import email_of, to_html, to_text
+from cli.main import main
 from core.enums import IntegrationKind, NotificationState
-from core.models import Notification
+from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
 from core.services import builds, integrations, lifecycle
 from core.services.releases import create_release, get_release
@@ -176,6 +178,26 @@ def test_an_unreachable_mail_server_keeps_the_line_owed_with_a_reason(running_bo
     assert owed.state == NotificationState.PENDING
     assert owed.lastError.startswith(f"cannot reach the SMTP server 127.0.0.1:{port}")
     assert PASSWORD not in owed.lastError
+    assert running_bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_a_release_created_from_the_cli_with_the_email_integration_is_followed_by_email_alone(
+        running_bot, world, smtp, mailbox, certificate, monkeypatch, tmp_path, capsys):
+    rt = running_bot.runtime
+    email = email_integration(rt, world, smtp.port, certificate)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", rt.settings.database_url)  # the CLI and the running bot share the database
+    monkeypatch.setenv("RELEASEBOT_SECRET_KEYS", ",".join(rt.settings.secret_keys))
+    code = main(["release", "create", "--tenant", world.tenant.id, "--by", world.admin.id, "--version", "2.0.0",
+                 "--scm", world.scm.id, "--target", world.ios.id, "--communication", email.id, "--pilot", world.member.id, "--json"])
+    assert code == 0, capsys.readouterr().err
+    created = wait_for(lambda: mail_about(mailbox, "created v2.0.0"))
+    assert created["Subject"] == "[releasebot] v2.0.0: 🆕 Ada created v2.0.0 (release/2.0.0 from main)"
+    release_id = json.loads(capsys.readouterr().out)["id"]
+    wait_for(lambda: notifications(rt, release_id) and all(n.state == NotificationState.SENT for n in notifications(rt, release_id)))
+    assert len(mailbox.delivered) == len(notifications(rt, release_id)) == 1
+    with rt.reading() as s:
+        assert s.get(ReleaseCard, release_id) is None  # no card anywhere: email is the release's only voice
     assert running_bot.slack.calls_to("chat.postMessage") == []
 
 
