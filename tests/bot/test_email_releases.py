@@ -17,11 +17,13 @@ from core.enums import IntegrationKind, NotificationState
 from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
 from core.services import builds, integrations, lifecycle
-from core.services.releases import create_release, get_release
+from core.services.releases import create_release, find_release, get_release
 from tests.bot.helpers import wait_for
+from tests.bot.test_create_flow import modal_of, values
 from tests.bot.test_release_life_end_to_end import add_pipeline
 from tests.fakes.jenkins import RELEASE_JOB
 from tests.integrations.test_comm_email import PASSWORD, USER, Mailbox, free_port, self_signed, smtp_server
+from tests.slack_requests import select_value, text_value
 
 RECIPIENTS = ["qa@example.com", "pm@example.com"]
 HOSTILE = '<script>alert(1)</script> & "the store" <https://evil.test|sign in>'
@@ -199,6 +201,27 @@ def test_a_release_created_from_the_cli_with_the_email_integration_is_followed_b
     with rt.reading() as s:
         assert s.get(ReleaseCard, release_id) is None  # no card anywhere: email is the release's only voice
     assert running_bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_an_email_release_created_in_slack_has_its_card_there_and_its_lines_by_email_not_in_the_thread(
+        running_bot, world, smtp, mailbox, certificate):
+    rt, slack = running_bot.runtime, running_bot.slack
+    email = email_integration(rt, world, smtp.port, certificate)
+    creator = running_bot.as_user("U0ADA", "ada")
+    creator.command("create 2.1.0")
+    assert creator.view_submission(modal_of(slack), values(
+        world, version=text_value("2.1.0"), communicationIntegrationId=select_value(email.id))).text == ""
+    wait_for(lambda: mail_about(mailbox, "created v2.1.0"))
+    [card] = wait_for(lambda: slack.messages_in("CORIGIN"))  # where it was asked for: email has no channel
+    with rt.reading() as s:
+        release = find_release(s, tenant_id=world.tenant.id, ref="2.1.0")
+    with rt.unit_of_work() as s:
+        lifecycle.change_pilot(s, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=world.admin.id,
+                               pilot_account_id=world.admin.id)
+    wait_for(lambda: mail_about(mailbox, "the pilot of v2.1.0"))
+    wait_for(lambda: all(n.state == NotificationState.SENT for n in notifications(rt, release.id)))
+    assert len(mailbox.delivered) == len(notifications(rt, release.id)) == 2
+    assert slack.replies("CORIGIN", card["ts"]) == []
 
 
 # --- the rendering (pure) -----------------------------------------------------------------------------------
