@@ -85,7 +85,17 @@ def _facts(v: CardView) -> SectionBlock:
     ]
     if v.release_date:
         fields.append(f"*Released*\n{_date(v.release_date)}")
+    if epics_text(r):
+        fields.append(f"*Epics*\n{epics_text(r)}")
     return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
+
+
+def epics_text(r: ReleaseView) -> str:
+    """The release's epics by platform, linked to Jira's browse page (Linear keys stay plain: its URL needs the workspace)."""
+    base = (r.ticketBaseUrl or "").rstrip("/") if r.ticket and r.ticket.type == "JIRA" else ""
+    keys = (("iOS", r.iOSEpicId), ("Android", r.androidEpicId), ("Web", r.webEpicId))
+    return " · ".join(f"{platform} {link(f'{base}/browse/{key}' if base else None, escape(shorten(key, 40)))}"
+                      for platform, key in keys if key)
 
 
 def target_section(t: TargetView, v: CardView) -> SectionBlock:
@@ -104,7 +114,8 @@ def target_section(t: TargetView, v: CardView) -> SectionBlock:
 
 
 TASK_ICON = {TaskState.PENDING: "🔄", TaskState.DONE: "✅", TaskState.FAILED: "❌", TaskState.SKIPPED: "⏭️"}
-TASK_NAMES = {"release-branch": "Release branch"}
+TASK_NAMES = {"release-branch": "Release branch", "changelog": "Changelog", "epics": "Epics"}
+RESULT_IN_THREAD = {"changelog"}  # its result is the stored list of commits, posted in the thread instead
 
 
 def tasks_blocks(v: CardView) -> list:
@@ -115,7 +126,7 @@ def tasks_blocks(v: CardView) -> list:
     lines = []
     for t in v.tasks:
         line = f"{TASK_ICON[t.state]} {TASK_NAMES.get(t.task, t.task)}"
-        if t.result and t.state == TaskState.DONE:
+        if t.result and t.state == TaskState.DONE and t.task not in RESULT_IN_THREAD:
             line += f" · `{escape(shorten(t.result, 12))}`"
         if t.lastError and t.state != TaskState.DONE:
             line += f"\n⚠️ {escape(shorten(t.lastError, 600))}"

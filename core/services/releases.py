@@ -139,6 +139,7 @@ class ReleaseView:
     iOSEpicId: str | None = None  # the tracker's epics, as the seed's releases columns name them
     androidEpicId: str | None = None
     webEpicId: str | None = None
+    ticketBaseUrl: str | None = None  # where the card links the epics (Jira's <base>/browse/<key>)
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -430,6 +431,7 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
                                      rp.buildUrl, rp.buildNumber, who, problem, detail)
                         for rp, p, problem, who, detail in pipelines),
         iOSEpicId=release.iOSEpicId, androidEpicId=release.androidEpicId, webEpicId=release.webEpicId,
+        ticketBaseUrl=ticket.baseUrl if ticket else None,
     )
 
 
