@@ -15,7 +15,7 @@ from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.bot.test_create_flow import modal_of, values
 from tests.fakes.jenkins import RELEASE_JOB
-from tests.slack_requests import multi_value, text_value
+from tests.slack_requests import multi_value, select_value, text_value
 
 ACTIONS_TOKEN = "ghp_actionsTokenValue"
 
@@ -87,8 +87,9 @@ def test_a_release_goes_from_create_to_archived_by_clicks_alone(running_bot, wor
     team = Team(running_bot, world)
     creator = running_bot.as_user(world.admin.slackUserId, "ada")
     creator.command("create 2.0.0")
-    assert creator.view_submission(modal_of(slack), values(
-        world, version=text_value("2.0.0"), pipelines=multi_value([ios_ci.id, android_ci.id]))).text == ""
+    assert creator.view_submission(modal_of(slack), values(  # no tracker: its epics are tests/bot/test_epics_kickoff.py's
+        world, version=text_value("2.0.0"), pipelines=multi_value([ios_ci.id, android_ci.id]),
+        ticketIntegrationId=select_value(None))).text == ""
     release = wait_for(lambda: team.release("2.0.0"))
     wait_for(lambda: get_card_or_none(rt, release))
     assert "*▶ Kickoff*" in team.drawn(release)
