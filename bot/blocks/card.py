@@ -116,6 +116,7 @@ def target_section(t: TargetView, v: CardView) -> SectionBlock:
 TASK_ICON = {TaskState.PENDING: "🔄", TaskState.DONE: "✅", TaskState.FAILED: "❌", TaskState.SKIPPED: "⏭️"}
 TASK_NAMES = {"release-branch": "Release branch", "changelog": "Changelog", "epics": "Epics"}
 RESULT_IN_THREAD = {"changelog"}  # its result is the stored list of commits, posted in the thread instead
+RESULT_IN_FACTS = {"epics"}  # its result (ios:MOB-1 android:MOB-2) is the Epics fact, linked
 
 
 def tasks_blocks(v: CardView) -> list:
@@ -126,7 +127,7 @@ def tasks_blocks(v: CardView) -> list:
     lines = []
     for t in v.tasks:
         line = f"{TASK_ICON[t.state]} {TASK_NAMES.get(t.task, t.task)}"
-        if t.result and t.state == TaskState.DONE and t.task not in RESULT_IN_THREAD:
+        if t.result and t.state == TaskState.DONE and t.task not in RESULT_IN_THREAD | RESULT_IN_FACTS:
             line += f" · `{escape(shorten(t.result, 12))}`"
         if t.lastError and t.state != TaskState.DONE:
             line += f"\n⚠️ {escape(shorten(t.lastError, 600))}"

@@ -170,3 +170,37 @@ def test_a_tracker_refusing_fails_the_epics_task_with_advice_on_the_card(running
     card = wait_for(lambda: (lambda drawn: drawn if "❌ Epics" in drawn else None)(last_card(running_bot)))
     assert "Jira MOB refused it: ask an admin to give its token write access, then retry" in card
     assert jira.issues == [] and row(rt, release.id).status == S.PENDING
+
+
+# --- the card's Epics fact (pure blocks) ----------------------------------------------------------------
+def drawn(r, *task_views) -> str:
+    from bot.blocks.card import release_card
+    from core.services.card_view import CardView
+
+    return json.dumps(release_card(CardView(r, (), tasks=tuple(task_views))), ensure_ascii=False)
+
+
+def test_the_card_links_jira_epics_to_the_browse_page_and_shows_linear_keys_plain():
+    from dataclasses import replace
+
+    from core.services.releases import Ref
+    from tests.bot.test_blocks import release
+
+    jira_release = replace(release(), ticket=Ref("t1", "Jira MOB", "JIRA"), ticketBaseUrl="https://acme.atlassian.net/",
+                           iOSEpicId="MOB-1", androidEpicId="MOB-2")
+    assert "*Epics*\\niOS <https://acme.atlassian.net/browse/MOB-1|MOB-1> · Android <https://acme.atlassian.net/browse/MOB-2|MOB-2>" \
+        in drawn(jira_release)
+    linear_release = replace(jira_release, ticket=Ref("t2", "Linear MOB", "LINEAR"), ticketBaseUrl=None)
+    assert "*Epics*\\niOS MOB-1 · Android MOB-2" in drawn(linear_release)
+    assert "*Epics*" not in drawn(release())  # none opened: no fact
+
+
+def test_the_kickoff_list_shows_the_epics_task_without_repeating_its_keys():
+    from dataclasses import replace
+
+    from core.services.tasks import TaskView
+    from tests.bot.test_blocks import release
+
+    pending = replace(release(), status=S.PENDING, iOSEpicId="MOB-1", androidEpicId="MOB-2")
+    card = drawn(pending, TaskView(tasks.EPICS, TaskState.DONE, None, "ios:MOB-1 android:MOB-2"))
+    assert "✅ Epics" in card and "ios:MOB-1" not in card
