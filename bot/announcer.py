@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.email import email_of
-from bot.blocks.notices import notice_text
+from bot.blocks.notices import notice_blocks, notice_text
 from bot.cards import publish_card, tell_requester
 from core.enums import CommunicationType, IntegrationKind
 from core.errors import IntegrationError
@@ -48,7 +48,8 @@ class SlackAnnouncer:
             log.info("release %s has no channel: nothing to announce", a.release.releaseKey)
             return
         try:
-            self.client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a), unfurl_links=False)
+            self.client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a),
+                                        blocks=notice_blocks(a), unfurl_links=False)
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise _translate(exc) from None
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.blocks.changelog import changelog_message, kickoff_message
 from bot.blocks.text import escape, link, shorten
 from core.enums import BuildState
 from core.lifecycle import Action
 from core.runner import Announcement
 from core.runner.context import EventFacts
+from core.services.changelog import CHANGELOG_KIND, KICKOFF_KIND
 
 DETAIL_LIMIT = 2000  # a reason is at most this long (core.services.lifecycle.REASON_LIMIT)
 
@@ -38,8 +40,27 @@ def _links(a: Announcement) -> str:
     return " · ".join(links)
 
 
+def kickoff_notice(a: Announcement) -> tuple[str, list[dict]] | None:
+    """The changelog or the kickoff message (text and blocks); None for any other announcement."""
+    if a.kind == CHANGELOG_KIND:
+        if a.kickoff is None:  # the task left nothing to show (skipped meanwhile)
+            return f"The changelog of {escape(a.release.releaseKey)} could not be read.", []
+        return changelog_message(a.kickoff.log, release_key=a.release.releaseKey, tickets=a.kickoff.tracker)
+    if a.kind == KICKOFF_KIND:
+        return kickoff_message(a.release, a.kickoff)
+    return None
+
+
+def notice_blocks(a: Announcement) -> list[dict] | None:
+    """The blocks of an announcement that has them (the changelog, the kickoff message)."""
+    message = kickoff_notice(a)
+    return (message[1] or None) if message else None
+
+
 def notice_text(a: Announcement) -> str:
     """The text of one announcement (mrkdwn)."""
+    if (message := kickoff_notice(a)) is not None:
+        return message[0]
     if a.event is not None:
         return event_text(a.event, a.release.releaseKey, target_date=a.release.targetReleaseDate)
     # What a CI answered and what people named things is escaped: it cannot ping, link or format.

@@ -16,6 +16,7 @@ from core.integrations.base import IntegrationConfig
 from core.integrations.registry import build_client
 from core.runtime import Runtime
 from core.services.card_view import CardView
+from core.services.changelog import ChangelogFacts, KickoffFacts
 from core.services.releases import ReleaseView
 
 CLIENT_CACHE_SIZE = 256
@@ -72,10 +73,11 @@ class EventFacts:
 
 @dataclass(frozen=True)
 class Announcement:
-    kind: str  # TRIGGERED or FINISHED (a build), EVENT (a change of the release)
+    kind: str  # TRIGGERED or FINISHED (a build), EVENT (a change of the release), CHANGELOG or KICKOFF
     release: ReleaseView
     build: BuildFacts | None = None
     event: EventFacts | None = None
+    kickoff: ChangelogFacts | KickoffFacts | None = None  # the changelog, or the kickoff message's facts
 
 
 class Announcer(Protocol):

@@ -15,6 +15,7 @@ from core.enums import IntegrationKind, ReleaseStatus, TaskState
 from core.errors import IntegrationError, ReleasebotError
 from core.integrations.base import ensure_branch
 from core.models import Release, ReleaseTask, ScmIntegration
+from core.runner import changelog
 from core.runner.build_steps import CLIENT_ERRORS, retry_at
 from core.runner.context import RunnerContext
 from core.services import builds, tasks
@@ -44,7 +45,8 @@ def release_branch(ctx: RunnerContext, s, release: Release) -> Chore:
     return Chore(f"cut {branch} from {base}", row.displayName, call)
 
 
-CHORES: dict[str, Callable[[RunnerContext, object, Release], Chore]] = {tasks.RELEASE_BRANCH: release_branch}
+CHORES: dict[str, Callable[[RunnerContext, object, Release], Chore]] = {tasks.RELEASE_BRANCH: release_branch,
+                                                                       tasks.CHANGELOG: changelog.changelog}
 
 
 class Kickoff:

@@ -20,7 +20,7 @@ from core.models import (
     ReleasePipeline,
 )
 from core.runner.context import Announcement, BuildFacts, EventFacts, RunnerContext
-from core.services import builds
+from core.services import builds, changelog
 from core.services.integrations import utcnow
 from core.services.releases import get_release
 
@@ -42,9 +42,13 @@ class Notifications:
         earlier = aliased(Notification)
         line_before = select(earlier.id).where(earlier.releaseId == Notification.releaseId, earlier.state == NotificationState.PENDING,
                                                earlier.eventId < Notification.eventId).exists()
+        # The kickoff message links the changelog: it follows it in the thread.
+        changelog_owed = select(earlier.id).where(earlier.releaseId == Notification.releaseId, earlier.state == NotificationState.PENDING,
+                                                  earlier.kind == changelog.CHANGELOG_KIND).exists()
         with self.ctx.runtime.reading() as s:
             return list(s.scalars(select(Notification.id).where(
                 Notification.state == NotificationState.PENDING, Notification.nextAttemptAt <= now, ~card_owed, ~line_before,
+                or_(Notification.kind != changelog.KICKOFF_KIND, ~changelog_owed),
                 or_(Notification.claimedUntil.is_(None), Notification.claimedUntil < now))
                 .order_by(Notification.nextAttemptAt).limit(limit)))
 
@@ -79,6 +83,9 @@ class Notifications:
 
 
 def _announcement(s, n: Notification) -> Announcement:
+    if n.kind in (changelog.CHANGELOG_KIND, changelog.KICKOFF_KIND):
+        facts = changelog.changelog_facts(s, n.releaseId) if n.kind == changelog.CHANGELOG_KIND else changelog.kickoff_facts(s, n.releaseId)
+        return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), kickoff=facts)
     if n.eventId is not None:
         return _event_announcement(s, n)
     build = s.get(PipelineBuild, n.buildId)

@@ -19,15 +19,16 @@ from core.models import Account, Release, ReleaseTask
 
 # lifecycle.kickoff owes the tasks and a finished kickoff moves the release: each module needs the
 # other, so both import the module (not its names), which Python resolves in either import order.
-from core.services import lifecycle
+from core.services import changelog, lifecycle
 from core.services.cards import mark_stale
 from core.services.history import record_event
 from core.services.integrations import utcnow
 
 RELEASE_BRANCH = "release-branch"
-KICKOFF_TASKS = (RELEASE_BRANCH,)  # in the order the card shows them; the next issue adds epics and the changelog
+CHANGELOG = changelog.CHANGELOG  # posted once in the card's thread when done
+KICKOFF_TASKS = (RELEASE_BRANCH, CHANGELOG)  # in the order the card shows them; the next issue adds epics and the changelog
 FINISHED = (TaskState.DONE, TaskState.SKIPPED)
-TASK_NAMES = {RELEASE_BRANCH: "the release branch"}
+TASK_NAMES = {RELEASE_BRANCH: "the release branch", CHANGELOG: "the changelog"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def task_done(session: Session, *, task_id: str, worker: str, result: str | None
     if not _settle(session, task_id, worker, state=TaskState.DONE, result=result, lastError=None, errorDetail=None,
                    nextAttemptAt=None):
         return False
+    if task.task == CHANGELOG:
+        changelog.owe_message(session, tenant_id=task.tenantId, release_id=task.releaseId, kind=changelog.CHANGELOG_KIND)
     _finish_if_done(session, tenant_id=task.tenantId, release_id=task.releaseId, status=status)
     return True
 
@@ -183,4 +186,5 @@ def _finish_if_done(session: Session, *, tenant_id: str, release_id: str, status
         lifecycle.finish_kickoff(session, tenant_id=tenant_id, release_id=release_id)
     except TransitionRefusedError:  # cancelled or finished by someone else meanwhile: the task stays recorded
         return False
+    changelog.owe_message(session, tenant_id=tenant_id, release_id=release_id, kind=changelog.KICKOFF_KIND)
     return True

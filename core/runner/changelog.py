@@ -1,0 +1,39 @@
+"""Work: the changelog kickoff task. The commits the base branch has and the previous release's branch has
+not, asked of the release's SCM; stored as the task's result, then posted once in the card's thread."""
+from __future__ import annotations
+
+from functools import partial
+
+from core.enums import IntegrationKind
+from core.integrations.base import ScmClient
+from core.models import Release, ScmIntegration
+from core.runner.build_steps import CLIENT_ERRORS
+from core.runner.context import RunnerContext
+from core.services import changelog as service
+from core.services.verification import config_of
+
+
+def collect(scm: ScmClient, since: str | None, base: str) -> str:
+    """Ask the SCM for the commits and return them as the task's stored result."""
+    limit = service.FETCH_LIMIT if since else service.FIRST_RELEASE_LIMIT
+    return service.to_json(scm.compare(since, base, limit), base=base, since=since)
+
+
+def changelog(ctx: RunnerContext, s, release: Release):
+    """List what the base branch gained since the previous release's branch (or its newest commits)."""
+    from core.runner.kickoff import Chore  # kickoff's registry imports this module
+
+    row = s.get(ScmIntegration, release.scmIntegrationId)
+    since = service.previous_branch(s, release)
+    what = f"list the commits of {release.baseBranch} since {since}" if since else f"list the newest commits of {release.baseBranch}"
+    try:
+        scm = ctx.clients.get(IntegrationKind.SCM, config_of(s, IntegrationKind.SCM, row, ctx.runtime.cipher))
+        call = partial(collect, scm, since, release.baseBranch)
+    except CLIENT_ERRORS as exc:  # a key that decrypts nothing, an address the guard refuses
+        call = partial(_fail, exc)
+    return Chore(what, row.displayName, call)
+
+
+def _fail(exc: Exception) -> str:
+    # A client that cannot be built fails like a call would, outside the transaction, with the same advice.
+    raise exc
