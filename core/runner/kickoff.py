@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from sqlalchemy.orm import Session
+
 from core.enums import IntegrationKind, ReleaseStatus, TaskState
 from core.errors import IntegrationError, ReleasebotError
 from core.integrations.base import ensure_branch
 from core.models import Release, ReleaseTask, ScmIntegration
-from core.runner import changelog
+from core.runner import changelog, epics
 from core.runner.build_steps import CLIENT_ERRORS, retry_at
 from core.runner.context import RunnerContext
 from core.services import builds, tasks
@@ -31,6 +33,7 @@ class Chore:
     what: str
     where: str
     call: Callable[[], str | None]
+    record: Callable[[Session, Release, str | None], None] | None = None  # writes the result on the release, in the task's transaction
 
 
 def release_branch(ctx: RunnerContext, s, release: Release) -> Chore:
@@ -46,7 +49,7 @@ def release_branch(ctx: RunnerContext, s, release: Release) -> Chore:
 
 
 CHORES: dict[str, Callable[[RunnerContext, object, Release], Chore]] = {tasks.RELEASE_BRANCH: release_branch,
-                                                                       tasks.CHANGELOG: changelog.changelog}
+                                                                       tasks.CHANGELOG: changelog.changelog, tasks.EPICS: epics.epics}
 
 
 class Kickoff:
@@ -69,7 +72,8 @@ class Kickoff:
             result, exc = None, error
         with self.ctx.runtime.unit_of_work() as s:
             if exc is None:
-                tasks.task_done(s, task_id=task_id, worker=self.ctx.worker, result=result)
+                if tasks.task_done(s, task_id=task_id, worker=self.ctx.worker, result=result) and chore.record:
+                    chore.record(s, s.get(Release, s.get(ReleaseTask, task_id).releaseId), result)
             else:
                 self._failed(s, task_id, chore, exc)
 

@@ -25,10 +25,11 @@ from core.services.history import record_event
 from core.services.integrations import utcnow
 
 RELEASE_BRANCH = "release-branch"
+EPICS = "epics"  # owed only when the release has a ticket tracker
 CHANGELOG = changelog.CHANGELOG  # posted once in the card's thread when done
-KICKOFF_TASKS = (RELEASE_BRANCH, CHANGELOG)  # in the order the card shows them; the next issue adds epics and the changelog
+KICKOFF_TASKS = (RELEASE_BRANCH, EPICS, CHANGELOG)  # in the order the card shows them (the issue's order)
 FINISHED = (TaskState.DONE, TaskState.SKIPPED)
-TASK_NAMES = {RELEASE_BRANCH: "the release branch", CHANGELOG: "the changelog"}
+TASK_NAMES = {RELEASE_BRANCH: "the release branch", CHANGELOG: "the changelog", EPICS: "the epics"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class TaskView:
 def owe_kickoff_tasks(session: Session, *, tenant_id: str, release_id: str) -> None:
     """Owe every kickoff task of a release that was just kicked off (due now)."""
     existing = set(session.scalars(select(ReleaseTask.task).where(ReleaseTask.releaseId == release_id)))
+    if session.scalar(select(Release.ticketIntegrationId).where(Release.id == release_id)) is None:
+        existing.add(EPICS)  # no tracker, no epics to open
     now = utcnow()
     session.add_all([ReleaseTask(tenantId=tenant_id, releaseId=release_id, task=task, state=TaskState.PENDING,
                                  attempts=0, nextAttemptAt=now) for task in KICKOFF_TASKS if task not in existing])
@@ -52,7 +55,8 @@ def owe_kickoff_tasks(session: Session, *, tenant_id: str, release_id: str) -> N
 
 def list_tasks(session: Session, *, tenant_id: str, release_id: str) -> list[TaskView]:
     """The kickoff tasks of a release of this tenant, in the card's order."""
-    rows = session.scalars(select(ReleaseTask).where(ReleaseTask.releaseId == release_id, ReleaseTask.tenantId == tenant_id))
+    rows = session.scalars(select(ReleaseTask).where(ReleaseTask.releaseId == release_id, ReleaseTask.tenantId == tenant_id,
+                                                     ReleaseTask.task.in_(KICKOFF_TASKS)))  # not the work after release
     order = {task: n for n, task in enumerate(KICKOFF_TASKS)}
     views = [TaskView(r.task, r.state, r.lastError, r.result) for r in rows]
     return sorted(views, key=lambda v: (order.get(v.task, len(order)), v.task))
