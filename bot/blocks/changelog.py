@@ -43,11 +43,15 @@ def commit_line(sha: str, title: str, author: str, url: str | None, tickets: Tra
     return f"• {link(url if url and len(url) <= URL_LIMIT else None, label)} {text} — {escape(shorten(author, 60))}"
 
 
+def commits(n: int) -> str:
+    return f"{n} commit" if n == 1 else f"{n} commits"
+
+
 def _intro(log: Changelog, shown: int) -> str:
     base = f"`{escape(log.base)}`"
     if log.since is None:
         return f"The newest {shown} commits of {base}: no earlier release of this repository to compare with."
-    count = f"{log.total} commits" if log.total is not None else f"{shown}+ commits"
+    count = commits(log.total) if log.total is not None else f"{shown}+ commits"
     compare = f" · {link(log.url, 'compare')}" if log.url else ""
     return f"{count} on {base} since `{escape(log.since)}`{compare}"
 
@@ -136,7 +140,7 @@ def kickoff_message(release: ReleaseView, facts: KickoffFacts) -> tuple[str, lis
     else:
         pilot = escape(release.pilot.name) if release.pilot else "nobody yet: set one on the card"
     if facts.changelog_url:
-        changes = link(facts.changelog_url, f"{facts.changelog_count} commits" if facts.changelog_count is not None else "the commits")
+        changes = link(facts.changelog_url, commits(facts.changelog_count) if facts.changelog_count is not None else "the commits")
     else:
         changes = "in the thread above" if facts.changelog_count is not None else "not listed"
     lines = [f"🚀 *{key} is kicked off*",

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.enums import NotificationState, ReleaseStatus, TaskState, TicketType
 from core.integrations.base import Comparison
-from core.models import Account, Notification, Release, ReleaseTask, TicketIntegration, new_id
+from core.lifecycle import Action
+from core.models import Account, Notification, Release, ReleaseEvent, ReleaseTask, TicketIntegration, new_id
 from core.services.integrations import utcnow
 
 CHANGELOG = "changelog"
@@ -39,11 +40,15 @@ class Changelog:
 
 def previous_branch(session: Session, release: Release) -> str | None:
     """The release branch of the newest other release of the same repository that got past kickoff."""
+    # createdAt has whole seconds on some databases: of releases created in one second, the last kicked off
+    # (its history's ids only grow) is the newest.
+    kicked = (select(func.max(ReleaseEvent.id)).where(ReleaseEvent.releaseId == Release.id, ReleaseEvent.action == Action.KICKOFF_DONE)
+              .correlate(Release).scalar_subquery())
     return session.scalar(
         select(Release.branchRelease).where(Release.tenantId == release.tenantId, Release.id != release.id,
                                             Release.scmIntegrationId == release.scmIntegrationId,
                                             Release.status.in_(PAST_KICKOFF))
-        .order_by(Release.createdAt.desc(), Release.id.desc()).limit(1))
+        .order_by(Release.createdAt.desc(), func.coalesce(kicked, 0).desc(), Release.id.desc()).limit(1))
 
 
 def to_json(comparison: Comparison, *, base: str, since: str | None) -> str:

@@ -86,3 +86,14 @@ def test_500_commits_since_the_previous_release_are_posted_within_block_kit_limi
     assert "more · <" in body and "see them all>" in body
     assert len(github.calls("GET", r"/repos/acme/app/compare/")) == 5  # five pages of 100
     wait_for(lambda: posted(running_bot, ts, "🚀 *"))
+
+
+def test_the_changelog_starts_from_the_release_kicked_off_last_among_those_created_in_the_same_second(running_bot, world, github):
+    for version in ("1.1.0", "1.2.0", "1.3.0", "1.4.0"):  # createdAt ties: the history tells them apart
+        github.push_commits("acme/app", "main", [f"feat: in {version}"])
+        kick_off(running_bot, world, version)
+    github.push_commits("acme/app", "main", ["fix: only in 1.5.0"])
+    _, ts = kick_off(running_bot, world, "1.5.0")
+    [changelog] = wait_for(lambda: posted(running_bot, ts, "Changelog of"))
+    assert "1 commit on `main` since `release/1.4.0`" in changelog["text"] and "in 1.4.0" not in changelog["text"]
+    assert github.calls("GET", r"/compare/")[-1].path == "/repos/acme/app/compare/release/1.4.0...main"
