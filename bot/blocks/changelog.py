@@ -49,6 +49,8 @@ def commits(n: int) -> str:
 
 def _intro(log: Changelog, shown: int) -> str:
     base = f"`{escape(log.base)}`"
+    if log.since is None and log.gone:
+        return f"The newest {shown} commits of {base}: the previous release's branch `{escape(log.gone)}` no longer exists."
     if log.since is None:
         return f"The newest {shown} commits of {base}: no earlier release of this repository to compare with."
     count = commits(log.total) if log.total is not None else f"{shown}+ commits"

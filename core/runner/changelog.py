@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from core.enums import IntegrationKind
+from core.errors import IntegrationError
 from core.integrations.base import ScmClient
 from core.models import Release, ScmIntegration
 from core.runner.build_steps import CLIENT_ERRORS
@@ -15,8 +16,25 @@ from core.services.verification import config_of
 
 def collect(scm: ScmClient, since: str | None, base: str) -> str:
     """Ask the SCM for the commits and return them as the task's stored result."""
-    limit = service.FETCH_LIMIT if since else service.FIRST_RELEASE_LIMIT
-    return service.to_json(scm.compare(since, base, limit), base=base, since=since)
+    if since is None:
+        return service.to_json(scm.compare(None, base, service.FIRST_RELEASE_LIMIT), base=base, since=None)
+    try:
+        return service.to_json(scm.compare(since, base, service.FETCH_LIMIT), base=base, since=since)
+    except IntegrationError as exc:
+        if exc.status != 404 or _exists(scm, since):
+            raise
+    # The previous release's branch was deleted since: the base branch's newest commits, saying so.
+    return service.to_json(scm.compare(None, base, service.FIRST_RELEASE_LIMIT), base=base, since=None, gone=since)
+
+
+def _exists(scm: ScmClient, branch: str) -> bool:
+    try:
+        scm.branch_head(branch)
+    except IntegrationError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
 
 
 def changelog(ctx: RunnerContext, s, release: Release):

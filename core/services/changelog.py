@@ -36,6 +36,7 @@ class Changelog:
     total: int | None
     url: str | None
     commits: tuple[tuple[str, str, str, str | None], ...]  # (sha, title, author, url), newest first
+    gone: str | None = None  # the previous release's branch, when it no longer exists
 
 
 def previous_branch(session: Session, release: Release) -> str | None:
@@ -51,12 +52,12 @@ def previous_branch(session: Session, release: Release) -> str | None:
         .order_by(Release.createdAt.desc(), func.coalesce(kicked, 0).desc(), Release.id.desc()).limit(1))
 
 
-def to_json(comparison: Comparison, *, base: str, since: str | None) -> str:
+def to_json(comparison: Comparison, *, base: str, since: str | None, gone: str | None = None) -> str:
     """The comparison as the task's result: the newest commits that fit in STORED_BYTES, and how many there are."""
     commits = [[c.sha, c.title[:TITLE_LIMIT], c.author[:100], c.url] for c in comparison.commits]
     while True:  # the oldest go first: they are counted in `total`, the renderer says "…and N more"
-        text = json.dumps({"base": base, "since": since, "total": comparison.total, "url": comparison.url, "commits": commits},
-                          ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps({"base": base, "since": since, "total": comparison.total, "url": comparison.url, "commits": commits,
+                           "gone": gone}, ensure_ascii=False, separators=(",", ":"))
         if len(text.encode()) <= STORED_BYTES:
             return text
         del commits[len(commits) * 9 // 10:]
@@ -67,7 +68,7 @@ def from_json(text: str | None) -> Changelog | None:
     try:
         data = json.loads(text or "")
         return Changelog(data["base"], data.get("since"), data.get("total"), data.get("url"),
-                         tuple(tuple(c) for c in data["commits"]))
+                         tuple(tuple(c) for c in data["commits"]), data.get("gone"))
     except (ValueError, KeyError, TypeError):
         return None
 

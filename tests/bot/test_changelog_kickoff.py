@@ -97,3 +97,14 @@ def test_the_changelog_starts_from_the_release_kicked_off_last_among_those_creat
     [changelog] = wait_for(lambda: posted(running_bot, ts, "Changelog of"))
     assert "1 commit on `main` since `release/1.4.0`" in changelog["text"] and "in 1.4.0" not in changelog["text"]
     assert github.calls("GET", r"/compare/")[-1].path == "/repos/acme/app/compare/release/1.4.0...main"
+
+
+def test_when_the_previous_release_branch_was_deleted_the_changelog_lists_the_newest_commits_and_says_why(running_bot, world,
+                                                                                                          github):
+    kick_off(running_bot, world, "1.4.0")
+    del github.repo("acme/app").branches["release/1.4.0"]  # someone cleaned up old branches
+    github.push_commits("acme/app", "main", ["fix: after the cleanup"])
+    release_id, ts = kick_off(running_bot, world, "1.5.0")
+    [changelog] = wait_for(lambda: posted(running_bot, ts, "Changelog of"))
+    assert "the previous release's branch `release/1.4.0` no longer exists" in changelog["text"]
+    assert "after the cleanup" in changelog["text"]
