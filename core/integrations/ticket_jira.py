@@ -161,6 +161,9 @@ class JiraTickets:
             after = headers.get("Retry-After")
             return IntegrationError(f"Jira is busy or rate-limiting the bot; try again later ({status})", status=status,
                                     retryable=True, retry_after=float(after) if after and after.isdigit() else None)
+        if status == 400 and creating and "'labels'" in (exc.text or ""):
+            return IntegrationError(f"the Epic screen of Jira project {self.project_key} has no Labels field, which releasebot "
+                                    "finds its epics by: ask a Jira admin to add it, then retry (400)", status=400)
         if status == 400 and creating:
             return IntegrationError(f"Jira refused the epic: {_short(exc.text)} (400)", status=400)
         if status is not None and status >= 500:

@@ -288,3 +288,19 @@ def test_a_ticket_that_comes_back_from_find_epic_is_the_one_created(jira):
     made = client.create_epic(title="Release 1 (iOS)", description="", marker="releasebot-v1-ios-abc123")
     assert client.find_epic("releasebot-v1-ios-abc123") == Ticket(key=made.key, url=f"{jira.url}/browse/{made.key}")
     assert client.find_epic("releasebot-v1-android-abc123") is None
+
+
+def test_a_jira_project_without_labels_on_its_epic_screen_fails_the_task_saying_what_to_add(rt, world):
+    jira = FakeJira(cloud=True).start()
+    try:
+        jira.add_api_token("bot@acme.test", "jira-api-token")
+        jira.add_project("MOB", labels=False)
+        release = kicked_off(rt, world, tracker(rt, world, "jira", jira.url))
+        run_kickoff(runner(rt))
+        row = task(rt, release)
+        assert row.state == TaskState.FAILED and jira.issues == []
+        assert row.errorDetail == ("the Epic screen of Jira project MOB has no Labels field, which releasebot finds its epics by: "
+                                   "ask a Jira admin to add it, then retry (400)")
+        assert row.lastError == "could not open the iOS and Android epics: ask an admin to re-verify Jira MOB, then retry (or skip this task)"
+    finally:
+        jira.stop()

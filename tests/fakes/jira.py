@@ -74,12 +74,13 @@ class FakeJira(FakeServer):
         self.pats.add(token)
 
     def add_project(self, key: str, *, epic: bool = True, epic_name: str | None = None,
-                    simplified: bool = False) -> Project:
-        """A project; `epic_name` is None (no such field), "optional" or "required" on its Epic screen."""
+                    simplified: bool = False, labels: bool = True) -> Project:
+        """A project; `epic_name` is None (no such field), "optional" or "required" on its Epic screen;
+        `labels=False` takes Labels off its screens (Jira then refuses an issue created with labels)."""
         types = [{"id": "10001", "name": "Task", "subtask": False}, {"id": "10003", "name": "Sub-task", "subtask": True}]
         if epic:
             types.insert(0, {"id": "10000", "name": "Epic", "subtask": False})
-        fields = {t["id"]: {k: dict(v) for k, v in STANDARD_FIELDS.items()} for t in types}
+        fields = {t["id"]: {k: dict(v) for k, v in STANDARD_FIELDS.items() if labels or k != "labels"} for t in types}
         if epic and epic_name:
             fields["10000"][EPIC_NAME_ID] = {"name": "Epic Name", "required": epic_name == "required",
                                              "schema": {"type": "string", "custom": "com.pyxis.greenhopper.jira:gh-epic-label",
