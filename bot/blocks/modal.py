@@ -25,7 +25,7 @@ from bot.blocks.text import option
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import ReleaseType
 from core.services.integrations import IntegrationView
-from core.services.releases import DESCRIPTION_LIMIT, VERSION_MAX_LENGTH
+from core.services.release_rules import DESCRIPTION_LIMIT, VERSION_MAX_LENGTH
 
 RELEASE_TYPE_LABELS = {ReleaseType.PLANNED: "Planned", ReleaseType.HOTFIX: "Hotfix", ReleaseType.MAJOR: "Major"}
 

@@ -15,7 +15,8 @@ from core.runner import Runner
 from core.runtime import Runtime
 from core.services.cards import get_card, repost_here
 from core.services.integrations import list_integrations
-from core.services.releases import VERSION_MAX_LENGTH, find_release, list_releases
+from core.services.release_rules import VERSION_MAX_LENGTH
+from core.services.releases import find_release, list_releases
 
 
 def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:

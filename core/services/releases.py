@@ -1,12 +1,7 @@
-"""Releases: create one the way the seed specifies (only stricter), read them back, delete them.
-
-Validation is set-based: one query per kind of reference, whatever the number of targets and
-pipelines, and every problem is reported at once, tied to its field.
-"""
+"""Releases: create one the way the seed specifies (only stricter, with the rules of
+core.services.release_rules), read them back, delete them."""
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -22,7 +17,6 @@ from core.enums import (
     ReleaseType,
     Role,
     TargetStatus,
-    VerificationStatus,
 )
 from core.errors import ConflictError, NotFoundError, Problem, ValidationError
 from core.models import (
@@ -41,21 +35,21 @@ from core.models import (
 )
 from core.services.cards import mark_stale
 from core.services.history import record_event
+from core.services.release_rules import (
+    as_datetime,
+    check_optional,
+    check_people,
+    check_pipelines,
+    check_plain_fields,
+    check_scm,
+    check_targets,
+    conflict_message,
+    normalize_version,
+    release_key,
+    shown,
+)
 from core.services.tenants import require_role
 
-# major.minor[.patch[.build]], then an optional pre-release and build (semver): 1.5, 1.5.0, 1.5.0-rc.1,
-# 1.5.0+45. ASCII digits only ("\d" would take ١.٢.٣ or full-width digits), always matched in full
-# (a "$" would let "1.5.0\n" through).
-VERSION_RE = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){1,3}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?",
-                        re.ASCII)
-VERSION_MAX_LENGTH = 64  # the create modal's version field allows as many characters
-VERSION_HINT = "use numbers separated by dots, like 1.5, 1.5.0, 1.5.0-rc.1 or 1.5.0+45"
-# git's ref rules (git check-ref-format), in printable ASCII: no space, ~ ^ : ? * [ \, "..", "//", "@{",
-# no part starting with "." or ending with ".lock", not starting with "-" or "/", not ending with "." or "/".
-BRANCH_RE = re.compile(r"(?!-)(?!/)(?!@$)(?!.*\.\.)(?!.*//)(?!.*@\{)(?!\.)(?!.*/\.)(?!.*\.lock(?:/|$))"
-                       r"(?:(?![~^:?*\[\\])[!-~]){1,200}(?<![./])", re.ASCII)
-BRANCH_HINT = "use letters, digits and . _ - / like main, develop or release/1.5 (no spaces, no ..)"
-DESCRIPTION_LIMIT = 3000
 CREATE_SCOPE = "release.create"
 CREATED_ACTION = "created"  # the history line of a new email release (a Slack release has its card instead)
 
@@ -142,165 +136,6 @@ class ReleaseView:
     ticketBaseUrl: str | None = None  # where the card links the epics (Jira's <base>/browse/<key>)
 
 
-# --- validation ----------------------------------------------------------------------------
-
-
-def _unusable(row, label: str, *, require_valid: bool = True) -> str | None:
-    """Why an integration the tenant owns cannot be used now, or None."""
-    if not row.isActive:
-        return f"{label} “{row.displayName}” is disabled: an admin can enable it"
-    if require_valid and row.verificationStatus == VerificationStatus.PENDING:
-        return f"{label} “{row.displayName}” has not been verified yet: verify it first"
-    if require_valid and row.verificationStatus == VerificationStatus.INVALID:
-        reason = f" ({row.verificationError})" if row.verificationError else ""
-        return f"{label} “{row.displayName}” failed verification{reason}: fix it and verify again"
-    return None
-
-
-def _as_datetime(value: datetime | date | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime(value.year, value.month, value.day)
-
-
-def normalize_version(text: str) -> str | None:
-    """The version `text` names (`v1.5.0` and `1.5.0` are the same release), or None when it is not one."""
-    version = text[1:] if text[:1] in ("v", "V") else text
-    return version if len(version) <= VERSION_MAX_LENGTH and VERSION_RE.fullmatch(version) else None
-
-
-def _shown(text: str, limit: int = 70) -> str:
-    """`text` quoted for a one-line message: control characters escaped, long values cut."""
-    quoted = json.dumps(text, ensure_ascii=False)[1:-1]
-    return f"“{quoted[:limit]}…”" if len(quoted) > limit else f"“{quoted}”"
-
-
-def version_problem(text: str | None) -> str | None:
-    """Why `text` is not a version a release can have, with examples, or None."""
-    if normalize_version(text or "") is not None:
-        return None
-    if len((text or "").removeprefix("v")) > VERSION_MAX_LENGTH:
-        return f"the version is {len(text or '')} characters long: keep it to {VERSION_MAX_LENGTH}, {VERSION_HINT}"
-    return f"{_shown(text or '')} is not a version: {VERSION_HINT} (ASCII digits)"
-
-
-def branch_problem(text: str) -> str | None:
-    """Why `text` is not a branch name git accepts, with examples, or None."""
-    return None if BRANCH_RE.fullmatch(text) else f"{_shown(text)} is not a valid branch name: {BRANCH_HINT}"
-
-
-def _check_plain_fields(draft: ReleaseDraft, problems: list[Problem]) -> None:
-    version = version_problem(draft.version)
-    if version:
-        problems.append(Problem("version", version))
-    if draft.release_type not in ReleaseType.__members__:
-        problems.append(Problem("releaseType", f"{_shown(draft.release_type)} is not a release type: use PLANNED, HOTFIX or MAJOR"))
-    branch = branch_problem(draft.base_branch) if draft.base_branch is not None else None
-    if branch:
-        problems.append(Problem("baseBranch", branch))
-    if not draft.target_ids:
-        problems.append(Problem("targets", "pick at least one store target"))
-    planned, target = _as_datetime(draft.planned_date), _as_datetime(draft.target_release_date)
-    if planned and target and target < planned:
-        problems.append(Problem("targetReleaseDate", "the target release date is before the planned date: pick a later one"))
-    if draft.description and len(draft.description) > DESCRIPTION_LIMIT:
-        problems.append(Problem("description", f"the description is {len(draft.description)} characters long: keep it under {DESCRIPTION_LIMIT}"))
-
-
-def _check_scm(session: Session, tenant_id: str, draft: ReleaseDraft, problems: list[Problem]) -> ScmIntegration | None:
-    scm = session.scalar(select(ScmIntegration).where(
-        ScmIntegration.id == draft.scm_integration_id, ScmIntegration.tenantId == tenant_id))
-    if scm is None:
-        problems.append(Problem("scmIntegrationId", "pick a source control integration of this workspace"))
-        return None
-    reason = _unusable(scm, "source control")
-    if reason:
-        problems.append(Problem("scmIntegrationId", reason))
-    return scm
-
-
-def _check_targets(session: Session, tenant_id: str, target_ids: tuple[str, ...], problems: list[Problem]) -> list[TargetIntegration]:
-    rows = {r.id: r for r in session.scalars(select(TargetIntegration).where(
-        TargetIntegration.id.in_(target_ids), TargetIntegration.tenantId == tenant_id))} if target_ids else {}
-    missing = [t for t in target_ids if t not in rows]
-    if missing:
-        problems.append(Problem("targets", f"{len(missing)} of the chosen targets are not store targets of this workspace"))
-    for row in rows.values():
-        reason = _unusable(row, "target")
-        if reason:
-            problems.append(Problem("targets", reason))
-    return [rows[t] for t in target_ids if t in rows]
-
-
-def _check_pipelines(session: Session, tenant_id: str, draft: ReleaseDraft, pipeline_ids: tuple[str, ...],
-                     target_ids: tuple[str, ...], problems: list[Problem]) -> None:
-    if not pipeline_ids:
-        return
-    rows = {r.id: r for r in session.scalars(select(PipelineIntegration).where(
-        PipelineIntegration.id.in_(pipeline_ids), PipelineIntegration.tenantId == tenant_id))}
-    missing = [p for p in pipeline_ids if p not in rows]
-    if missing:
-        problems.append(Problem("pipelines", f"{len(missing)} of the chosen pipelines are not pipelines of this workspace"))
-    for row in rows.values():
-        reason = _unusable(row, "pipeline")
-        if reason:
-            problems.append(Problem("pipelines", reason))
-        if row.scmIntegrationId != draft.scm_integration_id:
-            problems.append(Problem("pipelines", f"pipeline “{row.displayName}” builds another repository than the one chosen"))
-        if row.targetIntegrationId not in target_ids:
-            problems.append(Problem("pipelines", f"pipeline “{row.displayName}” builds for a target that is not selected: add its target or drop it"))
-
-
-def _check_optional(session: Session, tenant_id: str, draft: ReleaseDraft, problems: list[Problem]) -> CommunicationIntegration | None:
-    # A foreign key proves only existence: tenant A must not name tenant B's Slack or Jira.
-    comm = None
-    for field_name, model, ref, label in (
-        ("communicationIntegrationId", CommunicationIntegration, draft.communication_integration_id, "communication"),
-        ("ticketIntegrationId", TicketIntegration, draft.ticket_integration_id, "ticket tracker"),
-    ):
-        if not ref:
-            continue
-        row = session.scalar(select(model).where(model.id == ref, model.tenantId == tenant_id))
-        if row is None:
-            problems.append(Problem(field_name, f"pick a {label} integration of this workspace"))
-            continue
-        reason = _unusable(row, label, require_valid=False)
-        if reason:
-            problems.append(Problem(field_name, reason))
-        if model is CommunicationIntegration:
-            comm = row
-    return comm
-
-
-def _check_people(session: Session, tenant_id: str, actor_id: str, pilot_id: str | None, problems: list[Problem]) -> Account:
-    ids = {actor_id, pilot_id} - {None}
-    people = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids), Account.tenantId == tenant_id))}
-    if pilot_id and pilot_id not in people:
-        problems.append(Problem("releasePilotId", "the release pilot must be a member of this workspace"))
-    actor = people.get(actor_id)
-    if actor is None:
-        raise NotFoundError("the person creating the release is not a member of this workspace")
-    return actor
-
-
-def _release_key(session: Session, tenant_id: str, version: str, problems: list[Problem]) -> str:
-    """`v<version>`, or `v<version>-<n>` when earlier (ended) releases used the version."""
-    rows = session.execute(select(Release.releaseKey, Release.status).where(
-        Release.tenantId == tenant_id, Release.version == version)).all()
-    live = [key for key, status in rows if status not in ENDED_RELEASE_STATUSES]
-    if live:
-        problems.append(Problem("version", _conflict_message(version, live[0])))
-    base = f"v{version}"
-    suffixes = [1 if key == base else int(key.rsplit("-", 1)[1]) for key, _ in rows
-                if key == base or re.fullmatch(re.escape(base) + r"-[0-9]+", key)]
-    return base if not suffixes else f"{base}-{max(suffixes) + 1}"
-
-
-def _conflict_message(version: str, key: str) -> str:
-    return (f"version {version} already has a live release ({key}): "
-            "cancel or archive it first, or pick another version")
-
-
 # --- create --------------------------------------------------------------------------------
 
 
@@ -320,13 +155,13 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
     target_ids = tuple(dict.fromkeys(t for t in draft.target_ids if t))  # duplicates collapse, order kept
     pipeline_ids = tuple(dict.fromkeys(p for p in draft.pipeline_ids if p))
     problems: list[Problem] = []
-    _check_plain_fields(draft, problems)
-    actor = _check_people(session, tenant_id, actor_account_id, draft.release_pilot_id, problems)
-    scm = _check_scm(session, tenant_id, draft, problems)
-    targets = _check_targets(session, tenant_id, target_ids, problems)
-    _check_pipelines(session, tenant_id, draft, pipeline_ids, target_ids, problems)
-    _check_optional(session, tenant_id, draft, problems)
-    key = _release_key(session, tenant_id, draft.version, problems) if version else ""
+    check_plain_fields(draft, problems)
+    actor = check_people(session, tenant_id, actor_account_id, draft.release_pilot_id, problems)
+    scm = check_scm(session, tenant_id, draft, problems)
+    targets = check_targets(session, tenant_id, target_ids, problems)
+    check_pipelines(session, tenant_id, draft, pipeline_ids, target_ids, problems)
+    check_optional(session, tenant_id, draft, problems)
+    key = release_key(session, tenant_id, draft.version, problems) if version else ""
     if problems:
         conflict = any(p.field == "version" and "live release" in p.message for p in problems)
         raise (ConflictError if conflict and len(problems) == 1 else ValidationError)(problems)
@@ -339,7 +174,7 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
         branchRelease=f"release/{draft.version}", primaryTargetId=targets[0].id,
         communicationIntegrationId=draft.communication_integration_id or None,
         ticketIntegrationId=draft.ticket_integration_id or None, description=draft.description or None,
-        plannedDate=_as_datetime(draft.planned_date), targetReleaseDate=_as_datetime(draft.target_release_date),
+        plannedDate=as_datetime(draft.planned_date), targetReleaseDate=as_datetime(draft.target_release_date),
         releasePilotId=draft.release_pilot_id or None, createdByAccountId=actor.id,
     )
     try:
@@ -357,7 +192,7 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
     except (IntegrityError, OperationalError) as exc:
         # Two requests raced for the same version: the unique (tenantId, releaseKey) key let one win.
         if _is_race(exc):
-            raise ConflictError([Problem("version", _conflict_message(draft.version, key))]) from None
+            raise ConflictError([Problem("version", conflict_message(draft.version, key))]) from None
         raise
     view = get_release(session, tenant_id=tenant_id, release_id=release_id)
     if view.communication and view.communication.type == CommunicationType.EMAIL:
@@ -441,7 +276,7 @@ def find_release(session: Session, *, tenant_id: str, ref: str) -> ReleaseView:
     release_id = _release_id_by_version(session, tenant_id, ref) or session.scalar(select(Release.id).where(
         Release.tenantId == tenant_id, Release.id.in_([ref]) | Release.releaseKey.in_([ref, f"v{ref}"])))
     if release_id is None:
-        raise NotFoundError(f"no release {_shown(ref)} in this workspace: see `releasebot release list`")
+        raise NotFoundError(f"no release {shown(ref)} in this workspace: see `releasebot release list`")
     return get_release(session, tenant_id=tenant_id, release_id=release_id)
 
 
