@@ -31,12 +31,17 @@ def release_summary(release, *, card_channel: str | None, reposting: bool) -> st
         f"`{escape(release.branchRelease)}` from `{escape(release.baseBranch)}` · targets: {targets or 'none'}", where) if line)
 
 
-def releases_list(releases, card_channels: dict[str, str]) -> str:
-    """`/release list`: one line per live release."""
-    if not releases:
+def releases_list(views, card_channels: dict[str, str]) -> str:
+    """`/release list`: one line per live release: stage, targets, delay, where its card is."""
+    if not views:
         return f"No live releases. Start one with `{COMMAND} create`."
-    lines = [f"• *{r.releaseKey}* ({r.releaseType.value.title()}) — {r.status.value.replace('_', ' ').lower()}"
-             + (f" · card in <#{card_channels[r.id]}>" if r.id in card_channels else "") for r in releases]
+    lines = []
+    for v in views:
+        r = v.release
+        targets = ", ".join(f"{escape(t.integration.name)} {t.status.value.lower()}" for t in r.targets)
+        lines.append(f"• *{r.releaseKey}* ({r.releaseType.value.title()}) — {r.status.value.replace('_', ' ').lower()}"
+                     + (f" · {targets}" if targets else "") + (" · ⏰ delayed" if v.delayed else "")
+                     + (f" · card in <#{card_channels[r.id]}>" if r.id in card_channels else ""))
     return "*Live releases*\n" + "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind
 from core.errors import NotFoundError
 from core.runner import Runner
 from core.runtime import Runtime
+from core.services.card_view import card_view
 from core.services.cards import get_card, repost_here
 from core.services.integrations import list_integrations
 from core.services.release_rules import VERSION_MAX_LENGTH
@@ -48,9 +49,11 @@ def _show(runtime: Runtime, context: BoltContext, channel_id: str | None, ref: s
 
 def _list(runtime: Runtime, context: BoltContext) -> str:
     """The workspace's live releases, newest first, each with its stage and where its card is."""
+    tenant_id = context["tenant_id"]
     with runtime.reading() as session:
-        live = [r for r in list_releases(session, tenant_id=context["tenant_id"], limit=50) if r.status not in ENDED_RELEASE_STATUSES]
-        cards = {r.id: get_card(session, tenant_id=context["tenant_id"], release_id=r.id) for r in live}
+        live = [card_view(session, tenant_id=tenant_id, release_id=r.id)
+                for r in list_releases(session, tenant_id=tenant_id, limit=50) if r.status not in ENDED_RELEASE_STATUSES]
+        cards = {v.release.id: get_card(session, tenant_id=tenant_id, release_id=v.release.id) for v in live}
         channels = {rid: card.channelId for rid, card in cards.items() if card}
     return releases_list(live, channels)
 

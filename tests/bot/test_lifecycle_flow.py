@@ -88,7 +88,14 @@ def test_release_list_shows_the_live_releases_with_their_stage_and_card(running_
     card = released_card(running_bot, world)
     listed = running_bot.as_user().command("list").json()
     assert listed["response_type"] == "ephemeral"
-    assert "*v1.5.0* (Planned) — kickoff pending" in listed["text"] and f"card in <#{card[1]}>" in listed["text"]
+    assert "*v1.5.0* (Planned) — kickoff pending · App Store pending, Play Store pending" in listed["text"]
+    assert f"card in <#{card[1]}>" in listed["text"] and "delayed" not in listed["text"]
+    with running_bot.runtime.unit_of_work() as s:
+        from core.services import lifecycle
+
+        lifecycle.mark_delayed(s, tenant_id=world.tenant.id, release_id=card[0].id, actor_account_id=world.admin.id,
+                               reason="legal review")
+    assert "⏰ delayed" in running_bot.as_user().command("list").json()["text"]
     with running_bot.runtime.unit_of_work() as s:
         from core.services import lifecycle
 
