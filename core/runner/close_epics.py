@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from core.enums import ReleaseStatus, TaskState
 from core.models import Release, ReleaseTask, TicketIntegration
-from core.runner.build_steps import CLIENT_ERRORS, retry_at
+from core.runner.build_steps import CLIENT_ERRORS
 from core.runner.context import RunnerContext
 from core.runner.epics import PLATFORMS, ticket_client
-from core.runner.kickoff import Chore, _raise, advice
+from core.runner.kickoff import Chore, _raise, fail_task
 from core.services import builds, tasks
 from core.services.integrations import utcnow
 
@@ -75,13 +75,8 @@ class CloseEpics:
         with self.ctx.runtime.unit_of_work() as s:
             if exc is None:
                 tasks.task_done(s, task_id=task_id, worker=self.ctx.worker, result=result)
-                return
-            attempt = tasks.attempts_of(s, task_id) + 1
-            again = getattr(exc, "retryable", False) and attempt < self.ctx.max_failures
-            log.warning("closing epics (task %s on %s) failed, attempt %s of %s: %s", task_id, chore.where, attempt,
-                        self.ctx.max_failures, exc)
-            tasks.task_failed(s, task_id=task_id, worker=self.ctx.worker, error=advice(chore, exc), detail=str(exc),
-                              retry_at=retry_at(self.ctx.interval * attempt, exc) if again else None)
+            else:
+                fail_task(self.ctx, s, task_id, chore, exc)
 
     def _claim(self, task_id: str) -> Chore | None:
         with self.ctx.runtime.unit_of_work() as s:

@@ -75,7 +75,7 @@ class Kickoff:
                 if tasks.task_done(s, task_id=task_id, worker=self.ctx.worker, result=result) and chore.record:
                     chore.record(s, s.get(Release, s.get(ReleaseTask, task_id).releaseId), result)
             else:
-                self._failed(s, task_id, chore, exc)
+                fail_task(self.ctx, s, task_id, chore, exc)
 
     def _claim(self, task_id: str) -> Chore | None:
         with self.ctx.runtime.unit_of_work() as s:
@@ -90,19 +90,21 @@ class Kickoff:
                 return None
             return CHORES[task.task](self.ctx, s, release)
 
-    def _failed(self, s, task_id: str, chore: Chore, exc: Exception) -> None:
-        attempt = tasks.attempts_of(s, task_id) + 1
-        detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
-        again = getattr(exc, "retryable", False) and attempt < self.ctx.max_failures
-        log.warning("kickoff task %s (%s on %s) failed, attempt %s of %s: %s", task_id, chore.what, chore.where, attempt,
-                    self.ctx.max_failures, detail)
-        if again:
-            error = f"{chore.where} did not answer; trying again (attempt {attempt} of {self.ctx.max_failures})"
-            tasks.task_failed(s, task_id=task_id, worker=self.ctx.worker, error=error, detail=detail,
-                              retry_at=retry_at(self.ctx.interval * attempt, exc))
-        else:
-            tasks.task_failed(s, task_id=task_id, worker=self.ctx.worker, error=advice(chore, exc), detail=detail,
-                              retry_at=None)
+
+def fail_task(ctx: RunnerContext, s, task_id: str, chore: Chore, exc: Exception) -> None:
+    """Record a failed attempt of a claimed task: retried with backoff while the error is passing, else
+    FAILED with advice for members (the detail kept for admins and the log)."""
+    attempt = tasks.attempts_of(s, task_id) + 1
+    detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
+    again = getattr(exc, "retryable", False) and attempt < ctx.max_failures
+    log.warning("task %s (%s on %s) failed, attempt %s of %s: %s", task_id, chore.what, chore.where, attempt,
+                ctx.max_failures, detail)
+    if again:
+        error = f"{chore.where} did not answer; trying again (attempt {attempt} of {ctx.max_failures})"
+        tasks.task_failed(s, task_id=task_id, worker=ctx.worker, error=error, detail=detail,
+                          retry_at=retry_at(ctx.interval * attempt, exc))
+    else:
+        tasks.task_failed(s, task_id=task_id, worker=ctx.worker, error=advice(chore, exc), detail=detail, retry_at=None)
 
 
 def advice(chore: Chore, exc: Exception) -> str:
