@@ -13,7 +13,7 @@ from core.enums import CommunicationType, IntegrationKind
 from core.errors import IntegrationError
 from core.integrations.registry import build_client
 from core.models import CommunicationIntegration
-from core.runner.context import Announcement, CardJob
+from core.runner.context import Announcement, CardJob, PostedCard
 from core.runtime import Runtime
 from core.services.cards import get_card
 from core.services.verification import config_of
@@ -64,12 +64,12 @@ class SlackAnnouncer:
         build_client(IntegrationKind.COMMUNICATION, config, self.runtime.provider_context).send(
             subject=mail.subject, text=mail.text, html=mail.html)
 
-    def publish(self, job: CardJob) -> tuple[str, str]:
+    def publish(self, job: CardJob) -> PostedCard:
         """Post or redraw a release card."""
         try:
             return publish_card(self.client, job)
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise _translate(exc) from None
 
-    def tell_requester(self, job: CardJob, *, posted: tuple[str, str] | None, error: str | None) -> None:
+    def tell_requester(self, job: CardJob, *, posted: PostedCard | None, error: str | None) -> None:
         tell_requester(self.client, job, posted=posted, error=error)

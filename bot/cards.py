@@ -10,17 +10,17 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.card import card_fallback_text, release_card
 from bot.blocks.messages import card_blocked, release_created
 from core.errors import IntegrationError
-from core.runner.context import CardJob
+from core.runner.context import CardJob, PostedCard
 
 log = logging.getLogger("releasebot.cards")
 
 
-def publish_card(client: WebClient, job: CardJob) -> tuple[str, str]:
-    """Redraw the card when it exists, else post it; returns its (channel, ts)."""
+def publish_card(client: WebClient, job: CardJob) -> PostedCard:
+    """Redraw the card when it exists, else post it (and ask for its permalink); returns where it is."""
     blocks, text = release_card(job.view), card_fallback_text(job.release)
     if job.message_ts:
         client.chat_update(channel=job.channel_id, ts=job.message_ts, text=text, blocks=blocks)
-        return job.channel_id, job.message_ts
+        return PostedCard(job.channel_id, job.message_ts)
     try:
         posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
     except SlackApiError as exc:
@@ -30,7 +30,16 @@ def publish_card(client: WebClient, job: CardJob) -> tuple[str, str]:
             raise
         _join(client, job.channel_id)
         posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
-    return posted["channel"], posted["ts"]
+    return PostedCard(posted["channel"], posted["ts"], _permalink(client, posted["channel"], posted["ts"]))
+
+
+def _permalink(client: WebClient, channel_id: str, ts: str) -> str | None:
+    """Slack's link to a message; best effort: the card is posted either way (and must not be posted twice)."""
+    try:
+        return client.chat_getPermalink(channel=channel_id, message_ts=ts).get("permalink")
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("no permalink for the card in %s: %s", channel_id, type(exc).__name__)
+        return None
 
 
 def _join(client: WebClient, channel_id: str) -> None:
@@ -49,14 +58,13 @@ def _invite_me(channel_id: str) -> IntegrationError:
                             retryable=True)
 
 
-def tell_requester(client: WebClient, job: CardJob, *, posted: tuple[str, str] | None, error: str | None) -> None:
+def tell_requester(client: WebClient, job: CardJob, *, posted: PostedCard | None, error: str | None) -> None:
     """Ephemerally: where the card is, or why it is not there yet. Best effort: the card matters, this does not."""
     if job.requester_slack_id is None:
         return
     try:
         if posted:
-            link = client.chat_getPermalink(channel=posted[0], message_ts=posted[1]).get("permalink")
-            text = release_created(job.release.releaseKey, link, posted[0])
+            text = release_created(job.release.releaseKey, posted.permalink, posted.channel)
         else:
             text = card_blocked(job.release.releaseKey, error or "Slack refused it")
         client.chat_postEphemeral(channel=job.origin_channel_id or job.requester_slack_id, user=job.requester_slack_id,

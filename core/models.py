@@ -349,6 +349,8 @@ class ReleaseCard(Timestamped, Base):
     lastError: Mapped[str | None] = mapped_column(ProseType)
     claimedBy: Mapped[str | None] = mapped_column(String(255))
     claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
+    # Slack's link to the card (chat.getPermalink when first posted): the epics and the App Home link it.
+    permalink: Mapped[str | None] = mapped_column(String(512).with_variant(mysql.VARCHAR(512, charset="latin1"), *_MY))
 
 
 class RequestKey(Base):

@@ -38,7 +38,8 @@ class Cards:
         with self.ctx.runtime.unit_of_work() as s:
             card = s.get(ReleaseCard, release_id)
             if posted:
-                cards.card_done(s, card, drawn_revision=revision, channel_id=posted[0], message_ts=posted[1])
+                cards.card_done(s, card, drawn_revision=revision, channel_id=posted.channel, message_ts=posted.ts,
+                                permalink=posted.permalink)
             else:
                 log.info("card of %s not delivered (attempt %s): %s", job.release.releaseKey, card.attempts + 1, error)
                 cards.card_failed(s, card, error=error, retry_after=retry_after, interval=self.ctx.interval)

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core.enums import BuildState
 from core.integrations.base import IntegrationConfig
@@ -36,6 +36,14 @@ class CardJob:
     @property
     def release(self) -> ReleaseView:
         return self.view.release
+
+
+class PostedCard(NamedTuple):
+    """Where a card is in Slack; `permalink` is asked for when the card is first posted (None on a redraw)."""
+
+    channel: str
+    ts: str
+    permalink: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,10 @@ class Announcer(Protocol):
     def announce(self, announcement: Announcement) -> None:
         """Post a thread reply once; raise IntegrationError (retryable or not) when it could not be posted."""
 
-    def publish(self, job: CardJob) -> tuple[str, str]:
-        """Post the card (or redraw it when `message_ts` is set); returns (channel, ts). Raises IntegrationError."""
+    def publish(self, job: CardJob) -> PostedCard:
+        """Post the card (or redraw it when `message_ts` is set); returns where it is. Raises IntegrationError."""
 
-    def tell_requester(self, job: CardJob, *, posted: tuple[str, str] | None, error: str | None) -> None:
+    def tell_requester(self, job: CardJob, *, posted: PostedCard | None, error: str | None) -> None:
         """Tell whoever asked for the card where it is, or why it is not there yet (best effort)."""
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.enums import IntegrationKind, TargetType
 from core.integrations.base import Ticket, TicketClient
-from core.models import Account, Release, ReleaseTarget, TargetIntegration, TicketIntegration
+from core.models import Account, Release, ReleaseCard, ReleaseTarget, TargetIntegration, TicketIntegration
 from core.runner.build_steps import CLIENT_ERRORS
 from core.runner.context import RunnerContext
 from core.services.verification import config_of
@@ -47,8 +47,9 @@ def marker(release: Release, platform: Platform) -> str:
 
 
 def describe(s: Session, release: Release, platform: Platform) -> tuple[str, str]:
-    """The epic's title and description: the version, the planned and target dates, the pilot."""
+    """The epic's title and description: the version, the planned and target dates, the pilot, the card's link."""
     pilot = s.get(Account, release.releasePilotId) if release.releasePilotId else None
+    card = s.get(ReleaseCard, release.id)
 
     def day(value) -> str:
         return value.strftime("%Y-%m-%d") if value else "not set"
@@ -57,6 +58,8 @@ def describe(s: Session, release: Release, platform: Platform) -> tuple[str, str
     lines = [f"{platform.name} release {release.version}, opened by releasebot at kickoff.",
              f"Planned: {day(release.plannedDate)}", f"Target release date: {day(release.targetReleaseDate)}",
              f"Pilot: {pilot.displayName if pilot else 'none yet'}", f"Branch: {release.branchRelease}"]
+    if card is not None and card.permalink:
+        lines.append(f"Release card in Slack: {card.permalink}")
     if release.description:
         lines += ["", release.description]
     return title, "\n".join(lines)

@@ -84,9 +84,12 @@ def due_cards(session: Session, *, limit: int = 100) -> list[str]:
         .order_by(ReleaseCard.nextAttemptAt).limit(limit)))
 
 
-def card_done(session: Session, card: ReleaseCard, *, drawn_revision: int, channel_id: str, message_ts: str) -> None:
+def card_done(session: Session, card: ReleaseCard, *, drawn_revision: int, channel_id: str, message_ts: str,
+              permalink: str | None = None) -> None:
     """The card shows `drawn_revision`: due again only if the release changed meanwhile."""
     card.channelId, card.messageTs, card.lastError, card.attempts = channel_id, message_ts, None, 0
+    if permalink:  # known once the card is first posted; a redraw keeps it
+        card.permalink = permalink
     card.drawnRevision = max(card.drawnRevision, drawn_revision)
     card.nextAttemptAt = utcnow() if card.revision > card.drawnRevision else None
     session.flush()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.enums import ReleaseStatus, Role, TaskState
 from core.errors import NotFoundError, PermissionDeniedError
 from core.lifecycle import TransitionRefusedError
-from core.models import Account, Release, ReleaseTask
+from core.models import Account, Release, ReleaseCard, ReleaseTask
 
 # lifecycle.kickoff owes the tasks and a finished kickoff moves the release: each module needs the
 # other, so both import the module (not its names), which Python resolves in either import order.
@@ -65,10 +65,15 @@ def list_tasks(session: Session, *, tenant_id: str, release_id: str) -> list[Tas
 def due_tasks(session: Session, limit: int = 100) -> list[str]:
     """Owed tasks past any backoff, unclaimed, of releases still kicking off (a cancelled release owes nothing)."""
     now = utcnow()
+    # The epics link the card: they wait while it is owed and not tried yet (a release kicked off by
+    # itself in the round it was created); a card Slack keeps refusing does not hold the kickoff.
+    card_first_post = select(ReleaseCard.releaseId).where(ReleaseCard.releaseId == ReleaseTask.releaseId,
+                                                          ReleaseCard.messageTs.is_(None), ReleaseCard.attempts == 0).exists()
     return list(session.scalars(
         select(ReleaseTask.id).join(Release, Release.id == ReleaseTask.releaseId)
         .where(ReleaseTask.state == TaskState.PENDING, ReleaseTask.nextAttemptAt <= now, Release.status == ReleaseStatus.PENDING,
-               or_(ReleaseTask.claimedUntil.is_(None), ReleaseTask.claimedUntil < now))
+               or_(ReleaseTask.claimedUntil.is_(None), ReleaseTask.claimedUntil < now),
+               or_(ReleaseTask.task != EPICS, ~card_first_post))
         .order_by(ReleaseTask.nextAttemptAt).limit(limit)))
 
 

@@ -95,3 +95,17 @@ def test_release_show_posts_the_card_of_a_release_that_has_none_and_points_to_an
     time.sleep(0.5)
     assert len(card_messages(running_bot.slack, "CORIGIN")) == 1  # shown twice, posted once
     assert "no release" in user.command("show 9.9.9").json()["text"]
+
+
+def test_a_posted_card_remembers_its_permalink_and_the_creator_is_pointed_to_it(running_bot, world):
+    from core.models import ReleaseCard
+
+    submit(running_bot, world)
+    channel = world.channel.details["channelId"]
+    card = wait_for(lambda: card_messages(running_bot.slack, channel))[0]
+    told = wait_for(lambda: [e for e in running_bot.slack.ephemerals if "see its card" in e["text"]])
+    link = f"https://acme.slack.com/archives/{channel}/p{card['ts'].replace('.', '')}"
+    with running_bot.runtime.reading() as s:
+        stored = s.query(ReleaseCard.permalink).one()[0]
+    assert stored == link and link in told[0]["text"]
+    assert len(running_bot.slack.calls_to("chat.getPermalink")) == 1  # asked once, for the card and the creator

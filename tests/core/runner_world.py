@@ -13,6 +13,7 @@ from core.config import Settings
 from core.crypto import generate_key
 from core.models import Release, ReleaseEvent
 from core.runner import Runner
+from core.runner.context import PostedCard
 from core.runtime import Runtime
 from core.services.releases import create_release
 from tests.conftest import delete_tenant_rows, tenant_ids
@@ -28,9 +29,10 @@ class Recorder:
     def announce(self, announcement) -> None:
         self.calls.append(("announce", announcement))
 
-    def publish(self, job) -> tuple[str, str]:
+    def publish(self, job) -> PostedCard:
         self.calls.append(("publish", job))
-        return job.channel_id, "1700000000.000100"
+        return PostedCard(job.channel_id, "1700000000.000100",
+                          None if job.message_ts else f"https://acme.slack.com/archives/{job.channel_id}/p1700000000000100")
 
     def tell_requester(self, job, *, posted, error) -> None:
         self.calls.append(("tell", job))

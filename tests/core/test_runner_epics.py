@@ -10,10 +10,11 @@ from core.enums import ReleaseStatus as S
 from core.enums import TaskState
 from core.integrations.base import Ticket
 from core.models import Release, ReleaseTask
+from core.runner.cards import Cards
 from core.runner.close_epics import CLOSE_EPICS, CloseEpics
 from core.runner.epics import PLATFORMS, marker
 from core.runner.kickoff import Kickoff
-from core.services import integrations, lifecycle, tasks
+from core.services import cards, integrations, lifecycle, tasks
 from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, release_row, runner, runtime_on, world_on
 from tests.factories import github_for
@@ -130,6 +131,29 @@ def test_kickoff_with_jira_opens_one_epic_per_platform_labelled_and_records_the_
     assert ios["summary"] == "Release 1.5.0 (iOS)"
     assert "Pilot: Grace" in ios["description"] and "Planned:" in ios["description"] and "Target release date:" in ios["description"]
     assert jira_issue(jira, "MOB-2")["fields"]["labels"] == [marker(after, ANDROID)]
+
+
+def test_the_epics_link_the_release_card_and_wait_for_a_card_not_yet_posted(rt, world, jira):
+    release = kicked_off(rt, world, tracker(rt, world, "jira", jira.url))
+    with rt.unit_of_work() as s:
+        cards.owe_card(s, tenant_id=world.tenant.id, release_id=release.id, channel_id="CREL")
+    r = runner(rt)
+    assert run_kickoff(r) == 2  # the release branch and the changelog; the epics wait for the card
+    assert task(rt, release).state == TaskState.PENDING
+    r.work(Cards).run(release.id)  # the card is posted (the runner's next kind in the round)
+    assert run_kickoff(r) == 1
+    description = jira_issue(jira, "MOB-1")["fields"]["description"]
+    assert "Release card in Slack: https://acme.slack.com/archives/CREL/p1700000000000100" in description
+
+
+def test_a_card_slack_keeps_refusing_does_not_hold_the_epics(rt, world, jira):
+    release = kicked_off(rt, world, tracker(rt, world, "jira", jira.url))
+    with rt.unit_of_work() as s:
+        card = cards.owe_card(s, tenant_id=world.tenant.id, release_id=release.id, channel_id="CREL")
+        cards.card_failed(s, card, error="not in channel", retry_after=None, interval=1)
+    run_kickoff(runner(rt))
+    assert task(rt, release).state == TaskState.DONE
+    assert "Release card in Slack" not in jira_issue(jira, "MOB-1")["fields"]["description"]
 
 
 def test_a_kickoff_that_died_after_the_ios_epic_finds_it_and_opens_only_the_android_one(rt, world, jira):
