@@ -1,5 +1,10 @@
 """What each provider needs to be stored: its fields, settings and secrets.
 
+A Play Store target's optional settings steer releases (core.integrations.target_play_store.PlaySettings):
+`track` (production), `rolloutSteps` (1, 5, 10, 20, 50, 100 %), `defaultRolloutPercent` (the first step),
+`versionCodeOffset` (added to the build number), `releasedWhen` (everyone | rolloutStarts),
+`releaseNotesLanguage` (en-US).
+
 A pipeline's optional `webhookSecret` authenticates the CI's webhooks (Jenkins' Notification plugin
 URL token, GitHub's X-Hub-Signature-256 key).
 
@@ -43,6 +48,8 @@ SPECS: tuple[ProviderSpec, ...] = (
                  settings=("keyId", "issuerId"), secrets=("privateKey",),
                  default_base_url="https://api.appstoreconnect.apple.com"),
     ProviderSpec(K.TARGET, "PLAY_STORE", "Play Store", fields=("appIdentifier",),
+                 optional_settings=("track", "rolloutSteps", "defaultRolloutPercent", "versionCodeOffset",
+                                    "releasedWhen", "releaseNotesLanguage"),
                  secrets=("serviceAccountJson",),
                  default_base_url="https://androidpublisher.googleapis.com"),
     ProviderSpec(K.PIPELINE, "JENKINS", "Jenkins",

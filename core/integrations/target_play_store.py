@@ -7,11 +7,17 @@ tenant pasted, so it passes the same URL check as any base URL before a request 
 
 Access is proven by opening an edit on the package and deleting it again: it needs the permissions a
 release needs, and changes nothing.
+
+Releasing: every change is one edit (edits.insert, edits.tracks.get, edits.tracks.update,
+edits.validate, edits.commit). The track is read inside the edit first and nothing is written when
+its release already is what was asked (the edit is deleted instead): a retried or restarted action
+never commits twice. Play's API has no review state: a committed release is "sent for review".
 """
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -31,6 +37,77 @@ SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 3600
 EARLY_REFRESH = 60
+DEFAULT_TRACK = "production"
+DEFAULT_STEPS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # rollout percentages Increase climbs through
+RELEASED_WHEN = ("everyone", "rolloutStarts")
+ROLLED_OUT = ("inProgress", "halted", "completed")  # statuses of a release users have been offered
+NOTES_LIMIT = 500  # characters of release notes per language Play accepts
+
+
+STALE_EDIT = ("This Edit has been deleted", "This edit has expired", "This edit has already been successfully committed")
+
+
+class StaleEditError(IntegrationError):
+    """The edit expired or was deleted because another edit was committed meanwhile: a new edit will do."""
+
+
+@dataclass(frozen=True)
+class PlaySettings:
+    """A Play target's release settings (all optional, as strings in the integration's settings)."""
+
+    track: str = DEFAULT_TRACK
+    steps: tuple[float, ...] = DEFAULT_STEPS
+    default_percent: float = DEFAULT_STEPS[0]
+    version_code_offset: int = 0
+    released_when: str = "everyone"
+    notes_language: str = "en-US"
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, object] | None) -> PlaySettings:
+        """The settings, or IntegrationError naming the one that is wrong and how to write it."""
+        raw = {k: str(v).strip() for k, v in (settings or {}).items() if v is not None and str(v).strip()}
+        steps = _percentages(raw["rolloutSteps"]) if "rolloutSteps" in raw else DEFAULT_STEPS
+        default = _percentages(raw["defaultRolloutPercent"], name="defaultRolloutPercent")[0] \
+            if "defaultRolloutPercent" in raw else steps[0]
+        try:
+            offset = int(raw.get("versionCodeOffset", "0"))
+        except ValueError:
+            raise IntegrationError("versionCodeOffset must be a whole number (added to the build number to make "
+                                   "the version code), e.g. 1000000") from None
+        released_when = raw.get("releasedWhen", "everyone")
+        if released_when not in RELEASED_WHEN:
+            raise IntegrationError("releasedWhen must be everyone (the target is RELEASED when the rollout reaches "
+                                   "100 %) or rolloutStarts (as soon as users start getting it)")
+        return cls(raw.get("track", DEFAULT_TRACK), steps, default, offset, released_when,
+                   raw.get("releaseNotesLanguage", "en-US"))
+
+    def version_code(self, build_number: str | None) -> str:
+        """The version code of the pipeline's build: its build number plus versionCodeOffset."""
+        try:
+            code = int(str(build_number)) + self.version_code_offset
+        except ValueError:
+            raise IntegrationError(f"the build number {build_number!r} is not a whole number, so it cannot be the "
+                                   "Play version code: make the pipeline report its versionCode") from None
+        if not 0 < code <= 2100000000:
+            raise IntegrationError(f"version code {code} is outside Play's range (1 to 2100000000): check "
+                                   "versionCodeOffset")
+        return str(code)
+
+    def next_percent(self, fraction: float | None) -> float:
+        """The ladder's next step above a rollout fraction (100 when none is left)."""
+        current = (fraction or 0) * 100
+        return next((step for step in self.steps if step > current + 1e-9), 100.0)
+
+
+def _percentages(value: str, *, name: str = "rolloutSteps") -> tuple[float, ...]:
+    try:
+        steps = tuple(float(part.strip().rstrip("%")) for part in value.split(","))
+    except ValueError:
+        steps = ()
+    if not steps or any(not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
+        raise IntegrationError(f"{name} must be percentages above 0 and at most 100, rising, separated by commas "
+                               "(e.g. 1, 5, 10, 20, 50, 100)")
+    return steps
 
 
 @dataclass(frozen=True)
@@ -54,6 +131,106 @@ class PlayStoreTarget:
         """The key is accepted and the service account can open (then discard) an edit of the package."""
         edit_id = self._call("POST", self.edits, expect=(200,), json={}).json()["id"]
         self._call("DELETE", f"{self.edits}/{quote(edit_id, safe='')}", expect=(200, 204))
+
+    # --- releases ------------------------------------------------------------------------------
+    def releases(self, track: str) -> list[dict]:
+        """The track's active releases as Play has them now (read in an edit that is then deleted)."""
+        return self._change(track, lambda releases: None)
+
+    def submit(self, track: str, version_code: str, *, user_fraction: float | None = None,
+               release_notes: dict[str, str] | None = None, priority: int | None = None) -> list[dict]:
+        """Put the version code on the track: a staged rollout at `user_fraction`, or completed when None."""
+        def change(releases: list[dict]) -> dict | None:
+            found = find_release(releases, version_code)
+            if found is not None and found["status"] in ROLLED_OUT:
+                return None  # submitted already (a retry, or someone did it in Play Console)
+            release = {"versionCodes": [version_code], "status": "completed" if user_fraction is None else "inProgress"}
+            if user_fraction is not None:
+                release["userFraction"] = user_fraction
+            if release_notes:
+                release["releaseNotes"] = [{"language": lang, "text": text} for lang, text in release_notes.items()]
+            if priority is not None:
+                release["inAppUpdatePriority"] = priority
+            return release
+        return self._change(track, change)
+
+    def roll_out(self, track: str, version_code: str, user_fraction: float) -> list[dict]:
+        """Widen the staged rollout to `user_fraction` (completed at 1); never narrows it."""
+        def change(releases: list[dict]) -> dict | None:
+            release = self._rolled_out(releases, track, version_code)
+            if release["status"] == "completed" or release.get("userFraction", 0) >= user_fraction - 1e-9:
+                return None
+            if release["status"] == "halted":
+                raise IntegrationError(f"the rollout of version code {version_code} is halted: resume it first")
+            return _with_status(release, "completed" if user_fraction >= 1 else "inProgress", user_fraction)
+        return self._change(track, change)
+
+    def halt(self, track: str, version_code: str) -> list[dict]:
+        """Stop offering the release to more users (those who have it keep it)."""
+        def change(releases: list[dict]) -> dict | None:
+            release = self._rolled_out(releases, track, version_code)
+            if release["status"] == "completed":
+                raise IntegrationError(f"version code {version_code} is already out to everyone: there is no rollout "
+                                       "to halt")
+            return None if release["status"] == "halted" else _with_status(release, "halted")
+        return self._change(track, change)
+
+    def resume(self, track: str, version_code: str) -> list[dict]:
+        """Restart a halted rollout at the fraction it had."""
+        def change(releases: list[dict]) -> dict | None:
+            release = self._rolled_out(releases, track, version_code)
+            return _with_status(release, "inProgress") if release["status"] == "halted" else None
+        return self._change(track, change)
+
+    def complete(self, track: str, version_code: str) -> list[dict]:
+        """Release to everyone on the track."""
+        def change(releases: list[dict]) -> dict | None:
+            release = self._rolled_out(releases, track, version_code)
+            return None if release["status"] == "completed" else _with_status(release, "completed")
+        return self._change(track, change)
+
+    def _rolled_out(self, releases: list[dict], track: str, version_code: str) -> dict:
+        release = find_release(releases, version_code)
+        if release is None or release["status"] not in ROLLED_OUT:
+            raise IntegrationError(f"version code {version_code} is not rolling out on the {track} track of "
+                                   f"{self.package}: submit it first")
+        return release
+
+    def _change(self, track: str, change: Callable[[list[dict]], dict | None]) -> list[dict]:
+        """One edit: read the track, write `change`'s release unless it returns None, validate, commit.
+
+        Returns the track's releases as they are once the edit is committed (or discarded). An edit that
+        went stale on the way (expired, or another commit deleted it) is started over once: the track is
+        read again, so what was already done is not done twice."""
+        try:
+            return self._change_once(track, change)
+        except StaleEditError:
+            return self._change_once(track, change)
+
+    def _change_once(self, track: str, change: Callable[[list[dict]], dict | None]) -> list[dict]:
+        edit = f"{self.edits}/{quote(self._call('POST', self.edits, expect=(200,), json={}).json()['id'], safe='')}"
+        path = f"{edit}/tracks/{quote(track, safe='')}"
+        try:
+            releases = self._call("GET", path, expect=(200,)).json().get("releases") or []
+            release = change(releases)
+            if release is not None:
+                written = self._call("PUT", path, expect=(200,), json={"track": track, "releases": [release]}).json()
+                self._call("POST", f"{edit}:validate", expect=(200,))
+        except IntegrationError as exc:
+            if not exc.retryable:  # Google refused: leave no open edit behind (it would expire anyway)
+                self._discard(edit)
+            raise
+        if release is None:
+            self._discard(edit)
+            return releases
+        self._call("POST", f"{edit}:commit", expect=(200,))
+        return written.get("releases") or []
+
+    def _discard(self, edit: str) -> None:
+        try:
+            self._call("DELETE", edit, expect=(200, 204))
+        except IntegrationError:
+            pass  # an edit that cannot be deleted expires by itself; the answer that matters is the first one
 
     def _call(self, method: str, path: str, *, expect: tuple[int, ...], **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.access_token()}"}
@@ -93,6 +270,9 @@ class PlayStoreTarget:
 
     def _error(self, response: requests.Response) -> IntegrationError:
         status = response.status_code
+        if status == 404 and _google_message(response).startswith("Track not found"):
+            return IntegrationError(f"{self.package} has no such track in Play Console ({_google_message(response)}): "
+                                    "check the target's track setting", status=404)
         if status == 404:
             return IntegrationError(f"package {self.package} not found in Play Console or the service account has "
                                     "no access", status=404)
@@ -102,7 +282,26 @@ class PlayStoreTarget:
                                     status=403)
         if status == 401:
             return IntegrationError("Google Play rejected the access token (401)", status=401)
+        if status == 400:
+            message = _google_message(response)
+            if message.startswith(STALE_EDIT):
+                return StaleEditError(f"Google Play dropped the edit: {message} (400)", status=400, retryable=True)
+            return IntegrationError(f"Google Play refused the change: {message} (400)", status=400)
         return self.api.error(response)
+
+
+def find_release(releases: list[dict], version_code: str) -> dict | None:
+    """The track's release that ships `version_code`, if any."""
+    return next((r for r in releases if version_code in [str(c) for c in r.get("versionCodes") or []]), None)
+
+
+def _with_status(release: dict, status: str, user_fraction: float | None = None) -> dict:
+    """The same release (name, notes, priority kept: Play refuses a changed priority) in a new status."""
+    changed = {k: v for k, v in release.items() if k not in ("status", "userFraction")}
+    changed["status"] = status
+    if status != "completed":
+        changed["userFraction"] = user_fraction if user_fraction is not None else release["userFraction"]
+    return changed
 
 
 def _json(response: requests.Response) -> dict:
@@ -139,6 +338,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> PlayStoreTarget:
     if not package or not config.secrets.get("serviceAccountJson"):
         raise IntegrationError("the Play Store integration needs an appIdentifier (package name) and a "
                                "serviceAccountJson")
+    PlaySettings.parse(config.settings)  # a wrong setting is told at verification, not at the first release
     account = _account(config.secrets["serviceAccountJson"])
     oauth = HttpClient(account.token_uri, service="Google OAuth", guard=ctx.guard,
                        headers={"Accept": "application/json"}, timeout=ctx.timeout)

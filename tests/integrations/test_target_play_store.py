@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -11,6 +14,7 @@ from core.enums import IntegrationKind
 from core.errors import IntegrationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.registry import build_client
+from core.integrations.target_play_store import PlaySettings
 from tests.fakes.google import FakeGoogle
 
 EMAIL = "releasebot@acme-play.iam.gserviceaccount.com"
@@ -43,9 +47,9 @@ def google(private_key):
 
 
 def client(fake, key, *, package: str = PACKAGE, secret: str | None = None, timeout: float = 5.0,
-           private: bool = True):
+           private: bool = True, settings: dict | None = None):
     config = IntegrationConfig(id="p-1", provider="PLAY_STORE", display_name="Play", base_url=fake.url,
-                               fields={"appIdentifier": package}, settings={},
+                               fields={"appIdentifier": package}, settings=settings or {},
                                secrets={"serviceAccountJson": secret or key_json(key, fake.token_uri)})
     ctx = ProviderContext(allow_private_networks=private, timeout=timeout)
     return build_client(IntegrationKind.TARGET, config, ctx)
@@ -161,3 +165,231 @@ def test_a_google_that_does_not_answer_in_time_times_out(google, private_key):
     google.delay = 1
     error = failure(client(google, private_key, timeout=0.2).verify, private_key)
     assert "did not answer in time" in str(error)
+
+
+# --- releases: submit, increase, halt, resume, complete (each one edit, read first) -----------------------------
+def store_calls(fake) -> list[str]:
+    """The Play requests made, as "METHOD what" (edit ids left out): "POST edit", "GET tracks/production"…"""
+    def what(path: str) -> str:
+        if "/tracks" in path:
+            return "tracks" + path.split("/tracks", 1)[1]
+        return path.rsplit(":", 1)[1] if ":" in path else "edit"
+    return [f"{r.method} {what(r.path)}" for r in fake.calls(path_regex="/edits")]
+
+
+@pytest.fixture
+def play(google, private_key):
+    google.upload(PACKAGE, 41, 42)
+    return client(google, private_key)
+
+
+def test_submit_puts_the_version_code_on_the_track_at_the_fraction_in_one_committed_edit(google, play):
+    releases = play.submit("production", "42", user_fraction=0.05, release_notes={"en-US": "Faster sync"}, priority=3)
+    [release] = google.track(PACKAGE)
+    assert release == {"versionCodes": ["42"], "status": "inProgress", "userFraction": 0.05,
+                       "releaseNotes": [{"language": "en-US", "text": "Faster sync"}], "inAppUpdatePriority": 3}
+    assert releases == [release]
+    assert store_calls(google) == ["POST edit", "GET tracks/production", "PUT tracks/production", "POST validate",
+                                   "POST commit"]
+    assert len(google.commits) == 1 and google.edits == {}
+
+
+def test_a_retried_submit_finds_the_release_on_the_track_and_commits_nothing(google, play):
+    play.submit("production", "42", user_fraction=0.05)
+    google.requests.clear()
+    releases = play.submit("production", "42", user_fraction=0.05)
+    assert releases[0]["status"] == "inProgress" and len(google.commits) == 1
+    assert store_calls(google) == ["POST edit", "GET tracks/production", "DELETE edit"]
+    assert google.edits == {}
+
+
+def test_a_full_release_is_completed_without_a_fraction(google, play):
+    play.submit("beta", "42")
+    assert google.track(PACKAGE, "beta") == [{"versionCodes": ["42"], "status": "completed"}]
+
+
+def test_a_staged_rollout_keeps_the_previous_release_serving_everyone_else_until_it_completes(google, play):
+    play.submit("production", "41")
+    play.submit("production", "42", user_fraction=0.05)
+    assert [(r["versionCodes"], r["status"]) for r in google.track(PACKAGE)] == [(["42"], "inProgress"),
+                                                                               (["41"], "completed")]
+    play.complete("production", "42")
+    assert google.track(PACKAGE) == [{"versionCodes": ["42"], "status": "completed"}]
+
+
+def test_increase_halt_resume_and_complete_are_one_edit_each_and_retries_change_nothing(google, play):
+    play.submit("production", "42", user_fraction=0.05, priority=2)
+    steps = [(play.roll_out, (0.1,)), (play.halt, ()), (play.resume, ()), (play.roll_out, (0.2,)), (play.complete, ())]
+    seen = []
+    for action, args in steps:
+        action("production", "42", *args)
+        action("production", "42", *args)  # a retry: reads the track, finds it done
+        [release] = google.track(PACKAGE)
+        seen.append((release["status"], release.get("userFraction")))
+        assert release["inAppUpdatePriority"] == 2  # Play refuses a changed priority once rolled out: it is kept
+    assert seen == [("inProgress", 0.1), ("halted", 0.1), ("inProgress", 0.1), ("inProgress", 0.2), ("completed", None)]
+    assert len(google.commits) == 1 + len(steps)
+    assert google.edits == {}
+
+
+def test_roll_out_to_100_percent_completes_and_never_narrows_a_rollout(google, play):
+    play.submit("production", "42", user_fraction=0.2)
+    play.roll_out("production", "42", 0.1)
+    assert google.track(PACKAGE)[0]["userFraction"] == 0.2 and len(google.commits) == 1
+    play.roll_out("production", "42", 1.0)
+    assert google.track(PACKAGE) == [{"versionCodes": ["42"], "status": "completed"}]
+
+
+def test_increasing_a_halted_rollout_says_to_resume_it_first_and_leaves_no_edit_open(google, play, private_key):
+    play.submit("production", "42", user_fraction=0.05)
+    play.halt("production", "42")
+    error = failure(lambda: play.roll_out("production", "42", 0.1), private_key)
+    assert str(error) == "the rollout of version code 42 is halted: resume it first"
+    assert google.edits == {} and len(google.commits) == 2
+
+
+def test_rollout_actions_on_a_version_that_was_never_submitted_say_to_submit_first(google, play, private_key):
+    error = failure(lambda: play.halt("production", "42"), private_key)
+    assert str(error) == "version code 42 is not rolling out on the production track of com.acme.app: submit it first"
+
+
+def test_halting_a_completed_release_says_there_is_no_rollout(google, play, private_key):
+    play.submit("production", "42")
+    error = failure(lambda: play.halt("production", "42"), private_key)
+    assert str(error) == "version code 42 is already out to everyone: there is no rollout to halt"
+
+
+@pytest.mark.parametrize(("fraction", "message"), [
+    (1.0, "User fraction must be lower than one."),
+    (0.0, "User fraction must be greater than zero."),
+])
+def test_google_refuses_a_fraction_outside_0_and_1_and_the_message_says_why(google, play, private_key, fraction, message):
+    error = failure(lambda: play.submit("production", "42", user_fraction=fraction), private_key)
+    assert str(error) == f"Google Play refused the change: {message} (400)"
+    assert google.track(PACKAGE) == [] and google.commits == [] and google.edits == {}
+
+
+def test_google_refuses_a_version_code_that_was_never_uploaded(google, play, private_key):
+    error = failure(lambda: play.submit("production", "99", user_fraction=0.05), private_key)
+    assert str(error) == ("Google Play refused the change: Version code 99 has not been uploaded to com.acme.app: "
+                          "upload its bundle or APK first. (400)")
+
+
+def test_google_refuses_an_in_app_update_priority_above_5(google, play, private_key):
+    error = failure(lambda: play.submit("production", "42", priority=6), private_key)
+    assert "In-app update priority must be between 0 and 5." in str(error)
+
+
+def test_a_track_play_console_does_not_have_is_named(google, play, private_key):
+    error = failure(lambda: play.submit("qa-team", "42"), private_key)
+    assert str(error) == ("com.acme.app has no such track in Play Console (Track not found: qa-team.): check the "
+                          "target's track setting")
+    google.add_track(PACKAGE, "qa-team")
+    play.submit("qa-team", "42")
+    assert google.track(PACKAGE, "qa-team")[0]["status"] == "completed"
+
+
+def test_an_edit_that_expires_during_the_change_is_started_over_and_committed_once(google, play):
+    gate = google.hold(":validate$")
+    worker = threading.Thread(target=play.submit, args=("production", "42"), kwargs={"user_fraction": 0.05})
+    worker.start()
+    wait_for(lambda: google.calls("POST", ":validate$"))
+    google.expire()
+    gate.set()
+    worker.join(10)
+    assert len(google.commits) == 1 and google.track(PACKAGE)[0]["userFraction"] == 0.05
+    assert len(google.calls("POST", "/edits$")) == 2  # the expired edit, then a new one
+
+
+def test_a_click_repeated_while_the_first_edit_is_open_commits_once(google, play, private_key):
+    """Two edits open at once: the first commit deletes the other; the other starts over, finds the release
+    on the track and commits nothing."""
+    gate = google.hold(":validate$")
+    first = threading.Thread(target=play.submit, args=("production", "42"), kwargs={"user_fraction": 0.05})
+    first.start()
+    wait_for(lambda: google.calls("POST", ":validate$"))
+    google.holds.clear()
+    client(google, private_key).submit("production", "42", user_fraction=0.05)  # the second click, not held
+    gate.set()
+    first.join(10)
+    assert len(google.commits) == 1 and len(google.track(PACKAGE)) == 1
+    # first edit (deleted by the second click's commit), the second click's edit, the first click's new edit
+    assert len(google.calls("POST", "/edits$")) == 3 and google.edits == {}
+
+
+def test_committing_an_edit_opened_before_another_commit_fails_as_google_says(google, play, private_key):
+    token = play.access_token()
+    base = f"{google.url}/androidpublisher/v3/applications/{PACKAGE}/edits"
+    headers = {"Authorization": f"Bearer {token}"}
+    older = requests.post(base, json={}, headers=headers, timeout=5).json()["id"]
+    play.submit("production", "42")
+    answer = requests.post(f"{base}/{older}:commit", headers=headers, timeout=5)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {"code": 400, "message": "This Edit has been deleted.", "status": "INVALID_ARGUMENT",
+                                      "errors": [{"message": "This Edit has been deleted.", "domain": "global",
+                                                  "reason": "badRequest"}]}
+
+
+def test_google_refuses_a_changed_in_app_update_priority_once_the_release_is_rolled_out(google, play):
+    play.submit("production", "42", user_fraction=0.05, priority=1)
+    headers = {"Authorization": f"Bearer {play.access_token()}"}
+    base = f"{google.url}/androidpublisher/v3/applications/{PACKAGE}/edits"
+    edit = requests.post(base, json={}, headers=headers, timeout=5).json()["id"]
+    body = {"track": "production", "releases": [{"versionCodes": ["42"], "status": "inProgress", "userFraction": 0.1,
+                                                 "inAppUpdatePriority": 5}]}
+    answer = requests.put(f"{base}/{edit}/tracks/production", json=body, headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()["error"]["message"]) == (
+        400, "Cannot update the in-app update priority of a release that has been rolled out.")
+
+
+def test_reading_the_releases_opens_and_deletes_an_edit(google, play):
+    play.submit("production", "42", user_fraction=0.05)
+    google.requests.clear()
+    assert play.releases("production")[0]["userFraction"] == 0.05
+    assert store_calls(google) == ["POST edit", "GET tracks/production", "DELETE edit"]
+
+
+# --- settings ----------------------------------------------------------------------------------------------
+def test_settings_default_to_production_and_the_1_5_10_20_50_100_ladder():
+    settings = PlaySettings.parse({})
+    assert (settings.track, settings.steps, settings.default_percent) == ("production", (1, 5, 10, 20, 50, 100), 1)
+    assert [settings.next_percent(f) for f in (None, 0.01, 0.05, 0.07, 0.5, 1.0)] == [1, 5, 10, 10, 100, 100]
+
+
+def test_settings_name_the_track_the_ladder_and_the_version_code_mapping():
+    settings = PlaySettings.parse({"track": "beta", "rolloutSteps": "2%, 25, 100", "versionCodeOffset": "1000000",
+                                   "defaultRolloutPercent": "5", "releasedWhen": "rolloutStarts"})
+    assert (settings.track, settings.steps, settings.default_percent) == ("beta", (2, 25, 100), 5)
+    assert settings.version_code("42") == "1000042" and settings.released_when == "rolloutStarts"
+
+
+@pytest.mark.parametrize(("settings", "start"), [
+    ({"rolloutSteps": "10, 5"}, "rolloutSteps must be percentages above 0 and at most 100, rising"),
+    ({"rolloutSteps": "1, x"}, "rolloutSteps must be"),
+    ({"defaultRolloutPercent": "150"}, "defaultRolloutPercent must be"),
+    ({"versionCodeOffset": "1.5"}, "versionCodeOffset must be a whole number"),
+    ({"releasedWhen": "later"}, "releasedWhen must be everyone"),
+])
+def test_bad_settings_say_which_and_how_to_write_it(settings, start):
+    with pytest.raises(IntegrationError) as caught:
+        PlaySettings.parse(settings)
+    assert str(caught.value).startswith(start)
+
+
+def test_a_target_with_a_bad_setting_fails_before_any_request(google, private_key):
+    error = failure(lambda: client(google, private_key, settings={"rolloutSteps": "50, 10"}), private_key)
+    assert str(error).startswith("rolloutSteps must be percentages") and google.requests == []
+
+
+def test_a_build_number_that_is_not_a_number_cannot_be_a_version_code():
+    with pytest.raises(IntegrationError, match="the build number '1.2' is not a whole number"):
+        PlaySettings.parse({}).version_code("1.2")
+    with pytest.raises(IntegrationError, match="outside Play's range"):
+        PlaySettings.parse({"versionCodeOffset": "-50"}).version_code("42")
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
