@@ -38,8 +38,8 @@ def db() -> None:
 @pass_runtime
 def db_upgrade(rt: Runtime, as_json: bool) -> None:
     """Apply every pending migration."""
-    rt.migrate()
-    emit({"upgraded": True, "url": rt.engine.url.render_as_string(hide_password=True)}, as_json=as_json,
+    before, after = rt.migrate()
+    emit({"upgraded": True, "from": before, "to": after, "url": rt.engine.url.render_as_string(hide_password=True)}, as_json=as_json,
          lines=f"schema up to date at {rt.engine.url.render_as_string(hide_password=True)}")
 
 

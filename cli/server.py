@@ -60,7 +60,11 @@ def make_server(runtime: Runtime, host: str, port: int):
 def _prepare(rt: Runtime, migrate: bool) -> None:
     logs.configure(rt.settings.log_level_or(logging.INFO))  # a server says what it does unless told otherwise
     if migrate:
-        rt.migrate()
+        before, after = rt.migrate()
+        if before == after:
+            log.info("database schema already at %s", after)
+        else:
+            log.info("database schema migrated from %s to %s", before or "nothing", after)
     rt.require_current_schema()
 
 

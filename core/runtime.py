@@ -62,10 +62,10 @@ class Runtime:
             check_database(self.settings.database_url)
             self._database_checked = True
 
-    def migrate(self) -> None:
-        """Apply every pending migration."""
+    def migrate(self) -> tuple[str | None, str | None]:
+        """Apply every pending migration; returns the schema's revisions (before, after)."""
         self.check_database()
-        upgrade(self.engine)
+        return upgrade(self.engine)
 
     def require_current_schema(self) -> None:
         """Refuse to work on a database whose schema is behind the code."""
