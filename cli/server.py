@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import threading
 import time
 
 import click
 import waitress
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
 
 from bot.app import LISTENER_THREADS, build_bot, make_follower, web_client
 from bot.web import MAX_BODY_BYTES, WebApp
@@ -99,11 +102,15 @@ def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool
         log.info("releasebot: Socket Mode")
         SocketModeHandler(bot.app, rt.settings.slack_app_token).start()
         return
+    termination = Termination.install()
     server, bot = _listening(rt, host, port)
-    if not no_follower:
-        bot.follower.start()
+    following = bot.follower.start() if not no_follower else None
     log.info("releasebot: listening on http://%s:%s/slack/events", host, server.effective_port)
-    server.run()
+    serve_until_terminated(server, termination, rt.settings.shutdown_seconds)
+    deadline = termination.deadline(rt.settings.shutdown_seconds)
+    if following:
+        _stop_runner(bot.follower, *following, deadline)
+    log.info("releasebot: stopped")
 
 
 @click.command()
@@ -112,11 +119,78 @@ def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool
 def worker(rt: Runtime, no_migrate: bool) -> None:
     """Follow builds and deliver notifications only (run several against one MySQL)."""
     _prepare(rt, not no_migrate)
+    termination = Termination.install()
     follower = make_follower(rt, web_client(rt))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    follower.run(stop)
+    thread, stop = follower.start()
+    while not termination.requested:
+        thread.join(0.5)
+    _stop_runner(follower, thread, stop, termination.deadline(rt.settings.shutdown_seconds))
+    log.info("releasebot worker: stopped")
+
+
+class Termination:
+    """SIGTERM (or Ctrl-C) asks for a graceful stop; a second one exits at once."""
+
+    def __init__(self):
+        self.requested_at: float | None = None
+
+    @classmethod
+    def install(cls) -> Termination:
+        termination = cls()
+        signal.signal(signal.SIGTERM, termination._signalled)
+        signal.signal(signal.SIGINT, termination._signalled)
+        return termination
+
+    @property
+    def requested(self) -> bool:
+        return self.requested_at is not None
+
+    def deadline(self, grace: float) -> float:
+        return (self.requested_at or time.monotonic()) + grace
+
+    def _signalled(self, signum, frame) -> None:
+        if self.requested:
+            log.warning("releasebot: second %s: exiting now", signal.Signals(signum).name)
+            os._exit(128 + signum)
+        self.requested_at = time.monotonic()
+        log.info("releasebot: %s: finishing what is in flight, then exiting", signal.Signals(signum).name)
+
+
+def serve_until_terminated(server, termination: Termination, grace: float) -> None:
+    """Serve until asked to stop; then stop accepting, answer the requests already received or being received
+    (for at most `grace` seconds after the signal) and close every connection."""
+    socket_map = getattr(server, "map", None) or server._map
+    listeners = [d for d in list(socket_map.values()) if isinstance(d, BaseWSGIServer)]
+    while not termination.requested:
+        wasyncore.loop(timeout=0.5, map=socket_map, use_poll=True, count=1)
+    for listener in listeners:  # new connections are refused from here on
+        listener.accepting = False
+        wasyncore.dispatcher.close(listener)  # the listening socket only; the trigger still wakes the loop
+    deadline = termination.deadline(grace)
+    while _in_flight(socket_map, listeners[0].task_dispatcher) and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.1, map=socket_map, use_poll=True, count=1)
+    listeners[0].task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+    for listener in listeners:
+        listener.trigger.close()
+    wasyncore.close_all(socket_map)
+
+
+def _in_flight(socket_map, dispatcher) -> bool:
+    """A request being received, waiting, being answered or not yet sent (idle keep-alive connections are not)."""
+    channels = [c for c in socket_map.values() if isinstance(c, HTTPChannel)]
+    return bool(dispatcher.queue or any(c.request is not None or c.requests or c.total_outbufs_len for c in channels))
+
+
+def _stop_runner(runner, thread: threading.Thread, stop: threading.Event, deadline: float) -> None:
+    """Let the runner finish its round (until the deadline), then give back what it still holds."""
+    stop.set()
+    runner.wake()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    released = runner.release_claims()
+    if thread.is_alive():
+        log.warning("releasebot: the runner did not finish its round in time; %d claim(s) released", released)
+    elif released:
+        log.info("releasebot: %d claim(s) released", released)
 
 
 COMMANDS = (serve, worker)

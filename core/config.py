@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     allow_private_networks: bool = _env("allow_private_networks", "RELEASEBOT_ALLOW_PRIVATE_NETWORKS", False)
     poll_seconds: float = _seconds("poll_seconds", "RELEASEBOT_POLL_SECONDS", 5.0)  # how often the follower looks for work
     claim_seconds: float = _seconds("claim_seconds", "RELEASEBOT_CLAIM_SECONDS", 60.0)  # how long a claim lasts
+    shutdown_seconds: float = _seconds("shutdown_seconds", "RELEASEBOT_SHUTDOWN_SECONDS", 20.0)  # SIGTERM's grace
     log_level: str | None = _env("log_level", "RELEASEBOT_LOG_LEVEL", None)  # None: each command's own default
     debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
 

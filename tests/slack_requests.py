@@ -31,13 +31,16 @@ class SlackClient:
         return requests.post(self.url, data=body.encode(), headers=headers or sign(body), timeout=30)
 
     def command(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0") -> requests.Response:
-        body = urlencode({
+        return self.post(self.command_body(text, channel_id=channel_id, trigger_id=trigger_id))
+
+    def command_body(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0") -> str:
+        """The form body Slack posts for `/release <text>` (unsigned: `sign` gives its headers)."""
+        return urlencode({
             "token": "deprecated-verification-token", "team_id": self.team_id, "team_domain": self.team_domain,
             "channel_id": channel_id, "channel_name": "general", "user_id": self.user_id, "user_name": self.user_name,
             "command": "/release", "text": text, "api_app_id": "A0RELEASEBOT", "is_enterprise_install": "false",
             "response_url": "https://hooks.slack.com/commands/T0/1/x", "trigger_id": trigger_id,
         })
-        return self.post(body)
 
     def interactive(self, payload: dict) -> requests.Response:
         payload = {"team": {"id": self.team_id, "domain": self.team_domain},

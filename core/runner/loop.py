@@ -9,6 +9,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from sqlalchemy import update
+
+from core.models import Base
 from core.runner.auto_kickoff import AutoKickoff
 from core.runner.cards import Cards
 from core.runner.close_epics import CloseEpics
@@ -19,6 +22,7 @@ from core.runner.notifications import Notifications
 from core.runner.overdue import Overdue
 from core.runner.start_builds import StartBuilds
 from core.runtime import Runtime
+from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
@@ -83,6 +87,19 @@ class Runner:
                 log.exception("runner round failed")
             self._wake.wait(self.ctx.interval)
             self._wake.clear()
+
+    def release_claims(self) -> int:
+        """End the leases this worker still holds (on a graceful stop), so other workers need not wait for them
+        to lapse; returns how many. Every claimable table has claimedBy and claimedUntil; claimedBy stays, as
+        the mark that a runner has touched the row (a build is then looked up on its CI before any retry)."""
+        released = 0
+        with self.ctx.runtime.unit_of_work() as s:
+            for table in Base.metadata.sorted_tables:
+                if "claimedBy" in table.c and "claimedUntil" in table.c:
+                    released += s.execute(update(table).where(table.c.claimedBy == self.ctx.worker,
+                                                              table.c.claimedUntil > utcnow())
+                                          .values(claimedUntil=None)).rowcount
+        return released
 
     def start(self) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread; set the returned event to stop it."""
