@@ -13,6 +13,7 @@ class CallbackId(StrEnum):
     MARK_DELAYED = "release_delay"
     EDIT_DATES = "release_edit_dates"
     CHANGE_PILOT = "release_change_pilot"
+    STORE_ACTION = "store_action"  # a store action's confirmation form; private_metadata: {"release", "target", "action"}
 
 
 class BlockId(StrEnum):
@@ -34,6 +35,8 @@ class BlockId(StrEnum):
     TASKS = "kickoff_tasks"
     REASON = "reason"
     NEW_PILOT = "newPilot"
+    STORE_PREFIX = "store:"  # card actions: store:<release target id>
+    WHATS_NEW = "whatsNew"  # store forms: block ids are the params' names (core.integrations.*.check_params)
 
 
 class ActionId(StrEnum):
@@ -60,6 +63,8 @@ class ActionId(StrEnum):
     RELEASE_MENU = "release_menu"  # an overflow menu; each option's value: <action>:<release id>
     REASON = "reason_input"
     NEW_PILOT = "new_pilot_select"
+    STORE_PREFIX = "store:"  # store:<core.integrations.stores.StoreAction value>; value: <release id>:<release target id>
+    WHATS_NEW = "whats_new_input"
 
 
 COMMAND = "/release"

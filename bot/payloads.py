@@ -20,6 +20,7 @@ USER_ID = re.compile(r"[UW][A-Z0-9]{2,63}")
 TOKEN = re.compile(r"[!-~]{1,255}")  # trigger ids, timestamps, view ids: printable ASCII, bounded
 # The card's buttons whose listeners read the action's value (a release pipeline id).
 VIEW_TYPES = ("modal", "home")
+STORE_VALUE = re.compile(r"[!-9;-~]{1,255}:[!-9;-~]{1,255}")  # <release id>:<release target id>
 VALUE_ACTIONS = {ActionId.TRIGGER_BUILD, ActionId.RETRY_BUILD, ActionId.ABORT_BUILD}
 
 
@@ -122,6 +123,15 @@ def _origin_ok(metadata: str | None) -> bool:
     return isinstance(origin, dict) and _str(origin.get("channel"), pattern=SLACK_ID)
 
 
+def _store_form_ok(metadata: str | None) -> bool:
+    # A store action's form carries {"release", "target", "action"}, as bot/blocks/store_modals.py writes it.
+    try:
+        meta = json.loads(metadata or "{}")
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(meta, dict) and all(_str(meta.get(k), pattern=TOKEN, optional=False) for k in ("release", "target", "action"))
+
+
 def _check_view(view: object, *, optional: bool) -> None:
     if view is None and optional:
         return
@@ -133,6 +143,9 @@ def _check_view(view: object, *, optional: bool) -> None:
     _require(_str(view.get("private_metadata")), "`view.private_metadata` must be text")
     _require(view.get("callback_id") != CallbackId.CREATE_RELEASE or _origin_ok(view.get("private_metadata")),
              "the create form's `private_metadata` is not the one releasebot wrote")
+    _require(view.get("callback_id") != CallbackId.STORE_ACTION or view.get("type") != "modal"
+             or view.get("state") is None or _store_form_ok(view.get("private_metadata")),
+             "the store form's `private_metadata` is not the one releasebot wrote")
     state = view.get("state")
     _require(_dict(state) and _dict((state or {}).get("values")), "`view.state.values` must be an object")
     for block in ((state or {}).get("values") or {}).values():
@@ -151,6 +164,9 @@ def _check_block_actions(payload: dict) -> None:
     for action in actions:
         _require(isinstance(action, dict) and _str(action.get("action_id"), optional=False) and _str(action.get("block_id"))
                  and _str(action.get("value")) and _str(action.get("action_ts"), pattern=TOKEN), "each action needs an `action_id`")
+        _require(not str(action.get("action_id") or "").startswith(ActionId.STORE_PREFIX)
+                 or _str(action.get("value"), pattern=STORE_VALUE, optional=False),
+                 "a store button's value names a release and a target")
         _require(action.get("action_id") not in VALUE_ACTIONS or (_str(action.get("value"), pattern=TOKEN, optional=False)
                                                                    and _str(action.get("action_ts"), pattern=TOKEN, optional=False)),
                  "this button's action carries its `value` and `action_ts`")

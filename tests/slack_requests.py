@@ -61,14 +61,14 @@ class SlackClient:
 
     def block_action(self, *, action_id: str, value: str | None, block_id: str, channel_id: str, message_ts: str,
                      message: dict | None = None, action_ts: str | None = None,
-                     selected_option: dict | None = None) -> requests.Response:
+                     selected_option: dict | None = None, trigger_id: str = "1.2.3") -> requests.Response:
         """A button press, or (with `selected_option`) a choice in an overflow menu."""
         action = {"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
                   "action_ts": action_ts or f"{time.time():.6f}"}
         if selected_option is not None:
             action = {**{k: v for k, v in action.items() if k != "value"}, "type": "overflow", "selected_option": selected_option}
         return self.interactive({
-            "type": "block_actions", "trigger_id": "1.2.3", "response_url": "https://hooks.slack.com/actions/T0/1/x",
+            "type": "block_actions", "trigger_id": trigger_id, "response_url": "https://hooks.slack.com/actions/T0/1/x",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
             "channel": {"id": channel_id, "name": "releases"}, "message": message or {"ts": message_ts, "blocks": []},
             "actions": [action],

@@ -18,9 +18,12 @@ from slack_sdk.models.blocks import (
 from bot.blocks.text import MESSAGE_BLOCKS, SECTION_TEXT, escape, link, shorten
 from bot.ids import ActionId, BlockId
 from core.enums import BuildStatus, ReleaseStatus, TargetStatus, TaskState
-from core.lifecycle import BUILDS_ALLOWED, Action
+from core.integrations.stores import LABELS as STORE_LABELS
+from core.integrations.stores import StoreAction
+from core.lifecycle import BUILDS_ALLOWED, SUBMITTING, Action
 from core.services.card_view import CardView
 from core.services.releases import PipelineView, ReleaseView, TargetView
+from core.services.stores import AT_STORE_STATUSES, StoreView
 
 STATUS_ICON = {
     BuildStatus.PENDING: "⚪", BuildStatus.RUNNING: "🔄", BuildStatus.SUCCESS: "✅",
@@ -110,7 +113,51 @@ def target_section(t: TargetView, v: CardView) -> SectionBlock:
         accessory = ButtonElement(text=label, action_id=ActionId.MARK_TARGET, value=f"{status.value}:{v.release.id}:{t.id}",
                                   confirm=ConfirmObject(title=f"{label}?", confirm=label, deny="Not yet",
                                                         text=f"{shorten(t.integration.name, 80)} will be marked {status.value.lower()}."))
-    return SectionBlock(block_id=f"{BlockId.TARGET_PREFIX}{t.id}", text=MarkdownTextObject(text=text), accessory=accessory)
+    store = v.stores.get(t.id)
+    if store is not None:
+        text += store_text(store)
+    return SectionBlock(block_id=f"{BlockId.TARGET_PREFIX}{t.id}", text=MarkdownTextObject(text=shorten(text, SECTION_TEXT)),
+                        accessory=accessory)
+
+
+STORE_STYLE = {StoreAction.SUBMIT: "primary", StoreAction.RESUBMIT: "primary", StoreAction.RELEASE: "primary",
+               StoreAction.COMPLETE: "primary", StoreAction.INCREASE: "primary", StoreAction.HALT: "danger",
+               StoreAction.PAUSE: "danger"}
+
+
+def store_text(store: StoreView) -> str:
+    """The store's last word on a target: its state, rollout, a rejection's reason, what is being done, a problem."""
+    text = ""
+    if store.line:
+        text += f"\n🏪 {escape(shorten(store.line, 300))}"
+    if store.reason:
+        text += f"\n❗ {escape(shorten(store.reason, 600))}"
+    if store.owed:
+        text += f"\n⏳ {escape(STORE_LABELS[store.owed])}: asked, waiting for the store"
+    if store.problem:
+        text += f"\n⚠️ {escape(shorten(store.problem, 600))}"
+    return text
+
+
+def store_buttons(t: TargetView, v: CardView) -> ActionsBlock | None:
+    """The store actions a target's state allows now (none while one is being done); core checks who may."""
+    store = v.stores.get(t.id)
+    status = v.release.status
+    if store is None or store.owed is not None or status not in AT_STORE_STATUSES:
+        return None
+    ready = status in SUBMITTING and t.buildNumber and (status != ReleaseStatus.REGRESSION_IN_PROGRESS or v.cycle_passed)
+    actions = [a for a in store.allowed if a != StoreAction.SUBMIT or ready]
+    if not actions:
+        return None
+    return ActionsBlock(block_id=f"{BlockId.STORE_PREFIX}{t.id}", elements=[
+        ButtonElement(text=STORE_LABELS[a], action_id=f"{ActionId.STORE_PREFIX}{a.value}", value=f"{v.release.id}:{t.id}",
+                      style=STORE_STYLE.get(a)) for a in actions[:5]])
+
+
+def target_blocks(t: TargetView, v: CardView) -> list:
+    """A target's section and, when its store allows something now, its store buttons."""
+    buttons = store_buttons(t, v)
+    return [target_section(t, v)] + ([buttons] if buttons else [])
 
 
 TASK_ICON = {TaskState.PENDING: "🔄", TaskState.DONE: "✅", TaskState.FAILED: "❌", TaskState.SKIPPED: "⏭️"}
@@ -194,8 +241,9 @@ def release_card(v: CardView) -> list[dict]:
     blocks += tasks_blocks(v)
     blocks.append(DividerBlock())
     room = MESSAGE_BLOCKS - FIXED_BLOCKS - 2
-    blocks += [target_section(t, v) for t in r.targets[:room // 3]]
-    room -= min(len(r.targets), room // 3)
+    shown = [b for t in r.targets[:room // 3] for b in target_blocks(t, v)]
+    blocks += shown
+    room -= len(shown)
     blocks += [pipeline_section(p, r.status) for p in r.pipelines[:room]]
     if len(r.pipelines) > room:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(

@@ -28,3 +28,19 @@ def build_client(kind: IntegrationKind, config: IntegrationConfig, ctx: Provider
     if module_name is None:
         raise ConfigurationError(f"no client for {kind.value} provider {config.provider}")
     return importlib.import_module(module_name).build(config, ctx)
+
+
+def store_module(provider: str):
+    """The module of a store provider (APP_STORE, PLAY_STORE): its client and its `check_params`."""
+    module_name = MODULES.get((IntegrationKind.TARGET, provider))
+    if module_name is None:
+        raise ConfigurationError(f"no store client for target provider {provider}")
+    return importlib.import_module(module_name)
+
+
+def supports_store(provider: str) -> bool:
+    """Whether releasebot can submit to and roll out on this store provider (its module has the store protocol)."""
+    try:
+        return hasattr(store_module(provider), "check_params")
+    except ConfigurationError:
+        return False

@@ -44,8 +44,12 @@ SPECS: tuple[ProviderSpec, ...] = (
     ProviderSpec(K.SCM, "BITBUCKET", "Bitbucket Cloud", fields=("organization", "repository"),
                  optional_fields=("defaultBranch",), secrets=("token",),
                  default_base_url="https://api.bitbucket.org/2.0"),
+    # phasedRelease (true/false, default false): release over Apple's 7-day ramp; releaseType (MANUAL, the
+    # default: a person presses Release, or AFTER_APPROVAL); markReleased (everyone, the default: the target is
+    # RELEASED when every user gets it; rollout: as soon as the phased release starts).
     ProviderSpec(K.TARGET, "APP_STORE", "App Store", fields=("appIdentifier",),
-                 settings=("keyId", "issuerId"), secrets=("privateKey",),
+                 settings=("keyId", "issuerId"), optional_settings=("phasedRelease", "releaseType", "markReleased"),
+                 secrets=("privateKey",),
                  default_base_url="https://api.appstoreconnect.apple.com"),
     ProviderSpec(K.TARGET, "PLAY_STORE", "Play Store", fields=("appIdentifier",),
                  optional_settings=("track", "rolloutSteps", "defaultRolloutPercent", "versionCodeOffset",

@@ -4,10 +4,20 @@ Apple's rules for the token: header `kid` = key id, claims `iss` = issuer id, `a
 "appstoreconnect-v1", and an expiry no more than 20 minutes after `iat`. `filter[bundleId]` on
 /v1/apps also returns apps whose bundle id merely starts with the one asked for (com.acme.app finds
 com.acme.app.watchkitapp), so the app is picked by exact comparison.
+
+Submitting and rolling out (issue 12) follow the App Store Connect API's resources: `builds` (found by
+version and build number; `processingState` PROCESSING / FAILED / INVALID / VALID), `appStoreVersions`
+(one per version string and platform; its `appVersionState` — `appStoreState` in older answers — is the
+review state), `appStoreVersionLocalizations` (What's New), `appStoreVersionPhasedReleases` (INACTIVE,
+ACTIVE, PAUSED, COMPLETE and the day of the 7-day ramp), `reviewSubmissions` with their
+`reviewSubmissionItems` (at most one open submission per app and platform: it is reused, and after a
+rejection the same submission is submitted again) and `appStoreVersionReleaseRequests`. Every step reads
+first and writes only what is missing, so a retried or interrupted submission completes once.
 """
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
 import requests
@@ -15,14 +25,29 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from core.errors import IntegrationError
+from core.enums import TargetStatus
+from core.errors import IntegrationError, Problem, ValidationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import HttpClient
+from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState, StoreWaiting
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 AUDIENCE = "appstoreconnect-v1"
 TOKEN_LIFETIME = 10 * 60  # well inside Apple's 20-minute limit, so clock skew cannot push it over
 PAGE_LIMIT = 200
+PLATFORM = "IOS"
+WHATS_NEW_LIMIT = 4000  # Apple's limit for a localization's whatsNew
+PHASED_PERCENT = {1: 1, 2: 2, 3: 5, 4: 10, 5: 20, 6: 50, 7: 100}  # Apple's 7-day ramp
+IN_REVIEW = {"WAITING_FOR_REVIEW": "Waiting for review", "IN_REVIEW": "In review", "READY_FOR_REVIEW": "Waiting for review",
+             "WAITING_FOR_EXPORT_COMPLIANCE": "Waiting for export compliance"}
+REJECTED = {"REJECTED": "App Review rejected it: read the reasons in App Store Connect's Resolution Center",
+            "METADATA_REJECTED": "App Review rejected its metadata: read the reasons in the Resolution Center",
+            "INVALID_BINARY": "Apple found the binary invalid: upload a new build",
+            "DEVELOPER_REJECTED": "it was withdrawn from review in App Store Connect"}
+APPROVED = {"PENDING_DEVELOPER_RELEASE": "Approved: waiting for release", "PENDING_APPLE_RELEASE": "Approved: Apple releases it",
+            "ACCEPTED": "Approved", "PROCESSING_FOR_DISTRIBUTION": "Approved: processing for the App Store"}
+LIVE = ("READY_FOR_DISTRIBUTION", "READY_FOR_SALE")
+OPEN_SUBMISSIONS = ("READY_FOR_REVIEW", "UNRESOLVED_ISSUES")
 
 
 class AppStoreTarget:
@@ -49,6 +74,183 @@ class AppStoreTarget:
             raise IntegrationError(f"no app with bundle id {self.bundle_id} in App Store Connect", status=404)
         return exact[0]["id"]
 
+    # --- the store protocol (core.integrations.stores) ------------------------------------------
+
+    def read_state(self, facts: StoreFacts) -> StoreState:
+        """The release's version at App Store Connect: review state, release, phased rollout."""
+        app_id = facts.store_ids.get("appId") or self.app_id()
+        version = self._version(app_id, facts.version)
+        return self._state(app_id, version, facts)
+
+    def perform(self, action: StoreAction, params: dict[str, Any], facts: StoreFacts) -> StoreState:
+        """Submit (or resubmit), release, pause, resume or complete the phased release; reads first, writes what is missing."""
+        app_id = facts.store_ids.get("appId") or self.app_id()
+        if action in (StoreAction.SUBMIT, StoreAction.RESUBMIT):
+            self._submit(app_id, params, facts)
+        else:
+            version = self._version(app_id, facts.version)
+            if version is None:
+                raise IntegrationError(f"App Store Connect has no version {facts.version} of this app: submit it first")
+            self._rollout(action, version)
+        return self.read_state(StoreFacts(facts.version, facts.build_number, facts.settings, {**facts.store_ids, "appId": app_id}))
+
+    def _submit(self, app_id: str, params: dict[str, Any], facts: StoreFacts) -> None:
+        settings = _settings(facts.settings)
+        version = self._version(app_id, facts.version)
+        if version is not None and _state_of(version["data"]) not in ("PREPARE_FOR_SUBMISSION", *REJECTED):
+            return  # already submitted (a retried or interrupted submission): nothing more to do
+        build_id = self._processed_build(app_id, facts)
+        created = version is None
+        if created:  # with its build and release type: nothing to patch afterwards
+            version = {"data": self._create_version(app_id, facts.version, build_id, settings["releaseType"]), "included": []}
+        data = version["data"]
+        if not created and _related_id(data, "build") != build_id:
+            self._json("PATCH", f"v1/appStoreVersions/{data['id']}/relationships/build", expect=(204,),
+                       body={"data": {"type": "builds", "id": build_id}})
+        if (data.get("attributes") or {}).get("releaseType") != settings["releaseType"]:
+            self._json("PATCH", f"v1/appStoreVersions/{data['id']}", body={"data": {
+                "type": "appStoreVersions", "id": data["id"], "attributes": {"releaseType": settings["releaseType"]}}})
+        if settings["phasedRelease"] and _phased(version) is None:
+            self._json("POST", "v1/appStoreVersionPhasedReleases", expect=(201,), body={"data": {
+                "type": "appStoreVersionPhasedReleases", "attributes": {"phasedReleaseState": "INACTIVE"},
+                "relationships": {"appStoreVersion": {"data": {"type": "appStoreVersions", "id": data["id"]}}}}})
+        if params.get("whatsNew"):
+            self._whats_new(data["id"], params["whatsNew"])
+        self._submit_for_review(app_id, data["id"])
+
+    def _processed_build(self, app_id: str, facts: StoreFacts) -> str:
+        """The id of the build with this version and build number, once App Store Connect processed it."""
+        if not facts.build_number:
+            raise IntegrationError("the target has no build number to submit: build it first")
+        found = self._json("GET", "v1/builds", params={
+            "filter[app]": app_id, "filter[version]": facts.build_number,
+            "filter[preReleaseVersion.version]": facts.version, "fields[builds]": "version,processingState,expired",
+            "limit": 10})["data"]
+        what = f"build {facts.build_number} of {facts.version}"
+        if not found:
+            raise StoreWaiting(f"{what} is not in App Store Connect yet (uploading or processing): waiting for it")
+        state = (found[0].get("attributes") or {}).get("processingState")
+        if state == "PROCESSING":
+            raise StoreWaiting(f"App Store Connect is still processing {what}: waiting for it")
+        if state in ("FAILED", "INVALID"):
+            raise IntegrationError(f"App Store Connect could not process {what} ({state}): upload a new build, then submit again")
+        return found[0]["id"]
+
+    def _create_version(self, app_id: str, version: str, build_id: str, release_type: str) -> dict:
+        return self._json("POST", "v1/appStoreVersions", expect=(201,), body={"data": {
+            "type": "appStoreVersions",
+            "attributes": {"platform": PLATFORM, "versionString": version, "releaseType": release_type},
+            "relationships": {"app": {"data": {"type": "apps", "id": app_id}},
+                              "build": {"data": {"type": "builds", "id": build_id}}}}})["data"]
+
+    def _whats_new(self, version_id: str, text: str) -> None:
+        for loc in self._json("GET", f"v1/appStoreVersions/{version_id}/appStoreVersionLocalizations",
+                              params={"limit": 50})["data"]:
+            if (loc.get("attributes") or {}).get("whatsNew") != text:
+                self._json("PATCH", f"v1/appStoreVersionLocalizations/{loc['id']}", body={"data": {
+                    "type": "appStoreVersionLocalizations", "id": loc["id"], "attributes": {"whatsNew": text}}})
+
+    def _submit_for_review(self, app_id: str, version_id: str) -> None:
+        """Reuse the app's open review submission (or create one), add the version once, mark it submitted."""
+        open_ = self._json("GET", "v1/reviewSubmissions", params={
+            "filter[app]": app_id, "filter[platform]": PLATFORM, "filter[state]": ",".join(OPEN_SUBMISSIONS)})["data"]
+        if open_:
+            submission = open_[0]
+            items = self._json("GET", f"v1/reviewSubmissions/{submission['id']}/items",
+                               params={"include": "appStoreVersion"})["data"]
+            has_version = any(_related_id(item, "appStoreVersion") == version_id for item in items)
+        else:
+            submission = self._json("POST", "v1/reviewSubmissions", expect=(201,), body={"data": {
+                "type": "reviewSubmissions", "attributes": {"platform": PLATFORM},
+                "relationships": {"app": {"data": {"type": "apps", "id": app_id}}}}})["data"]
+            has_version = False
+        if not has_version:
+            self._json("POST", "v1/reviewSubmissionItems", expect=(201,), body={"data": {
+                "type": "reviewSubmissionItems",
+                "relationships": {"reviewSubmission": {"data": {"type": "reviewSubmissions", "id": submission["id"]}},
+                                  "appStoreVersion": {"data": {"type": "appStoreVersions", "id": version_id}}}}})
+        self._json("PATCH", f"v1/reviewSubmissions/{submission['id']}", body={"data": {
+            "type": "reviewSubmissions", "id": submission["id"], "attributes": {"submitted": True}}})
+
+    def _rollout(self, action: StoreAction, version: dict) -> None:
+        data, phased = version["data"], _phased(version)
+        state = _state_of(data)
+        if action == StoreAction.RELEASE:
+            if state == "PENDING_DEVELOPER_RELEASE":
+                self._json("POST", "v1/appStoreVersionReleaseRequests", expect=(201,), body={"data": {
+                    "type": "appStoreVersionReleaseRequests",
+                    "relationships": {"appStoreVersion": {"data": {"type": "appStoreVersions", "id": data["id"]}}}}})
+            elif state not in LIVE:
+                raise IntegrationError(f"version {_attr(data, 'versionString')} is not approved yet ({_words(state)}): "
+                                       "release it once App Review approved it")
+            return
+        wanted = {StoreAction.PAUSE: "PAUSED", StoreAction.RESUME: "ACTIVE", StoreAction.COMPLETE: "COMPLETE"}.get(action)
+        if wanted is None:
+            raise IntegrationError(f"the App Store has no {action.value} action")
+        if phased is None or state not in LIVE:
+            raise IntegrationError("there is no phased release running for this version: release it first")
+        if _attr(phased, "phasedReleaseState") not in (wanted, "COMPLETE"):
+            self._json("PATCH", f"v1/appStoreVersionPhasedReleases/{phased['id']}", body={"data": {
+                "type": "appStoreVersionPhasedReleases", "id": phased["id"], "attributes": {"phasedReleaseState": wanted}}})
+
+    def _version(self, app_id: str, version_string: str) -> dict | None:
+        """The app's iOS version with this version string, with its build and phased release included."""
+        answer = self._json("GET", f"v1/apps/{app_id}/appStoreVersions", params={
+            "filter[versionString]": version_string, "filter[platform]": PLATFORM,
+            "include": "build,appStoreVersionPhasedRelease", "limit": 10})
+        found = [v for v in answer.get("data") or [] if _attr(v, "versionString") == version_string]
+        return {"data": found[0], "included": answer.get("included") or []} if found else None
+
+    def _state(self, app_id: str, version: dict | None, facts: StoreFacts) -> StoreState:
+        ids = {"appId": app_id}
+        if version is None:
+            return StoreState(StorePhase.NONE, "Not submitted", (StoreAction.SUBMIT,), None, store_ids=ids)
+        data, phased = version["data"], _phased(version)
+        ids["appStoreVersionId"] = data["id"]
+        state = _state_of(data)
+        if state == "PREPARE_FOR_SUBMISSION":
+            return StoreState(StorePhase.PREPARING, "Prepared, not submitted", (StoreAction.SUBMIT,), None, store_ids=ids)
+        if state in IN_REVIEW:
+            return StoreState(StorePhase.IN_REVIEW, IN_REVIEW[state], (), TargetStatus.SUBMITTED, store_ids=ids)
+        if state in REJECTED:
+            return StoreState(StorePhase.REJECTED, "Rejected", (StoreAction.RESUBMIT,), TargetStatus.SUBMITTED,
+                              reason=REJECTED[state], store_ids=ids,
+                              hints={StoreAction.RESUBMIT: f"Version {facts.version} goes back to App Review."})
+        if state in APPROVED:
+            allowed = (StoreAction.RELEASE,) if state == "PENDING_DEVELOPER_RELEASE" else ()
+            phased_word = " in phases over 7 days" if phased is not None else " to everyone"
+            return StoreState(StorePhase.APPROVED, APPROVED[state], allowed, TargetStatus.APPROVED, store_ids=ids,
+                              hints={StoreAction.RELEASE: f"Version {facts.version} is released on the App Store{phased_word}."})
+        if state in LIVE:
+            return self._live(phased, facts, ids)
+        return StoreState(StorePhase.PREPARING, f"App Store Connect says {_words(state)}", (), None, store_ids=ids)
+
+    def _live(self, phased: dict | None, facts: StoreFacts, ids: dict[str, str]) -> StoreState:
+        phase_state = _attr(phased, "phasedReleaseState") if phased else "COMPLETE"
+        if phase_state in ("COMPLETE", None, "INACTIVE"):
+            return StoreState(StorePhase.LIVE, "Live on the App Store to everyone", (), TargetStatus.RELEASED,
+                              rollout_percent=100.0, store_ids=ids)
+        day = int(_attr(phased, "currentDayNumber") or 1)
+        percent = PHASED_PERCENT.get(day, 100)
+        paused = phase_state == "PAUSED"
+        line = f"Phased release day {day} of 7 ({percent} % of automatic updates)" + (", paused" if paused else "")
+        marked = TargetStatus.RELEASED if _settings(facts.settings)["markReleased"] == "rollout" else TargetStatus.APPROVED
+        allowed = ((StoreAction.RESUME,) if paused else (StoreAction.PAUSE,)) + (StoreAction.COMPLETE,)
+        return StoreState(StorePhase.ROLLING_OUT, line, allowed, marked, rollout_percent=float(percent), phased_day=day,
+                          paused=paused, store_ids={**ids, "phasedReleaseId": phased["id"]},
+                          hints={StoreAction.COMPLETE: f"Version {facts.version} goes to every user now, ending the 7-day ramp "
+                                                       f"at day {day}."})
+
+    def _json(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), body: dict | None = None,
+              params: dict | None = None) -> dict:
+        headers = self._authorization()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        response = self.http.request(method, path, params=params, json=body, headers=headers, expect=())
+        if response.status_code not in expect:
+            raise self._error(response)
+        return response.json() if response.content else {}
+
     def _authorization(self) -> dict[str, str]:
         now = int(time.time())
         claims = {"iss": self.issuer_id, "iat": now, "exp": now + TOKEN_LIFETIME, "aud": AUDIENCE}
@@ -63,7 +265,61 @@ class AppStoreTarget:
         if status == 403:
             return IntegrationError(f"App Store Connect refused: {_detail(response)} (403); the key's role may "
                                     "not allow reading apps, or the key was revoked", status=403)
+        if status == 409 or status == 422:
+            return IntegrationError(f"App Store Connect refused: {_detail(response)} ({status})", status=status)
+        if status == 404:
+            return IntegrationError(f"App Store Connect has no such resource: {_detail(response)} (404)", status=404)
         return self.http.error(response)
+
+
+def _attr(resource: dict | None, name: str) -> Any:
+    return ((resource or {}).get("attributes") or {}).get(name)
+
+
+def _state_of(version: dict) -> str:
+    return _attr(version, "appVersionState") or _attr(version, "appStoreState") or "PREPARE_FOR_SUBMISSION"
+
+
+def _words(state: str | None) -> str:
+    return (state or "nothing").replace("_", " ").lower()
+
+
+def _related_id(resource: dict, name: str) -> str | None:
+    data = (((resource.get("relationships") or {}).get(name) or {}).get("data")) or {}
+    return data.get("id") if isinstance(data, dict) else None
+
+
+def _phased(version: dict) -> dict | None:
+    wanted = _related_id(version["data"], "appStoreVersionPhasedRelease")
+    return next((r for r in version.get("included") or []
+                 if r.get("type") == "appStoreVersionPhasedReleases" and r.get("id") == wanted), None) if wanted else None
+
+
+TRUE = ("true", "yes", "1", "on")
+
+
+def _settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The target's store settings, with their defaults: phasedRelease (false), releaseType (MANUAL),
+    markReleased (everyone: the target is RELEASED when every user gets it; rollout: when the ramp starts)."""
+    release_type = str(settings.get("releaseType") or "MANUAL").upper()
+    if release_type not in ("MANUAL", "AFTER_APPROVAL"):
+        raise IntegrationError(f"the App Store target's releaseType setting is {release_type}: use MANUAL or AFTER_APPROVAL")
+    mark = str(settings.get("markReleased") or "everyone").lower()
+    if mark not in ("everyone", "rollout"):
+        raise IntegrationError(f"the App Store target's markReleased setting is {mark}: use everyone or rollout")
+    return {"releaseType": release_type, "phasedRelease": str(settings.get("phasedRelease") or "").lower() in TRUE,
+            "markReleased": mark}
+
+
+def check_params(action: StoreAction, raw: dict[str, str | None], settings: dict[str, Any]) -> dict[str, Any]:
+    """The params to store for an App Store action: What's New for a submission (optional, Apple's limit)."""
+    if action not in (StoreAction.SUBMIT, StoreAction.RESUBMIT):
+        return {}
+    text = (raw.get("whatsNew") or "").strip()
+    if len(text) > WHATS_NEW_LIMIT:
+        raise ValidationError([Problem("whatsNew", f"What's New is {len(text)} characters long: the App Store takes at most "
+                                                   f"{WHATS_NEW_LIMIT}; shorten it")])
+    return {"whatsNew": text} if text else {}
 
 
 def _detail(response: requests.Response) -> str:

@@ -21,13 +21,15 @@ from core.runner.kickoff import Kickoff
 from core.runner.notifications import Notifications
 from core.runner.overdue import Overdue
 from core.runner.start_builds import StartBuilds
+from core.runner.store_actions import StoreActions
+from core.runner.store_states import StoreStates
 from core.runtime import Runtime
 from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
 # started or ended redraws its card, and a card is posted before the thread replies under it.
-KINDS = (AutoKickoff, Kickoff, Overdue, StartBuilds, FollowBuilds, Cards, Notifications, CloseEpics)
+KINDS = (AutoKickoff, Kickoff, Overdue, StartBuilds, FollowBuilds, StoreActions, StoreStates, Cards, Notifications, CloseEpics)
 
 
 class Runner:

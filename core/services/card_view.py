@@ -3,7 +3,7 @@ cycle and its delay. The card is one message for everyone: it offers what someon
 now, and core refuses the click of anyone else, naming who may."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from core.lifecycle import Action, Who, allowed_actions
 from core.models import Release
 from core.services.regression import PASSED, current_cycle
 from core.services.releases import ReleaseView, get_release
+from core.services.stores import StoreView, store_views
 from core.services.tasks import TaskView, list_tasks
 
 PEOPLE = frozenset({Who.ADMIN, Who.PILOT, Who.CREATOR, Who.MEMBER})
@@ -29,6 +30,7 @@ class CardView:
     delayed_reason: str | None = None
     release_date: datetime | None = None
     tasks: tuple[TaskView, ...] = ()  # kickoff's chores: done, running or failed with what to do
+    stores: dict[str, StoreView] = field(default_factory=dict)  # each target's store, by release target id
 
 
 def card_view(session: Session, *, tenant_id: str, release_id: str) -> CardView:
@@ -42,4 +44,5 @@ def card_view(session: Session, *, tenant_id: str, release_id: str) -> CardView:
         hidden = {Action.REGRESSION_PASSED} if passed else {Action.MARK_SUBMITTED, Action.MARK_APPROVED, Action.MARK_RELEASED}
         actions = [a for a in actions if a not in hidden]
     return CardView(release, tuple(actions), cycle.number if cycle else None, passed, bool(row.isDelayed),
-                    row.delayedReason, row.releaseDate, tuple(list_tasks(session, tenant_id=tenant_id, release_id=release_id)))
+                    row.delayedReason, row.releaseDate, tuple(list_tasks(session, tenant_id=tenant_id, release_id=release_id)),
+                    store_views(session, release_id=release_id))

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.errors import NotFoundError, Problem, ValidationError
-from core.lifecycle import Action, TransitionRefusedError
+from core.lifecycle import Action, TransitionRefusedError, next_status
 from core.models import PipelineIntegration, RegressionCycle, ReleasePipeline, ReleaseTarget, TargetIntegration
 from core.services.history import last_event
 from core.services.integrations import utcnow
-from core.services.transitions import Context, Outcome, begin, described_by, finish, follow, hold, move
+from core.services.transitions import Context, Outcome, begin, described_by, finish, follow, hold, load, move
 
 PASSED, FAILED = "PASSED", "FAILED"
 BUILD_WORDS = {BuildStatus.PENDING: "has not run", BuildStatus.FAILED: "failed", BuildStatus.CANCELLED: "was cancelled",
@@ -226,3 +226,18 @@ def _follow_targets(session: Session, ctx: Context, status: TargetStatus) -> Out
         return follow(session, ctx, Action.ALL_RELEASED, ~behind, detail="every target is released", releaseDate=utcnow())
     return None
 
+
+
+def follow_store(session: Session, *, tenant_id: str, release_id: str, target_id: str, status: TargetStatus) -> bool:
+    """The bot marks a target as its store says (SUBMITTED, APPROVED, RELEASED: one step) and the release
+    follows its targets; False when the release's status takes no target marks now (nothing recorded)."""
+    action = MARKS[status]
+    ctx = load(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=None)
+    if next_status(ctx.status, action) is None:
+        return False
+    name, number = _target(session, release_id, target_id)
+    hold(session, ctx)
+    _mark(session, ctx, target_id, name, status)
+    finish(session, ctx, action, to=ctx.status, from_value=BEFORE[status], to_value=status, detail=f"{name} #{number}")
+    _follow_targets(session, ctx, status)
+    return True

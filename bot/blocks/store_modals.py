@@ -1,0 +1,67 @@
+"""The confirmation form of a store action (submit, resubmit, release, release to everyone, increase): what
+will happen, in words, and the fields the store takes (What's New, release notes…), pre-filled from the
+changelog. Halt, pause and resume have no form: one click."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, PlainTextInputElement, SectionBlock
+from slack_sdk.models.views import View
+
+from bot.blocks.text import escape, shorten
+from bot.ids import ActionId, BlockId, CallbackId
+from core.integrations.stores import LABELS, StoreAction
+from core.services.stores import AskFacts
+
+WHATS_NEW_LIMIT = 4000
+
+
+def _whats_new(f: AskFacts) -> InputBlock:
+    return InputBlock(block_id=BlockId.WHATS_NEW, label="What's New in this version", optional=True, element=PlainTextInputElement(
+        action_id=ActionId.WHATS_NEW, multiline=True, max_length=WHATS_NEW_LIMIT, initial_value=f.notes or None,
+        placeholder="What users read on the App Store"))
+
+
+# (provider, action) → the inputs of its form; each block id is the param's name (form_values reads them back
+# by block, whatever the element's action id). Another store appends its own entries.
+FIELDS: dict[tuple[str, StoreAction], tuple[Callable[[AskFacts], InputBlock], ...]] = {
+    ("APP_STORE", StoreAction.SUBMIT): (_whats_new,),
+    ("APP_STORE", StoreAction.RESUBMIT): (_whats_new,),
+}
+DEFAULT_HINTS = {
+    StoreAction.SUBMIT: "Version {version} of {target} is sent to review with its build.",
+    StoreAction.RESUBMIT: "Version {version} of {target} goes back to review.",
+    StoreAction.RELEASE: "Version {version} of {target} is released to users.",
+    StoreAction.COMPLETE: "Version {version} of {target} goes to every user now.",
+    StoreAction.INCREASE: "The rollout of {target} grows to its next step.",
+}
+
+
+def store_action_modal(f: AskFacts, action: StoreAction) -> dict:
+    """The form asking to confirm `action` on a target, saying what will happen."""
+    hint = f.store.hints.get(action.value) or DEFAULT_HINTS.get(action, "{target} is asked to {action}.").format(
+        version=f.version, target=f.target_name, action=action.value)
+    text = f"*{escape(shorten(f.target_name, 150))}* · release {escape(f.release_key)}\n{escape(shorten(hint, 2000))}"
+    if f.store.line:
+        text += f"\nNow: {escape(shorten(f.store.line, 300))}"
+    blocks = [SectionBlock(text=MarkdownTextObject(text=text))] + [field(f) for field in FIELDS.get((f.provider, action), ())]
+    metadata = json.dumps({"release": f.release_id, "target": f.target_id, "action": action.value})
+    return View(type="modal", callback_id=CallbackId.STORE_ACTION, title=shorten(LABELS[action], 24), submit=shorten(LABELS[action], 24),
+                close="Not now", private_metadata=metadata, blocks=blocks).to_dict()
+
+
+def refused_modal(reason: str) -> dict:
+    """What replaces a form without inputs when core refuses it: the reason, and nothing was asked of the store."""
+    return View(type="modal", callback_id=CallbackId.STORE_ACTION, title="Not done", close="Close", blocks=[
+        SectionBlock(text=MarkdownTextObject(text=f"⚠️ {escape(shorten(reason, 2000))}\nNothing was asked of the store."))]).to_dict()
+
+
+def form_values(state: dict) -> dict[str, str | None]:
+    """Every typed value of a store form by its block id (the params' names); core checks them."""
+    values: dict[str, str | None] = {}
+    for block_id, elements in state.items():
+        for element in elements.values():
+            option = element.get("selected_option") or {}
+            values[block_id] = element.get("value") if element.get("value") is not None else option.get("value")
+    return values
