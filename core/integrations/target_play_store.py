@@ -27,9 +27,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from core.errors import IntegrationError
+from core.enums import TargetStatus
+from core.errors import IntegrationError, Problem, ValidationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import HttpClient
+from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState
 
 DEFAULT_BASE_URL = "https://androidpublisher.googleapis.com"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -42,6 +44,8 @@ DEFAULT_STEPS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # rollout percentages Incre
 RELEASED_WHEN = ("everyone", "rolloutStarts")
 ROLLED_OUT = ("inProgress", "halted", "completed")  # statuses of a release users have been offered
 NOTES_LIMIT = 500  # characters of release notes per language Play accepts
+NO_REVIEW_STATE = "sent for review; Play does not report review progress"
+PLAY_ACTIONS = (StoreAction.SUBMIT, StoreAction.INCREASE, StoreAction.HALT, StoreAction.RESUME, StoreAction.COMPLETE)
 
 
 STALE_EDIT = ("This Edit has been deleted", "This edit has expired", "This edit has already been successfully committed")
@@ -131,6 +135,34 @@ class PlayStoreTarget:
         """The key is accepted and the service account can open (then discard) an edit of the package."""
         edit_id = self._call("POST", self.edits, expect=(200,), json={}).json()["id"]
         self._call("DELETE", f"{self.edits}/{quote(edit_id, safe='')}", expect=(200, 204))
+
+    # --- the store protocol (core.integrations.stores) -------------------------------------------
+    def read_state(self, facts: StoreFacts) -> StoreState:
+        """The build's release on the target's track, as Play has it now."""
+        settings = PlaySettings.parse(facts.settings)
+        version_code = settings.version_code(facts.build_number)
+        return state_of(self.releases(settings.track), version_code, settings)
+
+    def perform(self, action: StoreAction, params: dict, facts: StoreFacts) -> StoreState:
+        """Do `action` in one edit, unless the track shows it done already; the state after it."""
+        settings = PlaySettings.parse(facts.settings)
+        code, track = settings.version_code(facts.build_number), settings.track
+        if action == StoreAction.SUBMIT:
+            notes = params.get("releaseNotes")
+            releases = self.submit(track, code, user_fraction=params.get("userFraction"),
+                                   release_notes={settings.notes_language: notes} if notes else None,
+                                   priority=params.get("inAppUpdatePriority"))
+        elif action == StoreAction.INCREASE:
+            releases = self.roll_out(track, code, float(params["userFraction"]))
+        elif action == StoreAction.HALT:
+            releases = self.halt(track, code)
+        elif action == StoreAction.RESUME:
+            releases = self.resume(track, code)
+        elif action == StoreAction.COMPLETE:
+            releases = self.complete(track, code)
+        else:
+            raise IntegrationError(f"Google Play has no {action.value}: {PLAY_HINT}")
+        return state_of(releases, code, settings)
 
     # --- releases ------------------------------------------------------------------------------
     def releases(self, track: str) -> list[dict]:
@@ -288,6 +320,99 @@ class PlayStoreTarget:
                 return StaleEditError(f"Google Play dropped the edit: {message} (400)", status=400, retryable=True)
             return IntegrationError(f"Google Play refused the change: {message} (400)", status=400)
         return self.api.error(response)
+
+
+PLAY_HINT = "Play targets are submitted, increased, halted, resumed and completed"
+
+
+def state_of(releases: list[dict], version_code: str, settings: PlaySettings) -> StoreState:
+    """What the track says of the build's version code, in the store protocol's words.
+
+    Play's API has no review state: once committed a release is sent for review, and it counts as live
+    when the track offers it (inProgress) or gives it to everyone (completed)."""
+    release = find_release(releases, version_code)
+    status = release["status"] if release else None
+    where = f"the {settings.track} track" if settings.track != DEFAULT_TRACK else "production"
+    if status not in ROLLED_OUT:
+        return StoreState(StorePhase.NONE, f"Version code {version_code} is not on {where} yet",
+                          (StoreAction.SUBMIT,), None,
+                          hints={StoreAction.SUBMIT: f"Put version code {version_code} on {where}"})
+    if status == "completed":
+        return StoreState(StorePhase.LIVE, f"Released to everyone on {where} ({NO_REVIEW_STATE})", (),
+                          TargetStatus.RELEASED, rollout_percent=100.0)
+    percent = round(float(release["userFraction"]) * 100, 4)
+    started = TargetStatus.RELEASED if settings.released_when == "rolloutStarts" else TargetStatus.SUBMITTED
+    everyone = {StoreAction.COMPLETE: f"Release version code {version_code} to everyone on {where} (100 %)"}
+    if status == "halted":
+        return StoreState(StorePhase.ROLLING_OUT, f"Rollout halted at {percent:g} % on {where} ({NO_REVIEW_STATE})",
+                          (StoreAction.RESUME, StoreAction.COMPLETE), started, rollout_percent=percent, paused=True,
+                          hints={StoreAction.RESUME: f"Resume the rollout at {percent:g} %", **everyone})
+    following = settings.next_percent(percent / 100)
+    return StoreState(StorePhase.ROLLING_OUT, f"Rolling out to {percent:g} % on {where} ({NO_REVIEW_STATE})",
+                      (StoreAction.INCREASE, StoreAction.HALT, StoreAction.COMPLETE), started, rollout_percent=percent,
+                      hints={StoreAction.INCREASE: f"Roll out to {following:g} % of users"
+                             + (" (everyone)" if following >= 100 else ""),
+                             StoreAction.HALT: "Stop offering it to more users", **everyone})
+
+
+def check_params(action: StoreAction, raw: dict[str, str | None], settings: dict) -> dict:
+    """The params to store for a Play action, from the modal's values (percent, text, 0–5).
+
+    SUBMIT: `userFraction` (a fraction; left out for a full release at 100 %), `releaseNotes`,
+    `inAppUpdatePriority`. INCREASE: `userFraction`, the ladder's step after `rolloutPercent` (the rollout
+    the person saw when they asked), so a retried Increase never climbs twice."""
+    try:
+        play = PlaySettings.parse(settings)
+    except IntegrationError as exc:
+        raise ValidationError([Problem("settings", str(exc))]) from None
+    values = {k: (v or "").strip() for k, v in raw.items()}
+    if action == StoreAction.SUBMIT:
+        return _submit_params(values, play)
+    if action == StoreAction.INCREASE:
+        if values.get("userFraction"):
+            percent = _percent(values["userFraction"])
+        else:
+            percent = play.next_percent(_percent(values["rolloutPercent"]) / 100 if values.get("rolloutPercent") else None)
+        return {"userFraction": 1.0 if percent >= 100 else percent / 100}
+    if action in PLAY_ACTIONS:
+        return {}
+    raise ValidationError([Problem("action", f"Google Play has no {action.value}: {PLAY_HINT}")])
+
+
+def _submit_params(values: dict[str, str], play: PlaySettings) -> dict:
+    problems, params = [], {}
+    try:
+        percent = _percent(values["userFraction"]) if values.get("userFraction") else play.default_percent
+        if percent < 100:
+            params["userFraction"] = percent / 100
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    notes = values.get("releaseNotes") or ""
+    if len(notes) > NOTES_LIMIT:
+        problems.append(Problem("releaseNotes", f"Play takes at most {NOTES_LIMIT} characters of release notes; these "
+                                                f"have {len(notes)}: shorten them"))
+    elif notes:
+        params["releaseNotes"] = notes
+    priority = values.get("inAppUpdatePriority") or ""
+    if priority and (not priority.isdigit() or int(priority) > 5):
+        problems.append(Problem("inAppUpdatePriority", "in-app update priority is a whole number from 0 (default) to "
+                                                       "5 (highest)"))
+    elif priority:
+        params["inAppUpdatePriority"] = int(priority)
+    if problems:
+        raise ValidationError(problems)
+    return params
+
+
+def _percent(value: str) -> float:
+    try:
+        percent = float(value.rstrip("% "))
+    except ValueError:
+        percent = -1.0
+    if not 0 < percent <= 100:
+        raise ValidationError([Problem("userFraction", f"{value!r} is not a percentage of users: give a number above "
+                                                       "0 and at most 100 (100 releases to everyone), e.g. 5")])
+    return percent
 
 
 def find_release(releases: list[dict], version_code: str) -> dict | None:

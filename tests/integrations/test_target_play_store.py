@@ -10,11 +10,12 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.enums import IntegrationKind
-from core.errors import IntegrationError
+from core.enums import IntegrationKind, TargetStatus
+from core.errors import IntegrationError, ValidationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.registry import build_client
-from core.integrations.target_play_store import PlaySettings
+from core.integrations.stores import StoreAction, StoreFacts, StorePhase
+from core.integrations.target_play_store import PlaySettings, check_params
 from tests.fakes.google import FakeGoogle
 
 EMAIL = "releasebot@acme-play.iam.gserviceaccount.com"
@@ -393,3 +394,69 @@ def wait_for(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.01)
+
+
+# --- the store protocol: read_state, perform, check_params ---------------------------------------------------
+def facts(build_number: str | None = "42", **settings) -> StoreFacts:
+    return StoreFacts(version="1.5.0", build_number=build_number, settings=settings)
+
+
+def test_a_build_not_on_the_track_offers_submit(play):
+    state = play.read_state(facts())
+    assert (state.phase, state.allowed, state.target_status) == (StorePhase.NONE, (StoreAction.SUBMIT,), None)
+    assert state.line == "Version code 42 is not on production yet"
+
+
+def test_perform_walks_a_rollout_and_each_state_says_what_play_shows(google, play):
+    start = play.perform(StoreAction.SUBMIT, {"userFraction": 0.05, "releaseNotes": "Faster sync",
+                                              "inAppUpdatePriority": 4}, facts())
+    assert (start.phase, start.rollout_percent, start.target_status) == (StorePhase.ROLLING_OUT, 5, TargetStatus.SUBMITTED)
+    assert start.line == "Rolling out to 5 % on production (sent for review; Play does not report review progress)"
+    assert start.allowed == (StoreAction.INCREASE, StoreAction.HALT, StoreAction.COMPLETE)
+    assert start.hints[StoreAction.INCREASE] == "Roll out to 10 % of users"
+    assert google.track(PACKAGE)[0]["releaseNotes"] == [{"language": "en-US", "text": "Faster sync"}]
+    increased = play.perform(StoreAction.INCREASE, {"userFraction": 0.1}, facts())
+    halted = play.perform(StoreAction.HALT, {}, facts())
+    assert (halted.paused, halted.allowed) == (True, (StoreAction.RESUME, StoreAction.COMPLETE))
+    assert halted.line.startswith("Rollout halted at 10 % on production")
+    resumed = play.perform(StoreAction.RESUME, {}, facts())
+    done = play.perform(StoreAction.COMPLETE, {}, facts())
+    assert [s.rollout_percent for s in (increased, resumed, done)] == [10, 10, 100]
+    assert (done.phase, done.target_status, done.allowed) == (StorePhase.LIVE, TargetStatus.RELEASED, ())
+    assert play.read_state(facts()) == done and len(google.commits) == 5
+
+
+def test_a_target_may_count_as_released_when_the_rollout_starts_on_its_own_track(google, play):
+    google.add_track(PACKAGE, "qa")
+    state = play.perform(StoreAction.SUBMIT, {"userFraction": 0.01}, facts("2", track="qa", releasedWhen="rolloutStarts",
+                                                                           versionCodeOffset="40"))
+    assert (state.target_status, state.rollout_percent) == (TargetStatus.RELEASED, 1)
+    assert state.line.startswith("Rolling out to 1 % on the qa track")
+    assert google.track(PACKAGE, "qa")[0]["versionCodes"] == ["42"]
+
+
+def test_submit_params_turn_the_modal_percent_into_a_fraction_and_100_into_a_full_release():
+    assert check_params(StoreAction.SUBMIT, {"userFraction": "5 %", "releaseNotes": " Fixes ", "inAppUpdatePriority": "3"},
+                        {}) == {"userFraction": 0.05, "releaseNotes": "Fixes", "inAppUpdatePriority": 3}
+    assert check_params(StoreAction.SUBMIT, {"userFraction": "100", "releaseNotes": "", "inAppUpdatePriority": None},
+                        {}) == {}
+    assert check_params(StoreAction.SUBMIT, {}, {"defaultRolloutPercent": "2"}) == {"userFraction": 0.02}
+
+
+def test_increase_params_name_the_step_after_the_rollout_the_person_saw():
+    assert check_params(StoreAction.INCREASE, {"rolloutPercent": "5.0"}, {}) == {"userFraction": 0.1}
+    assert check_params(StoreAction.INCREASE, {"rolloutPercent": "50"}, {}) == {"userFraction": 1.0}
+    assert check_params(StoreAction.INCREASE, {"rolloutPercent": "5"}, {"rolloutSteps": "5, 30, 100"}) == {"userFraction": 0.3}
+    assert check_params(StoreAction.HALT, {}, {}) == {}
+
+
+def test_bad_modal_values_name_their_field_and_the_fix():
+    with pytest.raises(ValidationError) as caught:
+        check_params(StoreAction.SUBMIT, {"userFraction": "0", "releaseNotes": "x" * 501, "inAppUpdatePriority": "9"}, {})
+    problems = caught.value.by_field()
+    assert problems["userFraction"].startswith("'0' is not a percentage of users: give a number above 0")
+    assert problems["releaseNotes"] == ("Play takes at most 500 characters of release notes; these have 501: "
+                                        "shorten them")
+    assert problems["inAppUpdatePriority"].startswith("in-app update priority is a whole number from 0")
+    with pytest.raises(ValidationError, match="Google Play has no pause"):
+        check_params(StoreAction.PAUSE, {}, {})
