@@ -37,6 +37,9 @@ class BlockId(StrEnum):
     NEW_PILOT = "newPilot"
     STORE_PREFIX = "store:"  # card actions: store:<release target id>
     WHATS_NEW = "whatsNew"  # store forms: block ids are the params' names (core.integrations.*.check_params)
+    USER_FRACTION = "userFraction"
+    RELEASE_NOTES = "releaseNotes"
+    UPDATE_PRIORITY = "inAppUpdatePriority"
 
 
 class ActionId(StrEnum):
@@ -65,6 +68,9 @@ class ActionId(StrEnum):
     NEW_PILOT = "new_pilot_select"
     STORE_PREFIX = "store:"  # store:<core.integrations.stores.StoreAction value>; value: <release id>:<release target id>
     WHATS_NEW = "whats_new_input"
+    USER_FRACTION = "user_fraction_input"
+    RELEASE_NOTES = "release_notes_input"
+    UPDATE_PRIORITY = "update_priority_select"
 
 
 COMMAND = "/release"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, PlainTextInputElement, SectionBlock
+from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, Option, PlainTextInputElement, SectionBlock, StaticSelectElement
 from slack_sdk.models.views import View
 
 from bot.blocks.text import escape, shorten
@@ -15,6 +15,7 @@ from core.integrations.stores import LABELS, StoreAction
 from core.services.stores import AskFacts
 
 WHATS_NEW_LIMIT = 4000
+PLAY_NOTES_LIMIT = 500  # Play's release notes, per language
 
 
 def _whats_new(f: AskFacts) -> InputBlock:
@@ -23,11 +24,33 @@ def _whats_new(f: AskFacts) -> InputBlock:
         placeholder="What users read on the App Store"))
 
 
+def _user_fraction(f: AskFacts) -> InputBlock:
+    return InputBlock(block_id=BlockId.USER_FRACTION, label="Roll out to (% of users)", optional=True,
+                      hint="100 releases to everyone at once; empty starts at the first step of the target's ladder",
+                      element=PlainTextInputElement(action_id=ActionId.USER_FRACTION, max_length=8, placeholder="5"))
+
+
+def _release_notes(f: AskFacts) -> InputBlock:
+    notes = f.notes if len(f.notes or "") <= PLAY_NOTES_LIMIT else f.notes[:PLAY_NOTES_LIMIT - 1].rsplit("\n", 1)[0] + "\n…"
+    return InputBlock(block_id=BlockId.RELEASE_NOTES, label="Release notes", optional=True, element=PlainTextInputElement(
+        action_id=ActionId.RELEASE_NOTES, multiline=True, max_length=PLAY_NOTES_LIMIT, initial_value=notes or None,
+        placeholder="What users read on Google Play"))
+
+
+def _update_priority(f: AskFacts) -> InputBlock:
+    options = [Option(value=str(n), label=f"{n}{' (default)' if n == 0 else ' (highest)' if n == 5 else ''}")
+               for n in range(6)]
+    return InputBlock(block_id=BlockId.UPDATE_PRIORITY, label="In-app update priority", optional=True,
+                      element=StaticSelectElement(action_id=ActionId.UPDATE_PRIORITY, options=options,
+                                                  placeholder="0 (default)"))
+
+
 # (provider, action) → the inputs of its form; each block id is the param's name (form_values reads them back
 # by block, whatever the element's action id). Another store appends its own entries.
 FIELDS: dict[tuple[str, StoreAction], tuple[Callable[[AskFacts], InputBlock], ...]] = {
     ("APP_STORE", StoreAction.SUBMIT): (_whats_new,),
     ("APP_STORE", StoreAction.RESUBMIT): (_whats_new,),
+    ("PLAY_STORE", StoreAction.SUBMIT): (_user_fraction, _release_notes, _update_priority),
 }
 DEFAULT_HINTS = {
     StoreAction.SUBMIT: "Version {version} of {target} is sent to review with its build.",

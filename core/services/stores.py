@@ -100,7 +100,11 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
         now = store.line if store and store.line else "not submitted yet"
         raise TransitionRefusedError(f"{integration.displayName} is {_lower(now)}: {LABELS[action].lower()} is not possible now")
     _refuse_if_busy(session, target_id, integration.displayName)
-    clean = store_module(integration.targetType.value).check_params(action, dict(params or {}), dict(integration.settings or {}))
+    raw = dict(params or {})
+    if action == StoreAction.INCREASE and store is not None and store.rolloutPercent is not None:
+        # The rollout the person saw: the step after it is what they confirmed, so a retry never climbs twice.
+        raw.setdefault("rolloutPercent", f"{store.rolloutPercent:g}")
+    clean = store_module(integration.targetType.value).check_params(action, raw, dict(integration.settings or {}))
     row = StoreRequest(tenantId=tenant_id, releaseId=release_id, releaseTargetId=target_id, action=action.value,
                        params=clean, requestKey=request_key, requestedByAccountId=actor_account_id,
                        state=TaskState.PENDING, attempts=0, nextAttemptAt=utcnow())
