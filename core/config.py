@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     shutdown_seconds: float = _seconds("shutdown_seconds", "RELEASEBOT_SHUTDOWN_SECONDS", 20.0)  # SIGTERM's grace
     log_level: str | None = _env("log_level", "RELEASEBOT_LOG_LEVEL", None)  # None: each command's own default
     debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
+    # A release whose stage has not moved for this long reminds its pilot (core.runner.reminders).
+    stale_hours: float = _env("stale_hours", "RELEASEBOT_STALE_HOURS", 48.0, gt=0, allow_inf_nan=False)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -156,4 +158,7 @@ def _problem(error: dict) -> str:
     if name.endswith("_seconds"):
         wrong = "must be more than 0 seconds" if error["type"] == "greater_than" else "is not a number of seconds"
         return f"{env}: {shown} {wrong} (e.g. 5 or 0.5)"
+    if name == "stale_hours":
+        wrong = "must be more than 0 hours" if error["type"] == "greater_than" else "is not a number of hours"
+        return f"{env}: {shown} {wrong} (e.g. 48, or 0.5 for half an hour)"
     return f"{env}: {shown} {_HOW.get(name, error['msg'])}"

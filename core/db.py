@@ -27,7 +27,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
-    connect_args = {"charset": "utf8mb4", "connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
+    # CURRENT_TIMESTAMP defaults (createdAt) in UTC, like every DATETIME the code writes, whatever the server's zone.
+    connect_args = {"charset": "utf8mb4", "connect_timeout": CONNECT_TIMEOUT, "init_command": "SET time_zone = '+00:00'",
+                    **kwargs.pop("connect_args", {})}
     return create_engine(url, connect_args=connect_args, **kwargs)
 
 

@@ -448,7 +448,9 @@ class ReleaseEvent(Base):
     """One change of a release (a transition, a target change, a build trigger, an edit): appended, never updated."""
 
     __tablename__ = "release_events"
-    __table_args__ = (Index("ix_release_events_release", "releaseId", "id"), OUR_TABLE_ARGS)
+    __table_args__ = (Index("ix_release_events_release", "releaseId", "id"),
+                      Index("ix_release_events_release_action", "releaseId", "action"),  # where a release's stage began
+                      OUR_TABLE_ARGS)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # the order of events
     tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -561,3 +563,22 @@ class TargetStore(Base):
     lastError: Mapped[str | None] = mapped_column(ProseType)
     claimedBy: Mapped[str | None] = mapped_column(String(255))
     claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ReleaseReminder(Base):
+    """A reminder the runner gave a release's pilot (its target date is near, its stage has not moved): the
+    unique key makes it once per release and `reminderKey` however many workers race or crash."""
+
+    __tablename__ = "release_reminders"
+    __table_args__ = (UniqueConstraint("releaseId", "reminderKey", name="uq_release_reminders_release_key"), OUR_TABLE_ARGS)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    releaseId: Mapped[str] = mapped_column(ReleaseRefType, ForeignKey("releases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "due" (the day before the target date) or "stale"
+    reminderKey: Mapped[str] = mapped_column(IdType)  # e.g. "due:2026-12-20" or "stale:<stage event>:<period>"
+    forDate: Mapped[datetime | None] = mapped_column(DateTime)  # due: the target date it was given for
+    stageEventId: Mapped[int | None] = mapped_column(ForeignKey("release_events.id", ondelete="CASCADE"))  # stale: where the stage began
+    nextAfter: Mapped[datetime | None] = mapped_column(DateTime)  # stale: the next reminder of this stage is not before
+    eventId: Mapped[int | None] = mapped_column(ForeignKey("release_events.id", ondelete="SET NULL"))  # the history's "reminded"
+    createdAt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.current_timestamp())

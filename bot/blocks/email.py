@@ -36,7 +36,7 @@ def _mrkdwn(a: Announcement) -> str:
     if a.build is not None:
         a = replace(a, build=replace(a.build, triggered_by_slack_user=None))
     if a.event is not None:
-        a = replace(a, event=replace(a.event, actor_slack_user=None, pilot_slack_user=None))
+        a = replace(a, event=replace(a.event, actor_slack_user=None, pilot_slack_user=None, creator_slack_user=None))
         if a.event.action == CREATED_ACTION:
             return _created(a)
     return notice_text(a)

@@ -115,6 +115,21 @@ def _delayed(e: EventFacts, key: str, target_date) -> str:
     return f"⏰ {key} passed its target date{passed}: {ask} it delayed with a reason"
 
 
+def _person(slack_user: str | None, name: str | None) -> str | None:
+    """A mention in Slack; a name in an email (the email drops the Slack ids)."""
+    return f"<@{escape(slack_user)}>" if slack_user else (escape(name) if name else None)
+
+
+def _reminded(e: EventFacts, key: str) -> str:
+    """A reminder to the pilot (the creator when there is none): what is due or stuck, and the next step (in the detail)."""
+    icon = "📆" if e.from_value == "due" else "💤"
+    pilot = _person(e.pilot_slack_user, e.pilot_name)
+    creator = _person(e.creator_slack_user, e.creator_name)
+    to = f"{pilot}, " if pilot else (f"{key} has no pilot: {creator}, " if creator else f"{key} has no pilot. ")
+    card = f" — {link(e.card_link, 'open the card')}" if e.card_link else ""
+    return f"{icon} {to}{_said(e.detail)}{card}"
+
+
 def _target_mark(icon: str, verb: str) -> Callable[[EventFacts, str], str]:
     return lambda e, key: f"{icon} {_actor(e)} marked {_said(e.detail) or 'a target'} {verb}"
 
@@ -135,6 +150,7 @@ LINES: dict[str, Callable[[EventFacts, str], str]] = {
     Action.CHANGE_PILOT: lambda e, key: f"🧑‍✈️ {_actor(e)} made {_said(e.to_value)} the pilot of {key}",
     Action.CANCEL: lambda e, key: f"🚫 {_actor(e)} cancelled {key}{_because(e)}",
     Action.ARCHIVE: lambda e, key: f"🗄️ {_actor(e)} archived {key}",
+    "reminded": _reminded,  # core.runner.reminders.REMINDED
 }
 
 

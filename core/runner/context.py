@@ -77,6 +77,11 @@ class EventFacts:
     actor_slack_user: str | None  # None with no name: the bot itself
     actor_name: str | None
     pilot_slack_user: str | None  # whom the bot asks when it needs a person (an overdue release)
+    # A reminder addresses the pilot by name in an email, the creator when there is no pilot, and links the card.
+    pilot_name: str | None = None
+    creator_slack_user: str | None = None
+    creator_name: str | None = None
+    card_link: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.runner.follow_builds import FollowBuilds
 from core.runner.kickoff import Kickoff
 from core.runner.notifications import Notifications
 from core.runner.overdue import Overdue
+from core.runner.reminders import Reminders
 from core.runner.start_builds import StartBuilds
 from core.runner.store_actions import StoreActions
 from core.runner.store_states import StoreStates
@@ -29,7 +30,7 @@ from core.services.integrations import utcnow
 log = logging.getLogger("releasebot.runner")
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
 # started or ended redraws its card, and a card is posted before the thread replies under it.
-KINDS = (AutoKickoff, Kickoff, Overdue, StartBuilds, FollowBuilds, StoreActions, StoreStates, Cards, Notifications, CloseEpics)
+KINDS = (AutoKickoff, Kickoff, Overdue, Reminders, StartBuilds, FollowBuilds, StoreActions, StoreStates, Cards, Notifications, CloseEpics)
 
 
 class Runner:

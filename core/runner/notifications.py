@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import or_, select
@@ -19,6 +20,7 @@ from core.models import (
     ReleaseEvent,
     ReleasePipeline,
 )
+from core.runner import reminders
 from core.runner.context import Announcement, BuildFacts, EventFacts, RunnerContext
 from core.services import builds, changelog
 from core.services.integrations import utcnow
@@ -106,6 +108,11 @@ def _event_announcement(s, n: Notification) -> Announcement:
     actor = s.get(Account, event.actorAccountId) if event.actorAccountId else None
     pilot_id = s.scalar(select(Release.releasePilotId).where(Release.id == n.releaseId))
     pilot = s.get(Account, pilot_id) if pilot_id else None
-    return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), event=EventFacts(
-        event.action, event.fromValue, event.toValue, event.detail, actor.slackUserId if actor else None,
-        actor.displayName if actor else None, pilot.slackUserId if pilot else None))
+    facts = EventFacts(event.action, event.fromValue, event.toValue, event.detail, actor.slackUserId if actor else None,
+                       actor.displayName if actor else None, pilot.slackUserId if pilot else None)
+    if event.action == reminders.REMINDED:  # addressed to a person, with the card's link
+        creator = s.get(Account, s.scalar(select(Release.createdByAccountId).where(Release.id == n.releaseId)))
+        card = s.get(ReleaseCard, n.releaseId)
+        facts = replace(facts, pilot_name=pilot.displayName if pilot else None, creator_slack_user=creator.slackUserId,
+                        creator_name=creator.displayName, card_link=card.permalink if card else None)
+    return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), event=facts)

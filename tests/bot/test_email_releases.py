@@ -5,6 +5,9 @@ SQLite and MariaDB."""
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
+from datetime import timedelta
 from email import message_from_bytes, policy
 from types import SimpleNamespace
 
@@ -17,6 +20,7 @@ from core.enums import IntegrationKind, NotificationState
 from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
 from core.services import builds, integrations, lifecycle
+from core.services.integrations import utcnow
 from core.services.releases import create_release, find_release, get_release
 from tests.bot.helpers import wait_for
 from tests.bot.test_create_flow import modal_of, values
@@ -77,8 +81,8 @@ def email_integration(rt, world, port: int, certificate):
         return integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
 
 
-def email_release(running_bot, world, jenkins, smtp_port: int, certificate):
-    """A release of the World with the email integration and one verified Jenkins pipeline."""
+def email_release(running_bot, world, jenkins, smtp_port: int, certificate, **draft):
+    """A release of the World with the email integration and one verified Jenkins pipeline (and `draft`'s values)."""
     rt = running_bot.runtime
     email = email_integration(rt, world, smtp_port, certificate)
     ci = add_pipeline(rt, world, provider="jenkins", display_name="Jenkins iOS CI", base_url=jenkins.url,
@@ -86,7 +90,8 @@ def email_release(running_bot, world, jenkins, smtp_port: int, certificate):
                       fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB})
     with rt.unit_of_work() as s:
         return create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft(
-            target_ids=(world.ios.id,), pipeline_ids=(ci.id,), communication_integration_id=email.id, ticket_integration_id=None))
+            target_ids=(world.ios.id,), pipeline_ids=(ci.id,), communication_integration_id=email.id, ticket_integration_id=None,
+            **draft))
 
 
 def mails(mailbox) -> list:
@@ -224,6 +229,24 @@ def test_an_email_release_created_in_slack_has_its_card_there_and_its_lines_by_e
     assert slack.replies("CORIGIN", card["ts"]) == []
 
 
+def test_an_email_release_due_tomorrow_gets_exactly_one_reminder_mail_naming_the_pilot(
+        running_bot, world, jenkins, github, smtp, mailbox, certificate):
+    rt = running_bot.runtime
+    tomorrow = utcnow().date() + timedelta(days=1)
+    release = email_release(running_bot, world, jenkins, smtp.port, certificate, target_release_date=tomorrow)
+    reminder = wait_for(lambda: mail_about(mailbox, "is due tomorrow"))
+    assert reminder["Subject"].startswith(f"[releasebot] v1.5.0: 📆 Grace, v1.5.0 is due tomorrow ({tomorrow:%Y-%m-%d})")
+    text, html = parts(reminder)
+    assert text.strip() == (f"📆 Grace, v1.5.0 is due tomorrow ({tomorrow:%Y-%m-%d}) and not submitted yet: it is waiting "
+                            "for kickoff; next, kick it off first")
+    assert f"Grace, v1.5.0 is due tomorrow ({tomorrow:%Y-%m-%d})" in html
+    wait_for(lambda: all(n.state == NotificationState.SENT for n in notifications(rt, release.id)))
+    time.sleep(0.6)  # a few more runner rounds: no second reminder
+    assert sum("is due tomorrow" in m["Subject"] for m in mails(mailbox)) == 1
+    assert len(mailbox.delivered) == len(notifications(rt, release.id)) == 2  # created, reminded
+    assert running_bot.slack.calls_to("chat.postMessage") == []
+
+
 # --- the rendering (pure) -----------------------------------------------------------------------------------
 
 RELEASE = SimpleNamespace(releaseKey="v1.5.0", targetReleaseDate=None)
@@ -249,3 +272,16 @@ def test_an_email_names_people_instead_of_mentioning_them():
     assert mail.subject == "[releasebot] v1.5.0: 🔨 Grace triggered Jenkins iOS #7 for v1.5.0"
     overdue = EventFacts("delay", None, None, "the target date has passed", None, None, "U0GRACE")
     assert email_of(Announcement("EVENT", RELEASE, event=overdue)).text == "⏰ v1.5.0 passed its target date: Mark it delayed with a reason"
+
+
+def test_a_reminder_by_email_names_the_pilot_or_without_one_the_creator_and_links_the_card():
+    due = EventFacts("reminded", "due", "2026-12-20", "v1.5.0 is due tomorrow (2026-12-20) and not submitted yet", None, None,
+                     "U0GRACE", pilot_name="Grace", creator_slack_user="U0ADA", creator_name="Ada",
+                     card_link="https://acme.slack.com/archives/C1/p1")
+    mail = email_of(Announcement("EVENT", RELEASE, event=due))
+    assert mail.text == ("📆 Grace, v1.5.0 is due tomorrow (2026-12-20) and not submitted yet — "
+                         "open the card (https://acme.slack.com/archives/C1/p1)")
+    assert '<a href="https://acme.slack.com/archives/C1/p1">open the card</a>' in mail.html
+    orphan = replace(due, pilot_slack_user=None, pilot_name=None, card_link=None)
+    assert email_of(Announcement("EVENT", RELEASE, event=orphan)).text == (
+        "📆 v1.5.0 has no pilot: Ada, v1.5.0 is due tomorrow (2026-12-20) and not submitted yet")

@@ -99,3 +99,15 @@ def test_a_bad_value_in_the_dot_env_file_is_named_too(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("RELEASEBOT_LOG_LEVEL=loud\n")
     with pytest.raises(SettingsError, match='^RELEASEBOT_LOG_LEVEL: "loud" is not a log level'):
         Settings.from_env()
+
+
+def test_the_stale_period_defaults_to_48_hours_and_is_read_from_the_environment():
+    assert Settings.from_env({}).stale_hours == 48
+    assert Settings.from_env({"RELEASEBOT_STALE_HOURS": "12.5"}).stale_hours == 12.5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf", "2d"])
+def test_the_stale_period_must_be_a_positive_number_of_hours(value):
+    (problem,) = problems({"RELEASEBOT_STALE_HOURS": value})
+    assert problem.startswith(f'RELEASEBOT_STALE_HOURS: "{value}" ') and problem.endswith("(e.g. 48, or 0.5 for half an hour)")
+    assert ("more than 0 hours" in problem) == (value in ("0", "-3"))
