@@ -154,11 +154,30 @@ LINES: dict[str, Callable[[EventFacts, str], str]] = {
 }
 
 
+STORE_ICONS = {"submit": "📤", "resubmit": "📤", "release": "🚀", "pause": "⏸️", "resume": "▶️", "complete": "🌍",
+               "increase": "📈", "halt": "🛑"}
+
+
+def _store_line(e: EventFacts, key: str) -> str | None:
+    """A person's ask of a store (store-<action>), the store's new state, or a store action that failed."""
+    target = _said(e.detail if e.action != "store-failed" else e.to_value) or "a target"
+    if e.action == "store-state":
+        return f"🏪 {target}: {_said(e.to_value)}"
+    if e.action == "store-failed":
+        return f"⚠️ {_said(e.from_value)} on {target} failed: {_said(e.detail)}"
+    word = e.action.removeprefix("store-")
+    if word in STORE_ICONS:
+        return f"{STORE_ICONS[word]} {_actor(e)} asked {target}: {_said(e.to_value)}"
+    return None
+
+
 def event_text(e: EventFacts, release_key: str, *, target_date=None) -> str:
     """One thread line for a change of the release: who, what, and the detail that matters."""
     key = escape(release_key)
     if e.action == Action.MARK_DELAYED:
         return _delayed(e, key, target_date)
+    if e.action.startswith("store-") and (store := _store_line(e, key)):
+        return store
     line = LINES.get(e.action)
     if line is None:  # an action this bot version does not know yet: still one honest line
         return f"ℹ️ {_actor(e)}: {_said(e.action.replace('-', ' '))} on {key}{_because(e)}"

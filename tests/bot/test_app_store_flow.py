@@ -168,6 +168,14 @@ def test_an_ios_target_is_submitted_reviewed_and_released_in_phases_and_the_rele
     assert ("store-pause", "Ada") in events and ("store-submit", "Ada") in events
     assert ("target-submitted", None) in events and ("all-released", None) in events
     assert sum(1 for a, _ in events if a == "target-released") == 1
+    channel, ts = ios.card(release)
+    thread = wait_for(lambda: (t := [r["text"] for r in ios.slack.replies(channel, ts)]) and "released in every store" in t[-1] and t)
+    admin = f"<@{world.admin.slackUserId}>"
+    assert f"⏸️ {admin} asked iOS App Store: Pause" in thread and f"📤 {admin} asked iOS App Store: Submit for review" in thread
+    assert [t for t in thread if t.startswith("🏪") and "paused" in t] == [
+        "🏪 iOS App Store: Phased release day 3 of 7 (5 % of automatic updates), paused"]  # one line per change
+    assert "🏪 iOS App Store: In review" in thread and thread.count("📦 releasebot marked iOS App Store #" + ios.build_number
+                                                                   + " submitted") == 1
     with capsys.disabled():  # the figures for the closing note: App Store Connect requests per action
         for name, made in (("submit", submit_requests), ("release", release_requests), ("pause", pause_requests),
                            ("resume", resume_requests), ("complete", complete_requests)):
