@@ -2,7 +2,7 @@
 
 A Play Store target's optional settings steer releases (core.integrations.target_play_store.PlaySettings):
 `track` (production), `rolloutSteps` (1, 5, 10, 20, 50, 100 %), `defaultRolloutPercent` (the first step),
-`versionCodeOffset` (added to the build number), `releasedWhen` (everyone | rolloutStarts),
+`versionCodeOffset` (added to the build number), `markReleased` (everyone | rollout),
 `releaseNotesLanguage` (en-US).
 
 A pipeline's optional `webhookSecret` authenticates the CI's webhooks (Jenkins' Notification plugin
@@ -53,7 +53,7 @@ SPECS: tuple[ProviderSpec, ...] = (
                  default_base_url="https://api.appstoreconnect.apple.com"),
     ProviderSpec(K.TARGET, "PLAY_STORE", "Play Store", fields=("appIdentifier",),
                  optional_settings=("track", "rolloutSteps", "defaultRolloutPercent", "versionCodeOffset",
-                                    "releasedWhen", "releaseNotesLanguage"),
+                                    "markReleased", "releaseNotesLanguage"),
                  secrets=("serviceAccountJson",),
                  default_base_url="https://androidpublisher.googleapis.com"),
     ProviderSpec(K.PIPELINE, "JENKINS", "Jenkins",

@@ -41,7 +41,7 @@ ASSERTION_LIFETIME = 3600
 EARLY_REFRESH = 60
 DEFAULT_TRACK = "production"
 DEFAULT_STEPS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # rollout percentages Increase climbs through
-RELEASED_WHEN = ("everyone", "rolloutStarts")
+MARK_RELEASED = ("everyone", "rollout")
 ROLLED_OUT = ("inProgress", "halted", "completed")  # statuses of a release users have been offered
 NOTES_LIMIT = 500  # characters of release notes per language Play accepts
 NO_REVIEW_STATE = "sent for review; Play does not report review progress"
@@ -63,7 +63,7 @@ class PlaySettings:
     steps: tuple[float, ...] = DEFAULT_STEPS
     default_percent: float = DEFAULT_STEPS[0]
     version_code_offset: int = 0
-    released_when: str = "everyone"
+    mark_released: str = "everyone"
     notes_language: str = "en-US"
 
     @classmethod
@@ -78,11 +78,11 @@ class PlaySettings:
         except ValueError:
             raise IntegrationError("versionCodeOffset must be a whole number (added to the build number to make "
                                    "the version code), e.g. 1000000") from None
-        released_when = raw.get("releasedWhen", "everyone")
-        if released_when not in RELEASED_WHEN:
-            raise IntegrationError("releasedWhen must be everyone (the target is RELEASED when the rollout reaches "
-                                   "100 %) or rolloutStarts (as soon as users start getting it)")
-        return cls(raw.get("track", DEFAULT_TRACK), steps, default, offset, released_when,
+        mark_released = raw.get("markReleased", "everyone").lower()
+        if mark_released not in MARK_RELEASED:
+            raise IntegrationError("markReleased must be everyone (the target is RELEASED when the rollout reaches "
+                                   "100 %) or rollout (as soon as users start getting it)")
+        return cls(raw.get("track", DEFAULT_TRACK), steps, default, offset, mark_released,
                    raw.get("releaseNotesLanguage", "en-US"))
 
     def version_code(self, build_number: str | None) -> str:
@@ -341,7 +341,7 @@ def state_of(releases: list[dict], version_code: str, settings: PlaySettings) ->
         return StoreState(StorePhase.LIVE, f"Released to everyone on {where} ({NO_REVIEW_STATE})", (),
                           TargetStatus.RELEASED, rollout_percent=100.0)
     percent = round(float(release["userFraction"]) * 100, 4)
-    started = TargetStatus.RELEASED if settings.released_when == "rolloutStarts" else TargetStatus.SUBMITTED
+    started = TargetStatus.RELEASED if settings.mark_released == "rollout" else TargetStatus.SUBMITTED
     everyone = {StoreAction.COMPLETE: f"Release version code {version_code} to everyone on {where} (100 %)"}
     if status == "halted":
         return StoreState(StorePhase.ROLLING_OUT, f"Rollout halted at {percent:g} % on {where} ({NO_REVIEW_STATE})",

@@ -228,3 +228,23 @@ def asked_twice_while_at_the_store(android: AndroidRelease, n: int, action: str,
 def waits(bot) -> list[str]:
     """The ephemeral answers telling someone the store is busy with an earlier ask."""
     return [e["text"] for e in bot.slack.ephemerals if "wait for the store to answer" in e["text"]]
+
+
+def test_a_target_set_to_count_the_rollout_as_released_releases_the_release_when_the_rollout_starts(
+        running_bot, world, google, play_key, jenkins):
+    android = AndroidRelease(running_bot, world, google, play_key, jenkins, {"markReleased": "rollout"})
+    android.confirm("submit", _submit_form("", None, None), view_id="V0PSUBMIT9")  # empty: the ladder's first step
+    release = android.until(VERSION, ReleaseStatus.RELEASED)
+    assert release.targets[0].status == TargetStatus.RELEASED
+    assert android.release_on_play()["userFraction"] == 0.01
+    card = android.card_says("Rolling out to 1 % on production")
+    assert "Increase rollout" in card and "Halt" in card  # the rollout goes on after the release is RELEASED
+
+
+def test_a_percentage_that_is_not_one_is_refused_in_the_form_and_nothing_is_asked_of_play(
+        running_bot, world, google, play_key, jenkins):
+    android = AndroidRelease(running_bot, world, google, play_key, jenkins)
+    answer = android.confirm("submit", _submit_form("150", "x" * 10, "2"), view_id="V0PSUBMIT8")
+    errors = answer.json()["errors"]
+    assert errors[BlockId.USER_FRACTION].startswith("'150' is not a percentage of users")
+    assert android.store_rows() == [] and google.calls(path_regex="/tracks") == []

@@ -359,9 +359,9 @@ def test_settings_default_to_production_and_the_1_5_10_20_50_100_ladder():
 
 def test_settings_name_the_track_the_ladder_and_the_version_code_mapping():
     settings = PlaySettings.parse({"track": "beta", "rolloutSteps": "2%, 25, 100", "versionCodeOffset": "1000000",
-                                   "defaultRolloutPercent": "5", "releasedWhen": "rolloutStarts"})
+                                   "defaultRolloutPercent": "5", "markReleased": "rollout"})
     assert (settings.track, settings.steps, settings.default_percent) == ("beta", (2, 25, 100), 5)
-    assert settings.version_code("42") == "1000042" and settings.released_when == "rolloutStarts"
+    assert settings.version_code("42") == "1000042" and settings.mark_released == "rollout"
 
 
 @pytest.mark.parametrize(("settings", "start"), [
@@ -369,7 +369,7 @@ def test_settings_name_the_track_the_ladder_and_the_version_code_mapping():
     ({"rolloutSteps": "1, x"}, "rolloutSteps must be"),
     ({"defaultRolloutPercent": "150"}, "defaultRolloutPercent must be"),
     ({"versionCodeOffset": "1.5"}, "versionCodeOffset must be a whole number"),
-    ({"releasedWhen": "later"}, "releasedWhen must be everyone"),
+    ({"markReleased": "later"}, "markReleased must be everyone"),
 ])
 def test_bad_settings_say_which_and_how_to_write_it(settings, start):
     with pytest.raises(IntegrationError) as caught:
@@ -426,9 +426,9 @@ def test_perform_walks_a_rollout_and_each_state_says_what_play_shows(google, pla
     assert play.read_state(facts()) == done and len(google.commits) == 5
 
 
-def test_a_target_may_count_as_released_when_the_rollout_starts_on_its_own_track(google, play):
+def test_a_target_may_count_as_mark_released_the_rollout_starts_on_its_own_track(google, play):
     google.add_track(PACKAGE, "qa")
-    state = play.perform(StoreAction.SUBMIT, {"userFraction": 0.01}, facts("2", track="qa", releasedWhen="rolloutStarts",
+    state = play.perform(StoreAction.SUBMIT, {"userFraction": 0.01}, facts("2", track="qa", markReleased="rollout",
                                                                            versionCodeOffset="40"))
     assert (state.target_status, state.rollout_percent) == (TargetStatus.RELEASED, 1)
     assert state.line.startswith("Rolling out to 1 % on the qa track")
