@@ -9,8 +9,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.email import email_of
 from bot.blocks.notices import notice_blocks, notice_text
 from bot.cards import publish_card, tell_requester
+from bot.clients import SlackClients
 from core.enums import CommunicationType, IntegrationKind
-from core.errors import IntegrationError
+from core.errors import IntegrationError, NotInstalledError
 from core.integrations.registry import build_client
 from core.models import CommunicationIntegration
 from core.runner.context import Announcement, CardJob, PostedCard
@@ -21,11 +22,17 @@ from core.services.verification import config_of
 log = logging.getLogger("releasebot.announcer")
 
 
-def _translate(exc: Exception) -> IntegrationError:
+# What Slack answers once a workspace uninstalled the app or revoked its token (OAuth mode).
+GONE = ("token_revoked", "account_inactive", "invalid_auth", "team_access_revoked", "app_uninstalled")
+
+
+def _translate(exc: Exception, *, oauth: bool = False) -> IntegrationError:
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         retry_after = float(exc.response.headers.get("Retry-After", 0) or 0) or None
         error = exc.response.get("error") or "error"
+        if oauth and error in GONE:
+            return NotInstalledError(f"releasebot is not installed in this workspace any more (Slack answered {error})")
         return IntegrationError(f"Slack refused the message ({error})", status=status,
                                 retryable=status == 429 or status >= 500, retry_after=retry_after)
     return IntegrationError(f"cannot reach Slack ({type(exc).__name__})", retryable=True)
@@ -34,8 +41,16 @@ def _translate(exc: Exception) -> IntegrationError:
 class SlackAnnouncer:
     """Thread replies and release cards, through the Web API."""
 
-    def __init__(self, client: WebClient, runtime: Runtime):
-        self.client, self.runtime = client, runtime
+    def __init__(self, clients: SlackClients | WebClient, runtime: Runtime):
+        """`clients` picks each tenant's client; a WebClient alone serves every tenant (single-workspace mode)."""
+        self.clients = clients if isinstance(clients, SlackClients) else SlackClients.single_workspace(runtime, clients)
+        self.runtime = runtime
+        self.oauth = self.clients.single is None
+
+    @property
+    def client(self) -> WebClient | None:
+        """The single-workspace client (None in OAuth mode, where each tenant has its own)."""
+        return self.clients.single
 
     def announce(self, a: Announcement) -> None:
         """Post the announcement in the card's thread (or the release's channel); email it for an email release."""
@@ -47,11 +62,12 @@ class SlackAnnouncer:
         if channel is None:
             log.info("release %s has no channel: nothing to announce", a.release.releaseKey)
             return
+        client = self.clients.for_tenant(a.release.tenantId)
         try:
-            self.client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a),
-                                        blocks=notice_blocks(a), unfurl_links=False)
+            client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a),
+                                    blocks=notice_blocks(a), unfurl_links=False)
         except (SlackApiError, SlackClientError, OSError) as exc:
-            raise _translate(exc) from None
+            raise _translate(exc, oauth=self.oauth) from None
 
     def _email(self, a: Announcement) -> None:
         # Built per message: SMTP connects per message anyway, and a changed integration applies at once.
@@ -66,10 +82,15 @@ class SlackAnnouncer:
 
     def publish(self, job: CardJob) -> PostedCard:
         """Post or redraw a release card."""
+        client = self.clients.for_tenant(job.release.tenantId)
         try:
-            return publish_card(self.client, job)
+            return publish_card(client, job)
         except (SlackApiError, SlackClientError, OSError) as exc:
-            raise _translate(exc) from None
+            raise _translate(exc, oauth=self.oauth) from None
 
     def tell_requester(self, job: CardJob, *, posted: PostedCard | None, error: str | None) -> None:
-        tell_requester(self.client, job, posted=posted, error=error)
+        try:
+            client = self.clients.for_tenant(job.release.tenantId)
+        except IntegrationError:  # uninstalled: nobody to tell
+            return
+        tell_requester(client, job, posted=posted, error=error)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from slack_bolt import BoltContext
 
 from core.runtime import Runtime
+from core.services.installations import adopt_org_workspace
 from core.services.tenants import ensure_account, ensure_tenant, find_member
 
 MAX_NAME = 255  # the name columns' width: a longer name from a payload is cut, never a failed insert
@@ -40,6 +41,8 @@ def tenant_scope(runtime: Runtime) -> Callable:
         def resolve(session):
             tenant = ensure_tenant(session, slack_team_id=team_id, name=_team_name(body) or team_id,
                                    slack_enterprise_id=context.enterprise_id)
+            if context.is_enterprise_install:  # an org-wide install's installer is each workspace's first admin
+                adopt_org_workspace(session, tenant_id=tenant.id, slack_enterprise_id=context.enterprise_id)
             account = ensure_account(session, tenant_id=tenant.id, slack_user_id=context.user_id,
                                      display_name=_user_name(body) or context.user_id) if context.user_id else None
             return tenant.id, account

@@ -210,6 +210,10 @@ def parse_payload(raw: bytes, content_type: str | None) -> dict:
     elif payload.get("type") == "event_callback":  # Bolt routes events by type; none reads more than the envelope
         _require(_dict(payload.get("event"), optional=False) and _str(payload["event"].get("type"), optional=False),
                  "`event.type` is missing")
+        if payload["event"]["type"] == "tokens_revoked":  # its listener reads which kinds of tokens went
+            tokens = payload["event"].get("tokens")
+            _require(_dict(tokens, optional=False) and all(isinstance(v, list) for v in tokens.values()),
+                     "`event.tokens` must be an object of lists")
     elif payload.get("type") in CHECKS:
         CHECKS[payload["type"]](payload)
     else:

@@ -1,4 +1,5 @@
-"""The HTTP surface, one WSGI app served by waitress: Slack's events, CI webhooks, a health check."""
+"""The HTTP surface, one WSGI app served by waitress: Slack's events, the OAuth install pages, CI webhooks,
+a health check."""
 from __future__ import annotations
 
 import io
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import Bot
+from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.payloads import PayloadError, parse_payload
 from core.errors import ConfigurationError, PermissionDeniedError
 from core.runtime import Runtime
@@ -83,6 +85,9 @@ class WebApp:
                 return self.slack_events(environ, start_response, _body(environ, SLACK_MAX_BYTES))
             if path == "/healthz" and method == "GET":
                 return self.health(start_response)
+            if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and self.bot.app.oauth_flow is not None:
+                # A browser's visit: no Slack signature; the redirect is checked by its one-time state and cookie.
+                return self.slack({**environ, "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"}, start_response)
             if path == "/webhooks/github" and method == "POST":
                 body = _body(environ, GITHUB_MAX_BYTES)
                 return self.webhook(start_response, lambda s: self._github(s, environ, body))

@@ -14,7 +14,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
-from bot.app import LISTENER_THREADS, build_bot, make_follower, web_client
+from bot.app import LISTENER_THREADS, build_bot, make_follower, slack_clients
 from bot.web import MAX_BODY_BYTES, WebApp
 from core import logs
 from core.errors import ConfigurationError
@@ -120,7 +120,7 @@ def worker(rt: Runtime, no_migrate: bool) -> None:
     """Follow builds and deliver notifications only (run several against one MySQL)."""
     _prepare(rt, not no_migrate)
     termination = Termination.install()
-    follower = make_follower(rt, web_client(rt))
+    follower = make_follower(rt, slack_clients(rt))
     thread, stop = follower.start()
     while not termination.requested:
         thread.join(0.5)

@@ -22,7 +22,8 @@ from core.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///releasebot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-SECRET_FIELDS = frozenset({"secret_keys", "slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url"})
+SECRET_FIELDS = frozenset({"secret_keys", "slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url",
+                           "slack_client_secret"})
 
 
 def _env(field_name: str, env_name: str, default: Any, **constraints) -> Any:
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
     # A release whose stage has not moved for this long reminds its pilot (core.runner.reminders).
     stale_hours: float = _env("stale_hours", "RELEASEBOT_STALE_HOURS", 48.0, gt=0, allow_inf_nan=False)
+    # OAuth mode (install in any workspace): both set, instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = _env("slack_client_id", "SLACK_CLIENT_ID", None)
+    slack_client_secret: str | None = _env("slack_client_secret", "SLACK_CLIENT_SECRET", None)
+    slack_redirect_uri: str | None = _env("slack_redirect_uri", "SLACK_REDIRECT_URI", None)  # as in the manifest
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -114,6 +119,19 @@ class Settings(BaseSettings):
             raise ValueError("url")
         return value
 
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith(("https://", "http://")) and value.rstrip("/").endswith(
+                "/slack/oauth_redirect")):
+            raise ValueError("redirect uri")
+        return value
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Whether the app is installed through Slack's OAuth flow (else one SLACK_BOT_TOKEN serves one workspace)."""
+        return bool(self.slack_client_id or self.slack_client_secret)
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read and validate settings from `environ`, or from the environment over a .env file in the
@@ -141,6 +159,7 @@ _HOW = {
     "log_level": f"is not a log level: use one of {', '.join(LOG_LEVELS)} (any case)",
     "allow_private_networks": "is not a boolean: use true or false",
     "debug": "is not a boolean: use 1 or 0",
+    "slack_redirect_uri": "is not the bot's OAuth redirect URL (e.g. https://releasebot.example.com/slack/oauth_redirect)",
 }
 
 

@@ -60,3 +60,8 @@ class IntegrationError(ReleasebotError):
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class NotInstalledError(IntegrationError):
+    """The workspace has no active Slack installation (it uninstalled the app or revoked its token):
+    what is owed to it is dropped with this reason, not retried."""

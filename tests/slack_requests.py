@@ -30,16 +30,18 @@ class SlackClient:
     def post(self, body: str, headers: dict[str, str] | None = None) -> requests.Response:
         return requests.post(self.url, data=body.encode(), headers=headers or sign(body), timeout=30)
 
-    def command(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0") -> requests.Response:
-        return self.post(self.command_body(text, channel_id=channel_id, trigger_id=trigger_id))
+    def command(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+                response_url: str = "https://hooks.slack.com/commands/T0/1/x") -> requests.Response:
+        return self.post(self.command_body(text, channel_id=channel_id, trigger_id=trigger_id, response_url=response_url))
 
-    def command_body(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0") -> str:
+    def command_body(self, text: str, *, channel_id: str = "CORIGIN", trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+                     response_url: str = "https://hooks.slack.com/commands/T0/1/x") -> str:
         """The form body Slack posts for `/release <text>` (unsigned: `sign` gives its headers)."""
         return urlencode({
             "token": "deprecated-verification-token", "team_id": self.team_id, "team_domain": self.team_domain,
             "channel_id": channel_id, "channel_name": "general", "user_id": self.user_id, "user_name": self.user_name,
             "command": "/release", "text": text, "api_app_id": "A0RELEASEBOT", "is_enterprise_install": "false",
-            "response_url": "https://hooks.slack.com/commands/T0/1/x", "trigger_id": trigger_id,
+            "response_url": response_url, "trigger_id": trigger_id,
         })
 
     def interactive(self, payload: dict) -> requests.Response:
@@ -90,3 +92,17 @@ def text_value(value: str | None) -> dict:
 
 def date_value(value: str | None) -> dict:
     return {"type": "datepicker", "selected_date": value}
+
+
+def event_request(team_id: str | None, event: dict, *, enterprise_id: str | None = None, org_wide: bool = False,
+                  bot_user_id: str = "U0BOT") -> tuple[str, dict[str, str]]:
+    """An Events API delivery (`event_callback`, JSON) as Slack signs it: (body, headers)."""
+    body = json.dumps({
+        "token": "deprecated-verification-token", "team_id": team_id or enterprise_id, "enterprise_id": enterprise_id,
+        "api_app_id": "A0RELEASEBOT", "event": {**event, "event_ts": f"{time.time():.6f}"}, "type": "event_callback",
+        "event_id": f"Ev{int(time.time() * 1000)}", "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": enterprise_id, "team_id": None if org_wide else team_id,
+                            "user_id": bot_user_id, "is_bot": True, "is_enterprise_install": org_wide}],
+        "is_ext_shared_channel": False,
+    })
+    return body, {**sign(body), "Content-Type": "application/json"}

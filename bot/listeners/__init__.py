@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, lifecycle, options, stores, views
+from bot.listeners import actions, commands, installs, lifecycle, options, stores, views
 from core.runner import Runner
 from core.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime, follower: Runner) -> None:
     """Attach every listener to the app."""
-    for module in (commands, views, options, actions, lifecycle, stores):
+    for module in (commands, views, options, actions, lifecycle, stores, installs):
         module.register(app, runtime, follower)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from core.errors import IntegrationError
+from core.errors import IntegrationError, NotInstalledError
 from core.models import Account, Release, ReleaseCard
 from core.runner.context import CardJob, RunnerContext
 from core.services import builds, cards
@@ -31,20 +31,25 @@ class Cards:
         job, revision = self._claim(release_id)
         if job is None:
             return
+        held = False
         try:
             posted, error, retry_after = self.ctx.announcer.publish(job), None, None
         except IntegrationError as exc:
             posted, error, retry_after = None, str(exc), exc.retry_after
+            held = isinstance(exc, NotInstalledError)
         with self.ctx.runtime.unit_of_work() as s:
             card = s.get(ReleaseCard, release_id)
             if posted:
                 cards.card_done(s, card, drawn_revision=revision, channel_id=posted.channel, message_ts=posted.ts,
                                 permalink=posted.permalink)
+            elif held:  # uninstalled: nothing to retry until the workspace installs releasebot again
+                log.info("card of %s held back: %s", job.release.releaseKey, error)
+                cards.card_held(s, card, error=error)
             else:
                 log.info("card of %s not delivered (attempt %s): %s", job.release.releaseKey, card.attempts + 1, error)
                 cards.card_failed(s, card, error=error, retry_after=retry_after, interval=self.ctx.interval)
             builds.release_claim(s, ReleaseCard, release_id, worker=self.ctx.worker)
-        if job.message_ts is None and (posted or job.first_attempt):  # told once: where it is, or why not yet
+        if job.message_ts is None and (posted or job.first_attempt) and not held:  # told once: where it is, or why not yet
             self.ctx.announcer.tell_requester(job, posted=posted, error=error)
 
     def _claim(self, release_id: str) -> tuple[CardJob | None, int]:

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from core.enums import BuildState, NotificationState
-from core.errors import IntegrationError
+from core.errors import IntegrationError, NotInstalledError
 from core.models import (
     Account,
     Notification,
@@ -67,6 +67,9 @@ class Notifications:
         try:
             self.ctx.announcer.announce(announcement)
             state, error, delay = NotificationState.SENT, None, None
+        except NotInstalledError as exc:  # the workspace uninstalled releasebot: dropped with the reason, not retried
+            state, error, delay = NotificationState.ABANDONED, str(exc), None
+            log.info("notification %s dropped: %s", notification_id, exc)
         except IntegrationError as exc:
             state, error = NotificationState.PENDING, str(exc)
             delay = getattr(exc, "retry_after", None) or self.ctx.interval

@@ -95,6 +95,14 @@ def card_done(session: Session, card: ReleaseCard, *, drawn_revision: int, chann
     session.flush()
 
 
+def card_held(session: Session, card: ReleaseCard, *, error: str) -> None:
+    """The workspace uninstalled releasebot: no more attempts; a re-install owes the card again."""
+    card.attempts += 1
+    card.lastError = error
+    card.nextAttemptAt = None
+    session.flush()
+
+
 def card_failed(session: Session, card: ReleaseCard, *, error: str, retry_after: float | None, interval: float) -> None:
     """Posting or redrawing failed: try again later, backing off, never giving up on an unposted card."""
     card.attempts += 1

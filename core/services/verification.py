@@ -14,6 +14,7 @@ from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.registry import build_client
 from core.models import INTEGRATION_MODELS, ScmIntegration, TargetIntegration
+from core.services import installations
 from core.services.integrations import (
     DETAIL_COLUMNS,
     TYPE_COLUMN,
@@ -102,6 +103,7 @@ def verify_integration(session: Session, *, tenant_id: str, integration_id: str,
     """Verify one integration now and store VALID or INVALID with the reason."""
     kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
     require_readable_credentials([row], cipher)
+    ctx = installations.slack_context(session, tenant_id=tenant_id, cipher=cipher, ctx=ctx)
     error = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
     if error is None:
         error = _check(lambda: build_client(kind, config_of(session, kind, row, cipher), ctx).verify())
@@ -120,6 +122,7 @@ def verify_all(session: Session, *, tenant_id: str, cipher: CredentialCipher, ct
         select(INTEGRATION_MODELS[kind.value]).where(INTEGRATION_MODELS[kind.value].tenantId == tenant_id)
         .order_by(INTEGRATION_MODELS[kind.value].displayName))]
     require_readable_credentials([row for _, row in rows], cipher)
+    ctx = installations.slack_context(session, tenant_id=tenant_id, cipher=cipher, ctx=ctx)
     jobs: list[tuple[object, Callable[[], None] | str]] = []
     for kind, row in rows:
         problem = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None

@@ -7,6 +7,14 @@ answers are HTTP 200 with `{"ok": true, …}` or `{"ok": false, "error": "<code>
 
 A test drives it with helpers: `add_channel`, `add_user`, `add_token`, `revoke_token`, `rate_limit`,
 `error`, and reads what happened with `calls_to`, `messages_in`, `last_message`, `replies`, `views`.
+
+Several workspaces: `add_workspace` registers another team (optionally in an Enterprise Grid org); every
+token belongs to a team (or, org-wide, to an org), and a channel answers only to tokens of its team, as in
+Slack. OAuth v2: `approve(team_id, user_id)` plays the person clicking *Allow* on Slack's consent page and
+returns the `code` Slack would put in the redirect; `oauth.v2.access` exchanges it (once, with the same
+redirect_uri) for a bot token, with a refresh token when `token_rotation` is on, and refreshes with
+`grant_type=refresh_token`. `uninstall(team_id)` revokes the team's tokens as Slack does before it sends
+`app_uninstalled`.
 """
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ import base64
 import itertools
 import json
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +73,7 @@ class Channel:
     is_archived: bool = False
     members: set[str] | None = None  # None: every user of the workspace is in it
     created: int = field(default_factory=lambda: int(time.time()))
+    team_id: str | None = None  # None: the fake's first workspace
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +92,36 @@ class Token:
     bot_id: str | None
     scopes: frozenset[str]
     revoked: bool = False
+    team_id: str | None = None  # None: the fake's first workspace; for an org-wide token, None with enterprise_id
+    enterprise_id: str | None = None
+    expires_at: float | None = None  # token rotation: Slack answers token_expired after this
+    org_wide: bool = False
+
+
+@dataclass
+class Workspace:
+    id: str
+    name: str
+    domain: str
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
+
+
+@dataclass
+class Grant:
+    """A code Slack put in the redirect after someone allowed the install; good once, for ten minutes."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    user_id: str
+    redirect_uri: str | None
+    org_wide: bool
+    expires: float = field(default_factory=lambda: time.time() + 600)
+
+
+CLIENT_ID, CLIENT_SECRET = "4242424242.1717171717", "fake-client-secret-3c1d"
+ACCESS_TOKEN_SECONDS = 43200  # rotating tokens live 12 hours
+NO_TOKEN_METHODS = ("oauth.v2.access",)  # authenticated by the app's client id and secret instead
 
 
 class SlackError(Exception):
@@ -106,10 +146,16 @@ class FakeSlack(FakeServer):
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.api_calls: list[ApiCall] = []
+        self.responses: list[dict[str, Any]] = []  # what was posted to response_urls
         self._limits: dict[str, list[float]] = {}  # method -> [times left, retry_after]
         self._errors: dict[str, list[Any]] = {}  # method -> [times left, code]
         self._used_triggers: set[str] = set()
         self._clock = itertools.count(1)
+        self.workspaces: dict[str, Workspace] = {team_id: Workspace(team_id, team_name, domain)}
+        self.grants: dict[str, Grant] = {}
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> the access token it replaces
+        self.token_rotation = False
+        self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET
         super().__init__()
         self.add_token(bot_token, user_id=bot_user_id, bot_id=self.bot_id)
         self.add_user(bot_user_id, name=bot_name, is_bot=True)
@@ -124,10 +170,47 @@ class FakeSlack(FakeServer):
         """Slack answers token_revoked to it from now on."""
         self.tokens[token].revoked = True
 
+    def add_workspace(self, team_id: str, name: str, *, domain: str | None = None, enterprise_id: str | None = None,
+                      enterprise_name: str | None = None) -> Workspace:
+        """Another workspace (in the Enterprise Grid org `enterprise_id` when given)."""
+        workspace = Workspace(team_id, name, domain or name.lower(), enterprise_id, enterprise_name)
+        self.workspaces[team_id] = workspace
+        return workspace
+
+    def approve(self, team_id: str | None, user_id: str, *, redirect_uri: str | None = None,
+                enterprise_id: str | None = None) -> str:
+        """`user_id` allowed the install on Slack's consent page: the code Slack redirects the browser with.
+        `team_id=None` with `enterprise_id`: an org-wide install by an org admin."""
+        code = f"{int(time.time())}.{next(self._clock)}.{secrets.token_hex(16)}"
+        org = enterprise_id or (self.workspaces[team_id].enterprise_id if team_id else None)
+        self.grants[code] = Grant(team_id, org, user_id, redirect_uri, team_id is None)
+        return code
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        """The tokens of a workspace (or an org), active or not."""
+        return [t for t, tok in self.tokens.items() if (tok.team_id or self.team_id) == team_id
+                or (tok.org_wide and tok.enterprise_id == team_id)]
+
+    def uninstall(self, team_id: str) -> None:
+        """The workspace (or org) removed the app: its tokens are revoked, as Slack does."""
+        for token in self.tokens_of(team_id):
+            self.tokens[token].revoked = True
+
+    def expire(self, token: str) -> None:
+        """A rotating token's 12 hours are over: Slack answers token_expired to it."""
+        self.tokens[token].expires_at = time.time() - 1
+
+    def team_of(self, token: str | None) -> str | None:
+        """The workspace (or, org-wide, the org) a token belongs to."""
+        found = self.tokens.get(token or "")
+        if found is None:
+            return None
+        return found.enterprise_id if found.org_wide else (found.team_id or self.team_id)
+
     def add_channel(self, channel_id: str, name: str, *, is_member: bool = True, is_private: bool = False,
-                    is_archived: bool = False, members: set[str] | None = None) -> Channel:
-        """A channel of the workspace; `is_member` says whether the bot is in it."""
-        channel = Channel(channel_id, name.lstrip("#"), is_private, is_member, is_archived, members)
+                    is_archived: bool = False, members: set[str] | None = None, team_id: str | None = None) -> Channel:
+        """A channel of the workspace (`team_id`, default the first); `is_member` says whether the bot is in it."""
+        channel = Channel(channel_id, name.lstrip("#"), is_private, is_member, is_archived, members, team_id=team_id)
         self.channels[channel_id] = channel
         return channel
 
@@ -180,6 +263,13 @@ class FakeSlack(FakeServer):
     def setup_routes(self) -> None:
         self.route("POST", r"/api/(?P<method>[A-Za-z0-9_.]+)", self._api)
         self.route("GET", r"/api/(?P<method>[A-Za-z0-9_.]+)", self._api)
+        self.route("POST", r"/(?P<kind>commands|actions)/(?P<rest>[A-Za-z0-9/_-]+)", self._response_url)
+
+    def _response_url(self, request: Request, match: re.Match) -> Response:
+        """A command's or action's `response_url` (hooks.slack.com): the JSON message is shown to the person."""
+        with self.lock:
+            self.responses.append(json.loads(request.body or b"{}"))
+        return Response(200, "ok")
 
     def not_found(self, request: Request) -> Response:
         return Response(404, "Not Found")
@@ -205,6 +295,8 @@ class FakeSlack(FakeServer):
         handler = HANDLERS.get(method)
         if handler is None:
             raise SlackError("unknown_method", req_method=method)
+        if method in NO_TOKEN_METHODS:
+            return {"ok": True, **handler(self, call.params, None)}
         token = self._authenticate(call)
         self._check_scope(method, token)
         scripted = self._take(self._errors, method)
@@ -220,6 +312,8 @@ class FakeSlack(FakeServer):
             raise SlackError("invalid_auth")
         if token.revoked:
             raise SlackError("token_revoked")
+        if token.expires_at is not None and token.expires_at < time.time():
+            raise SlackError("token_expired")
         return token
 
     def _check_scope(self, method: str, token: Token) -> None:
@@ -247,18 +341,25 @@ class FakeSlack(FakeServer):
         return f"{int(time.time())}.{next(self._clock):06d}"
 
     # --- lookups shared by methods ---------------------------------------------------------------
-    def _channel(self, ref: str | None) -> Channel:
+    def _channel(self, ref: str | None, token: Token | None = None) -> Channel:
         channel = self.channels.get(ref or "") or next(
             (c for c in self.channels.values() if ref and c.name == ref.lstrip("#")), None)
         if channel is None or (channel.is_private and not channel.is_member):
             raise SlackError("channel_not_found")
+        if token is not None and not self._sees(token, channel.team_id or self.team_id):
+            raise SlackError("channel_not_found")  # another workspace's channel: as if it did not exist
         return channel
 
-    def _postable(self, ref: str | None) -> str:
+    def _sees(self, token: Token, team_id: str) -> bool:
+        if token.org_wide:
+            return self.workspaces.get(team_id, Workspace(team_id, "", "")).enterprise_id == token.enterprise_id
+        return (token.team_id or self.team_id) == team_id
+
+    def _postable(self, ref: str | None, token: Token | None = None) -> str:
         """The channel id a message to `ref` lands in: a channel the bot is in, or a user's DM."""
         if ref in self.users:
             return "D" + ref[1:]
-        channel = self._channel(ref)
+        channel = self._channel(ref, token)
         if channel.is_archived:
             raise SlackError("is_archived")
         if not channel.is_member:
@@ -314,6 +415,10 @@ def _params(request: Request) -> tuple[dict[str, Any], str | None]:
         form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
         body_token = form.pop("token", None)
         params.update(form)
+    basic = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
+    if basic.lower().startswith("basic "):  # the app's client id and secret, as oauth.v2.access prefers them
+        user, _, password = base64.b64decode(basic[6:].strip()).decode().partition(":")
+        params["_basic"] = (user, password)
     for name in JSON_PARAMS:
         if isinstance(params.get(name), str) and params[name]:
             try:
@@ -339,10 +444,80 @@ def _check_blocks(params: dict[str, Any], surface: str) -> None:
 
 # --- methods ---------------------------------------------------------------------------------------
 def auth_test(fake: FakeSlack, params: dict, token: Token) -> dict:
+    # Answers for the token's own workspace; an org-wide token answers for its org (no team).
     user = fake.users.get(token.user_id, {})
-    return {"url": f"https://{fake.domain}.slack.com/", "team": fake.team_name, "user": user.get("name"),
-            "team_id": fake.team_id, "user_id": token.user_id, "is_enterprise_install": False,
+    if token.org_wide:
+        org = next((w for w in fake.workspaces.values() if w.enterprise_id == token.enterprise_id), None)
+        name = org.enterprise_name if org else token.enterprise_id
+        return {"url": f"https://{(name or 'org').lower()}.enterprise.slack.com/", "team": name, "user": user.get("name"),
+                "team_id": None, "user_id": token.user_id, "enterprise_id": token.enterprise_id,
+                "is_enterprise_install": True, **({"bot_id": token.bot_id} if token.bot_id else {})}
+    team = fake.workspaces[token.team_id or fake.team_id]
+    return {"url": f"https://{team.domain}.slack.com/", "team": team.name, "user": user.get("name"),
+            "team_id": team.id, "user_id": token.user_id, "is_enterprise_install": False,
+            **({"enterprise_id": team.enterprise_id} if team.enterprise_id else {}),
             **({"bot_id": token.bot_id} if token.bot_id else {})}
+
+
+def oauth_v2_access(fake: FakeSlack, params: dict, token: None) -> dict:
+    """Exchanges a code for a bot token (`grant_type` authorization_code, the default), or a refresh token for a
+    new access token and a new refresh token (`grant_type=refresh_token`, token rotation)."""
+    client_id, client_secret = params.get("_basic") or (params.get("client_id"), params.get("client_secret"))
+    if client_id != fake.client_id:
+        raise SlackError("invalid_client_id")
+    if client_secret != fake.client_secret:
+        raise SlackError("bad_client_secret")
+    grant_type = params.get("grant_type") or "authorization_code"
+    if grant_type == "refresh_token":
+        return _refresh(fake, params.get("refresh_token"))
+    if grant_type != "authorization_code":
+        raise SlackError("invalid_grant_type")
+    grant = fake.grants.get(params.get("code") or "")
+    if grant is None or grant.expires < time.time():
+        raise SlackError("invalid_code")
+    if grant.redirect_uri and params.get("redirect_uri") != grant.redirect_uri:
+        raise SlackError("bad_redirect_uri")  # it must match the one the authorize step was given
+    del fake.grants[params["code"]]  # a code is good once
+    bot_token = f"xoxb-{(grant.team_id or grant.enterprise_id)}-{next(fake._clock)}-{secrets.token_hex(8)}"
+    bot_user = f"U0BOT{(grant.team_id or grant.enterprise_id)[-6:]}"
+    fake.tokens[bot_token] = Token(bot_user, f"B0{(grant.team_id or grant.enterprise_id)[-6:]}", BOT_SCOPES,
+                                   team_id=grant.team_id, enterprise_id=grant.enterprise_id, org_wide=grant.org_wide)
+    fake.users.setdefault(bot_user, {"id": bot_user, "name": "releasebot", "is_bot": True, "profile": {}})
+    workspace = fake.workspaces.get(grant.team_id or "")
+    org = next((w for w in fake.workspaces.values() if grant.enterprise_id and w.enterprise_id == grant.enterprise_id), None)
+    answer = {"access_token": bot_token, "token_type": "bot", "scope": ",".join(sorted(BOT_SCOPES)), "bot_user_id": bot_user,
+              "app_id": "A0RELEASEBOT",
+              "team": None if grant.org_wide else {"id": workspace.id, "name": workspace.name},
+              "enterprise": {"id": grant.enterprise_id, "name": org.enterprise_name} if grant.enterprise_id else None,
+              "is_enterprise_install": grant.org_wide, "authed_user": {"id": grant.user_id}}
+    if fake.token_rotation:
+        answer.update(_rotating(fake, bot_token))
+    return answer
+
+
+def _rotating(fake: FakeSlack, access_token: str) -> dict:
+    refresh = f"xoxe-1-{secrets.token_hex(16)}"
+    fake.refresh_tokens[refresh] = access_token
+    fake.tokens[access_token].expires_at = time.time() + ACCESS_TOKEN_SECONDS
+    return {"refresh_token": refresh, "expires_in": ACCESS_TOKEN_SECONDS}
+
+
+def _refresh(fake: FakeSlack, refresh_token: str | None) -> dict:
+    old = fake.refresh_tokens.pop(refresh_token or "", None)  # a refresh token is good once
+    if old is None:
+        raise SlackError("invalid_refresh_token")
+    previous = fake.tokens[old]
+    if previous.revoked:
+        raise SlackError("invalid_refresh_token")
+    new_token = f"xoxb-{previous.team_id or previous.enterprise_id}-{next(fake._clock)}-{secrets.token_hex(8)}"
+    fake.tokens[new_token] = Token(previous.user_id, previous.bot_id, previous.scopes, team_id=previous.team_id,
+                                   enterprise_id=previous.enterprise_id, org_wide=previous.org_wide)
+    ws = fake.workspaces.get(previous.team_id or "")
+    return {"access_token": new_token, "token_type": "bot", "scope": ",".join(sorted(previous.scopes)),
+            "bot_user_id": previous.user_id, "app_id": "A0RELEASEBOT",
+            "team": {"id": ws.id, "name": ws.name} if ws and not previous.org_wide else None,
+            "enterprise": {"id": previous.enterprise_id} if previous.enterprise_id else None,
+            "is_enterprise_install": previous.org_wide, **_rotating(fake, new_token)}
 
 
 def team_info(fake: FakeSlack, params: dict, token: Token) -> dict:
@@ -357,13 +532,13 @@ def users_info(fake: FakeSlack, params: dict, token: Token) -> dict:
 
 def conversations_info(fake: FakeSlack, params: dict, token: Token) -> dict:
     _require(params, "channel")
-    return {"channel": fake._channel(params["channel"]).as_json()}
+    return {"channel": fake._channel(params["channel"], token).as_json()}
 
 
 def conversations_join(fake: FakeSlack, params: dict, token: Token) -> dict:
     # Bots can join public channels only; a private one answers as if it were not there when not a member.
     _require(params, "channel")
-    channel = fake._channel(params["channel"])
+    channel = fake._channel(params["channel"], token)
     if channel.is_private:
         raise SlackError("method_not_supported_for_channel_type")
     if channel.is_archived:
@@ -375,8 +550,8 @@ def conversations_join(fake: FakeSlack, params: dict, token: Token) -> dict:
 
 def conversations_list(fake: FakeSlack, params: dict, token: Token) -> dict:
     types = str(params.get("types") or "public_channel").split(",")
-    wanted = [c for c in fake.channels.values()
-              if ("private_channel" if c.is_private else "public_channel") in types
+    wanted = [c for c in fake.channels.values() if fake._sees(token, c.team_id or fake.team_id)
+              and ("private_channel" if c.is_private else "public_channel") in types
               and (c.is_member or not c.is_private)
               and not (c.is_archived and str(params.get("exclude_archived")).lower() in ("1", "true"))]
     start = _cursor_offset(params.get("cursor"))
@@ -401,7 +576,7 @@ def _cursor_offset(cursor: str | None) -> int:
 
 def chat_post_message(fake: FakeSlack, params: dict, token: Token) -> dict:
     _require(params, "channel")
-    channel_id = fake._postable(params["channel"])
+    channel_id = fake._postable(params["channel"], token)
     _check_blocks(params, "message")
     if not (params.get("text") or params.get("blocks") or params.get("attachments")):
         raise SlackError("no_text")
@@ -409,7 +584,7 @@ def chat_post_message(fake: FakeSlack, params: dict, token: Token) -> dict:
     message = {"type": "message", "subtype": "bot_message" if token.bot_id else None, "channel": channel_id,
                "ts": ts, "text": params.get("text") or "", "blocks": params.get("blocks"),
                "thread_ts": params.get("thread_ts") or None, "user": token.user_id, "bot_id": token.bot_id,
-               "team": fake.team_id, "edited": None}
+               "team": token.team_id or fake.team_id, "edited": None}
     fake.messages.append(message)
     return {"channel": channel_id, "ts": ts, "message": _public(message)}
 
@@ -417,7 +592,7 @@ def chat_post_message(fake: FakeSlack, params: dict, token: Token) -> dict:
 def chat_post_ephemeral(fake: FakeSlack, params: dict, token: Token) -> dict:
     _require(params, "channel", "user")
     user = fake._user(params["user"])
-    channel_id = fake._postable(params["channel"])
+    channel_id = fake._postable(params["channel"], token)
     channel = fake.channels.get(channel_id)
     if channel is not None and channel.members is not None and user["id"] not in channel.members:
         raise SlackError("user_not_in_channel")
@@ -430,7 +605,7 @@ def chat_post_ephemeral(fake: FakeSlack, params: dict, token: Token) -> dict:
 
 def chat_update(fake: FakeSlack, params: dict, token: Token) -> dict:
     _require(params, "channel", "ts")
-    channel_id = fake._channel(params["channel"]).id
+    channel_id = fake._channel(params["channel"], token).id
     message = fake._message(channel_id, params["ts"])
     if message["user"] != token.user_id:
         raise SlackError("cant_update_message")
@@ -445,7 +620,7 @@ def chat_update(fake: FakeSlack, params: dict, token: Token) -> dict:
 
 def chat_get_permalink(fake: FakeSlack, params: dict, token: Token) -> dict:
     _require(params, "channel", "message_ts")
-    channel_id = fake._channel(params["channel"]).id
+    channel_id = fake._channel(params["channel"], token).id
     message = fake._message(channel_id, params["message_ts"])
     link = f"https://{fake.domain}.slack.com/archives/{channel_id}/p{message['ts'].replace('.', '')}"
     if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
@@ -486,6 +661,7 @@ def _public(message: dict[str, Any]) -> dict[str, Any]:
 
 HANDLERS: dict[str, Callable[[FakeSlack, dict, Token], dict]] = {
     "auth.test": auth_test,
+    "oauth.v2.access": oauth_v2_access,
     "team.info": team_info,
     "users.info": users_info,
     "conversations.info": conversations_info,
