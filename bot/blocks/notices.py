@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from bot.blocks.changelog import changelog_message, kickoff_message
 from bot.blocks.text import escape, link, shorten
-from core.enums import BuildState
+from core.enums import BuildState, CommunicationType
 from core.lifecycle import Action
 from core.runner import Announcement
 from core.runner.context import EventFacts
@@ -78,8 +78,16 @@ def notice_text(a: Announcement) -> str:
     if b.error:
         text += f"\n> {_said(b.error)}"
     if b.state in (BuildState.FAILED, BuildState.LOST):
-        text += f"\n{_who(a)} — retry it from the card when ready."
+        text += f"\n{_who(a)} — {_retry_hint(a)}"
     return text
+
+
+def _retry_hint(a: Announcement) -> str:
+    """Where to retry a failed build: the card, which an email's reader may not have in front of them."""
+    if a.release.communication and a.release.communication.type == CommunicationType.EMAIL:
+        key = escape(a.release.releaseKey)
+        return f"retry it from the release's card in Slack when ready (`/release show {key}` says where it is, or posts it)."
+    return "retry it from the card when ready."
 
 
 # --- changes of the release (one line each: who, what, and the detail that matters) -----------------------

@@ -207,7 +207,7 @@ def test_a_thread_reply_escapes_what_a_ci_answer_or_a_name_puts_in_it():
                        number=None, url=None, log_url=None, artifact_url=None, duration_seconds=None,
                        error="could not start the build: <!channel> <https://evil.test/login|sign in to Jenkins again>",
                        triggered_by_slack_user=None, triggered_by_name="<!everyone>")
-    text = notice_text(Announcement("FINISHED", SimpleNamespace(releaseKey="v1.5.0"), facts))
+    text = notice_text(Announcement("FINISHED", SimpleNamespace(releaseKey="v1.5.0", communication=None), facts))
     assert "sign in to Jenkins again" in text  # the reason is still told...
     for live in ("<!channel>", "<!here>", "<!everyone>", "<https://evil.test"):  # ...but nothing in it pings or links
         assert live not in text

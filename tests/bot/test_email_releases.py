@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.blocks.email import email_of, to_html, to_text
+from bot.blocks.notices import notice_text
 from cli.main import main
-from core.enums import IntegrationKind, NotificationState
+from core.enums import BuildState, CommunicationType, IntegrationKind, NotificationState
 from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
 from core.services import builds, integrations, lifecycle
@@ -285,3 +286,17 @@ def test_a_reminder_by_email_names_the_pilot_or_without_one_the_creator_and_link
     orphan = replace(due, pilot_slack_user=None, pilot_name=None, card_link=None)
     assert email_of(Announcement("EVENT", RELEASE, event=orphan)).text == (
         "📆 v1.5.0 has no pilot: Ada, v1.5.0 is due tomorrow (2026-12-20) and not submitted yet")
+
+
+def test_a_failed_build_tells_an_email_reader_where_to_retry_it_and_a_thread_reader_the_card():
+    failed = BuildFacts("b1", 2, "Jenkins iOS", "rp1", BuildState.FAILED, "8", None, None, None, None, "tests failed",
+                        "U0GRACE", "Grace")
+    by_email = SimpleNamespace(releaseKey="v1.5.0", targetReleaseDate=None,
+                               communication=SimpleNamespace(type=CommunicationType.EMAIL))
+    mail = email_of(Announcement("FINISHED", by_email, build=failed))
+    assert mail.text.endswith("Grace — retry it from the release's card in Slack when ready "
+                              "(`/release show v1.5.0` says where it is, or posts it).")
+    in_slack = SimpleNamespace(releaseKey="v1.5.0", targetReleaseDate=None,
+                               communication=SimpleNamespace(type=CommunicationType.SLACK))
+    assert notice_text(Announcement("FINISHED", in_slack, build=failed)).endswith(
+        "<@U0GRACE> — retry it from the card when ready.")
