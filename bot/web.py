@@ -1,5 +1,5 @@
-"""The HTTP surface, one WSGI app served by waitress: Slack's events, the OAuth install pages, CI webhooks,
-a health check."""
+"""The HTTP surface, one WSGI app served by waitress: Slack's events, the OAuth install pages, CI and App Store
+webhooks, a health check."""
 from __future__ import annotations
 
 import io
@@ -28,6 +28,7 @@ SLACK_PATH = "/slack/events"
 SLACK_MAX_BYTES = 1024 * 1024
 JENKINS_MAX_BYTES = 1024 * 1024
 GITHUB_MAX_BYTES = 5 * 1024 * 1024
+APP_STORE_MAX_BYTES = 1024 * 1024
 MAX_BODY_BYTES = max(SLACK_MAX_BYTES, JENKINS_MAX_BYTES, GITHUB_MAX_BYTES)  # waitress refuses larger ones itself
 
 
@@ -94,6 +95,11 @@ class WebApp:
             if path.startswith("/webhooks/jenkins/") and method == "POST":
                 body = _body(environ, JENKINS_MAX_BYTES)
                 return self.webhook(start_response, lambda s: self._jenkins(s, environ, path.rsplit("/", 1)[1], body))
+            if path.startswith("/webhooks/app-store/") and method == "POST":
+                body = _body(environ, APP_STORE_MAX_BYTES)
+                return self.webhook(start_response, lambda s: webhooks.app_store_notification(
+                    s, cipher=self.runtime.cipher, integration_id=path.rsplit("/", 1)[1], body=body,
+                    signature=_header(environ, "X-Apple-Signature")))
         except TooLarge:
             return _reply(start_response, "413 Request Entity Too Large", b"request body too large")
         return _reply(start_response, "404 Not Found", b"not found")

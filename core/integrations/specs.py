@@ -49,7 +49,7 @@ SPECS: tuple[ProviderSpec, ...] = (
     # RELEASED when every user gets it; rollout: as soon as the phased release starts).
     ProviderSpec(K.TARGET, "APP_STORE", "App Store", fields=("appIdentifier",),
                  settings=("keyId", "issuerId"), optional_settings=("phasedRelease", "releaseType", "markReleased"),
-                 secrets=("privateKey",),
+                 secrets=("privateKey",), optional_secrets=("webhookSecret",),
                  default_base_url="https://api.appstoreconnect.apple.com"),
     ProviderSpec(K.TARGET, "PLAY_STORE", "Play Store", fields=("appIdentifier",),
                  optional_settings=("track", "rolloutSteps", "defaultRolloutPercent", "versionCodeOffset",

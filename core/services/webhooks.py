@@ -1,18 +1,27 @@
-"""CI webhooks: they only say "look now" — the follower's next check records the state, so a
+"""CI and store webhooks: they only say "look now" — the follower's next check records the state, so a
 forged or replayed webhook can at most cause one extra poll, never a wrong result."""
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.crypto import CredentialCipher
 from core.enums import BuildState, PipelineType
 from core.errors import PermissionDeniedError
-from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline, RequestKey
+from core.models import (
+    PipelineBuild,
+    PipelineIntegration,
+    ReleasePipeline,
+    ReleaseTarget,
+    RequestKey,
+    TargetIntegration,
+    TargetStore,
+)
 from core.services.integrations import load_secrets, utcnow
 
 
@@ -78,3 +87,26 @@ def jenkins_notification(session: Session, *, cipher: CredentialCipher, pipeline
     build = matches[0][0]
     build.nextCheckAt = utcnow()
     return build.id
+
+
+APP_STORE_EVENTS = ("appStoreVersionAppVersionStateUpdated", "appStoreVersionStateUpdated")
+
+
+def app_store_notification(session: Session, *, cipher: CredentialCipher, integration_id: str, body: bytes,
+                           signature: str | None) -> str | None:
+    """An App Store Connect webhook for one App Store target: `x-apple-signature` (hmacsha256=<hex> of the raw
+    body with the target's `webhookSecret`, checked in constant time) first; a version's state change then
+    makes the runner read that target's store state now. Returns the integration to look at, or None."""
+    target = session.get(TargetIntegration, integration_id)
+    secret = load_secrets(target, cipher).get("webhookSecret") if target is not None else None
+    given = (signature or "").strip()
+    given = given[len("hmacsha256="):] if given.lower().startswith("hmacsha256=") else given
+    if not secret or not hmac.compare_digest(hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(), given.lower()):
+        raise PermissionDeniedError("bad webhook signature")
+    event = (json.loads(body).get("data") or {}).get("type")  # only an authenticated body is parsed
+    if event not in APP_STORE_EVENTS:
+        return None  # a ping, a build or TestFlight event: nothing the card follows
+    targets = select(ReleaseTarget.id).where(ReleaseTarget.targetIntegrationId == integration_id)
+    touched = session.execute(update(TargetStore).where(TargetStore.releaseTargetId.in_(targets), TargetStore.nextCheckAt.is_not(None))
+                              .values(nextCheckAt=utcnow()).execution_options(synchronize_session=False)).rowcount
+    return integration_id if touched else None

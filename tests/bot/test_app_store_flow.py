@@ -5,16 +5,20 @@ RELEASED by itself. The fake App Store Connect counts the requests each action m
 from __future__ import annotations
 
 import json
+import time
+from datetime import timedelta
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import IntegrationKind, ReleaseStatus, Role, TargetStatus
-from core.models import StoreRequest
+from core.models import ReleaseTarget, StoreRequest, TargetStore
 from core.services import cards, integrations
 from core.services.history import list_events
+from core.services.integrations import utcnow
 from core.services.releases import create_release
 from core.services.tenants import add_account
 from core.services.verification import verify_integration
@@ -42,14 +46,14 @@ def asc():
 class IosRelease(Team):
     """One release with one App Store target (on the fake) built by Jenkins, brought to regression passed by clicks."""
 
-    def __init__(self, running_bot, world, asc, jenkins, settings: dict):
+    def __init__(self, running_bot, world, asc, jenkins, settings: dict, secrets: dict | None = None):
         super().__init__(running_bot, world)
         self.asc, rt = asc, running_bot.runtime
         with rt.unit_of_work() as s:
             view = integrations.add_integration(
                 s, tenant_id=world.tenant.id, kind=IntegrationKind.TARGET, provider="app_store", display_name="iOS App Store",
                 cipher=rt.cipher, base_url=asc.url, fields={"appIdentifier": BUNDLE},
-                settings={"keyId": KEY_ID, "issuerId": ISSUER, **settings}, secrets={"privateKey": asc.p8})
+                settings={"keyId": KEY_ID, "issuerId": ISSUER, **settings}, secrets={"privateKey": asc.p8, **(secrets or {})})
         with rt.unit_of_work() as s:
             assert verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
                                       ctx=rt.provider_context).usable
@@ -238,3 +242,37 @@ def test_only_the_pilot_or_an_admin_may_release_and_a_member_is_told_who_may(run
     refused = ios.bot.as_user("U0LINUS", "linus").view_submission(ios.form("release"), {}, view_id="V0RELEASE4")
     assert "only the release pilot (Grace) or a workspace admin can release" in refused.text
     assert not asc.release_requests and "release" not in ios.store_rows()
+
+
+def test_an_app_store_webhook_makes_the_runner_read_the_state_now_and_a_forged_one_is_refused(running_bot, world, asc, jenkins):
+    ios = IosRelease(running_bot, world, asc, jenkins, {}, {"webhookSecret": "apple-hook-secret"})
+    with running_bot.runtime.reading() as s:
+        integration_id = s.get(ReleaseTarget, ios.target.id).targetIntegrationId
+    asc.add_build(asc.app, VERSION, ios.build_number)
+    ios.confirm("submit", view_id="V0SUBMIT5")
+    ios.card_says("Waiting for review")
+    later = utcnow() + timedelta(hours=1)
+
+    def quiet() -> bool:  # the next read is an hour away, as after a long quiet review (kept if no read was under way)
+        with running_bot.runtime.unit_of_work() as s:
+            s.get(TargetStore, ios.target.id).nextCheckAt = later
+        time.sleep(0.5)
+        with running_bot.runtime.reading() as s:
+            return s.get(TargetStore, ios.target.id).nextCheckAt == later
+    wait_for(quiet)
+    url = f"{running_bot.url}/webhooks/app-store/{integration_id}"
+    asc.add_webhook(url, "not-the-secret")
+    asc.review(VERSION)  # App Store Connect tells the webhook, signed with a secret the bot does not have
+    assert asc.deliveries == [401]
+    time.sleep(1.5)  # no read follows a refused webhook: the card still says what it said
+    assert "In review" not in ios.drawn(ios.release(VERSION))
+    asc.webhooks = [(url, "apple-hook-secret")]
+    reads = len(asc.calls("GET", "/appStoreVersions$"))
+    asc.approve(VERSION)
+    assert asc.deliveries[-1] == 202
+    ios.card_says("Approved: waiting for release")  # read at once, not in an hour
+    assert len(asc.calls("GET", "/appStoreVersions$")) > reads
+    with running_bot.runtime.reading() as s:
+        assert s.get(TargetStore, ios.target.id).nextCheckAt < later
+    garbage = requests.post(url, data=b"{}", headers={"x-apple-signature": "hmacsha256=" + "0" * 64}, timeout=5)
+    assert garbage.status_code == 401

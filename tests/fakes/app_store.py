@@ -17,17 +17,24 @@ released, then ACTIVE day 1..7, PAUSED, COMPLETE; only allowed moves), `reviewSu
 READY_FOR_REVIEW or UNRESOLVED_ISSUES — per app and platform; `submitted: true` needs an item and an open
 submission), `reviewSubmissionItems` (a version once per submission) and `appStoreVersionReleaseRequests`
 (only for PENDING_DEVELOPER_RELEASE). App Review is the test: `review()`, `approve()`, `reject()` move the
-version's `appVersionState`, and `next_day()` moves a phased release along its ramp.
+version's `appVersionState`, and `next_day()` moves a phased release along its ramp. A webhook registered with
+`add_webhook(url, secret)` is told of each state change as App Store Connect tells it: a POST of
+{"data": {"type": "appStoreVersionAppVersionStateUpdated", "attributes": {"oldValue", "newValue"},
+"relationships": {"instance": …}}} signed `x-apple-signature: hmacsha256=<hex HMAC-SHA256 of the body>`.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
 import re
 import time
 import uuid
 from dataclasses import dataclass
 
 import jwt
+import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.fakes.base import FakeServer, Request, Response
@@ -70,6 +77,8 @@ class FakeAppStoreConnect(FakeServer):
         self.submissions: dict[str, dict] = {}
         self.items: dict[str, dict] = {}
         self.release_requests: list[dict] = []
+        self.webhooks: list[tuple[str, str]] = []
+        self.deliveries: list[int] = []  # the status each webhook delivery got
         super().__init__()
 
     # --- test helpers ----------------------------------------------------------------------------
@@ -121,13 +130,30 @@ class FakeAppStoreConnect(FakeServer):
                     phased["day"], phased["state"] = 7, "COMPLETE"
             return phased
 
+    def add_webhook(self, url: str, secret: str) -> None:
+        """A webhook configuration (POST /v1/webhooks in the real API) for version state changes."""
+        self.webhooks.append((url, secret))
+
+    def _notify(self, version: dict, old: str) -> None:
+        body = json.dumps({"data": {"type": "appStoreVersionAppVersionStateUpdated", "id": str(uuid.uuid4()), "version": 1,
+                                    "attributes": {"oldValue": old, "newValue": version["state"],
+                                                   "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())},
+                                    "relationships": {"instance": {"data": {"type": "appStoreVersions", "id": version["id"]},
+                                                                   "links": {"self": f"{self.url}/v1/appStoreVersions/{version['id']}"}}}}})
+        for url, secret in self.webhooks:
+            signature = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+            answer = requests.post(url, data=body, timeout=5, headers={
+                "Content-Type": "application/json", "x-apple-signature": f"hmacsha256={signature}"})
+            self.deliveries.append(answer.status_code)
+
     def _set_state(self, version_string: str, state: str, submission_state: str) -> None:
         with self.lock:
             version = self.version(version_string)
-            version["state"] = state
+            old, version["state"] = version["state"], state
             for submission in self.submissions.values():
                 if version["id"] in submission["items"] and submission["state"] not in ("COMPLETE",):
                     submission["state"] = submission_state
+        self._notify(version, old)
 
     def _start_phased(self, version: dict) -> None:
         if version.get("phased"):
