@@ -71,7 +71,7 @@ class PlaySettings:
         """The settings, or IntegrationError naming the one that is wrong and how to write it."""
         raw = {k: str(v).strip() for k, v in (settings or {}).items() if v is not None and str(v).strip()}
         steps = _percentages(raw["rolloutSteps"]) if "rolloutSteps" in raw else DEFAULT_STEPS
-        default = _percentages(raw["defaultRolloutPercent"], name="defaultRolloutPercent")[0] \
+        default = _percentages(raw["defaultRolloutPercent"], name="defaultRolloutPercent", one=True)[0] \
             if "defaultRolloutPercent" in raw else steps[0]
         try:
             offset = int(raw.get("versionCodeOffset", "0"))
@@ -103,11 +103,13 @@ class PlaySettings:
         return next((step for step in self.steps if step > current + 1e-9), 100.0)
 
 
-def _percentages(value: str, *, name: str = "rolloutSteps") -> tuple[float, ...]:
+def _percentages(value: str, *, name: str = "rolloutSteps", one: bool = False) -> tuple[float, ...]:
     try:
         steps = tuple(float(part.strip().rstrip("%")) for part in value.split(","))
     except ValueError:
         steps = ()
+    if one and (len(steps) != 1 or any(not 0 < s <= 100 for s in steps)):
+        raise IntegrationError(f"{name} must be one percentage above 0 and at most 100, e.g. 5")
     if not steps or any(not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
         raise IntegrationError(f"{name} must be percentages above 0 and at most 100, rising, separated by commas "
                                "(e.g. 1, 5, 10, 20, 50, 100)")
@@ -123,7 +125,7 @@ class ServiceAccount:
 
 
 class PlayStoreTarget:
-    """Checks that a service account may edit one app in Play Console."""
+    """One app in Play Console through a service account: access checked, releases put on a track and rolled out."""
 
     def __init__(self, api: HttpClient, oauth: HttpClient, *, package: str, account: ServiceAccount):
         self.api, self.oauth, self.package, self.account = api, oauth, package, account

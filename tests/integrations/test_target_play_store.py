@@ -367,7 +367,9 @@ def test_settings_name_the_track_the_ladder_and_the_version_code_mapping():
 @pytest.mark.parametrize(("settings", "start"), [
     ({"rolloutSteps": "10, 5"}, "rolloutSteps must be percentages above 0 and at most 100, rising"),
     ({"rolloutSteps": "1, x"}, "rolloutSteps must be"),
-    ({"defaultRolloutPercent": "150"}, "defaultRolloutPercent must be"),
+    ({"rolloutSteps": "1, 150"}, "rolloutSteps must be percentages above 0 and at most 100, rising"),
+    ({"defaultRolloutPercent": "150"}, "defaultRolloutPercent must be one percentage above 0 and at most 100, e.g. 5"),
+    ({"defaultRolloutPercent": "5, 10"}, "defaultRolloutPercent must be one percentage"),
     ({"versionCodeOffset": "1.5"}, "versionCodeOffset must be a whole number"),
     ({"markReleased": "later"}, "markReleased must be everyone"),
 ])
