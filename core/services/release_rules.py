@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Boolean, String, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from core.enums import ENDED_RELEASE_STATUSES, ReleaseType, VerificationStatus
+from core.enums import ENDED_RELEASE_STATUSES, ReleaseStatus, ReleaseType, VerificationStatus
 from core.errors import NotFoundError, Problem
 from core.models import (
     Account,
     CommunicationIntegration,
     PipelineIntegration,
     Release,
+    RequestKey,
     ScmIntegration,
     TargetIntegration,
     TicketIntegration,
@@ -103,9 +105,100 @@ def check_plain_fields(draft: ReleaseDraft, problems: list[Problem]) -> None:
         problems.append(Problem("description", f"the description is {len(draft.description)} characters long: keep it under {DESCRIPTION_LIMIT}"))
 
 
-def check_scm(session: Session, tenant_id: str, draft: ReleaseDraft, problems: list[Problem]) -> ScmIntegration | None:
-    scm = session.scalar(select(ScmIntegration).where(
-        ScmIntegration.id == draft.scm_integration_id, ScmIntegration.tenantId == tenant_id))
+@dataclass(frozen=True)
+class Found:
+    """One row a draft names, as the single validation query reads it (enum columns as their values)."""
+
+    id: str
+    name: str
+    type: str | None = None
+    a: str | None = None  # scm: organization; target: appIdentifier; pipeline: scmIntegrationId; channel: channelId; tracker: baseUrl
+    b: str | None = None  # scm: repository; pipeline: targetIntegrationId
+    c: str | None = None  # scm: defaultBranch
+    isActive: bool = True
+    verificationStatus: VerificationStatus | None = None
+    verificationError: str | None = None
+
+    @property
+    def displayName(self) -> str:
+        return self.name
+
+
+@dataclass
+class References:
+    """Everything a draft names, for this tenant, keyed by id (what the tenant does not own is absent)."""
+
+    people: dict[str, Found] = field(default_factory=dict)
+    scm: dict[str, Found] = field(default_factory=dict)
+    targets: dict[str, Found] = field(default_factory=dict)
+    pipelines: dict[str, Found] = field(default_factory=dict)
+    communication: dict[str, Found] = field(default_factory=dict)
+    ticket: dict[str, Found] = field(default_factory=dict)
+    releases: list[tuple[str, str]] = field(default_factory=list)  # (releaseKey, status) of the same version
+    earlier_request: str | None = None  # the release an earlier request with the same key created
+
+
+def _text(column):
+    # One UNION ALL needs one type per column: enums and ids are read back as plain text.
+    return cast(column, String)
+
+
+def load_references(session: Session, tenant_id: str, *, actor_id: str, draft: ReleaseDraft,
+                    target_ids: tuple[str, ...], pipeline_ids: tuple[str, ...], version: str | None,
+                    request: tuple[str, str] | None = None) -> References:
+    """Every reference of `draft` (people, SCM, targets, pipelines, channel, tracker, the version's
+    earlier releases, an earlier request's release) in one set-based statement, scoped to the tenant."""
+    none = null()
+    parts = []
+
+    def part(kind, model, ids, name, type_=none, a=none, b=none, c=none, integration=True, where=None):
+        ids = [i for i in ids if i]
+        if not ids and where is None:
+            return
+        condition = where if where is not None else model.id.in_(ids)
+        parts.append(select(
+            literal(kind, String).label("kind"), _text(model.id).label("id"), _text(name).label("name"),
+            _text(type_).label("type"), _text(a).label("a"), _text(b).label("b"), _text(c).label("c"),
+            (model.isActive if integration else literal(True, Boolean)).label("active"),
+            (_text(model.verificationStatus) if integration else none).label("verification"),
+            (_text(model.verificationError) if integration else none).label("error"),
+        ).where(model.tenantId == tenant_id, condition))
+
+    part("people", Account, [actor_id, draft.release_pilot_id], Account.displayName, integration=False)
+    part("scm", ScmIntegration, [draft.scm_integration_id], ScmIntegration.displayName, ScmIntegration.scmType,
+         ScmIntegration.organization, ScmIntegration.repository, ScmIntegration.defaultBranch)
+    part("targets", TargetIntegration, target_ids, TargetIntegration.displayName, TargetIntegration.targetType,
+         TargetIntegration.appIdentifier)
+    part("pipelines", PipelineIntegration, pipeline_ids, PipelineIntegration.displayName,
+         PipelineIntegration.pipelineType, PipelineIntegration.scmIntegrationId, PipelineIntegration.targetIntegrationId)
+    part("communication", CommunicationIntegration, [draft.communication_integration_id],
+         CommunicationIntegration.displayName, CommunicationIntegration.communicationType,
+         CommunicationIntegration.channelId)
+    part("ticket", TicketIntegration, [draft.ticket_integration_id], TicketIntegration.displayName,
+         TicketIntegration.ticketType, TicketIntegration.baseUrl)
+    if version:
+        part("release", Release, [], Release.releaseKey, Release.status, integration=False,
+             where=Release.version == version)
+    if request:
+        scope, key = request
+        part("request", RequestKey, [], RequestKey.resultId, integration=False,
+             where=(RequestKey.scope == scope) & (RequestKey.requestKey == key))
+    found = References()
+    rows = session.execute(union_all(*parts)).all() if len(parts) > 1 else session.execute(parts[0]).all()
+    for kind, id_, name, type_, a, b, c, active, verification, error in rows:
+        if kind == "release":
+            found.releases.append((name, type_))
+        elif kind == "request":
+            found.earlier_request = name
+        else:
+            getattr(found, kind)[id_] = Found(
+                id_, name, type_, a, b, c, bool(active), VerificationStatus(verification) if verification else None,
+                error)
+    return found
+
+
+def check_scm(refs: References, draft: ReleaseDraft, problems: list[Problem]) -> Found | None:
+    scm = refs.scm.get(draft.scm_integration_id)
     if scm is None:
         problems.append(Problem("scmIntegrationId", "pick a source control integration of this workspace"))
         return None
@@ -115,75 +208,68 @@ def check_scm(session: Session, tenant_id: str, draft: ReleaseDraft, problems: l
     return scm
 
 
-def check_targets(session: Session, tenant_id: str, target_ids: tuple[str, ...], problems: list[Problem]) -> list[TargetIntegration]:
-    rows = {r.id: r for r in session.scalars(select(TargetIntegration).where(
-        TargetIntegration.id.in_(target_ids), TargetIntegration.tenantId == tenant_id))} if target_ids else {}
-    missing = [t for t in target_ids if t not in rows]
+def check_targets(refs: References, target_ids: tuple[str, ...], problems: list[Problem]) -> list[Found]:
+    missing = [t for t in target_ids if t not in refs.targets]
     if missing:
         problems.append(Problem("targets", f"{len(missing)} of the chosen targets are not store targets of this workspace"))
-    for row in rows.values():
+    chosen = [refs.targets[t] for t in target_ids if t in refs.targets]
+    for row in chosen:
         reason = unusable(row, "target")
         if reason:
             problems.append(Problem("targets", reason))
-    return [rows[t] for t in target_ids if t in rows]
+    return chosen
 
 
-def check_pipelines(session: Session, tenant_id: str, draft: ReleaseDraft, pipeline_ids: tuple[str, ...],
-                     target_ids: tuple[str, ...], problems: list[Problem]) -> None:
-    if not pipeline_ids:
-        return
-    rows = {r.id: r for r in session.scalars(select(PipelineIntegration).where(
-        PipelineIntegration.id.in_(pipeline_ids), PipelineIntegration.tenantId == tenant_id))}
-    missing = [p for p in pipeline_ids if p not in rows]
+def check_pipelines(refs: References, draft: ReleaseDraft, pipeline_ids: tuple[str, ...],
+                    target_ids: tuple[str, ...], problems: list[Problem]) -> list[Found]:
+    missing = [p for p in pipeline_ids if p not in refs.pipelines]
     if missing:
         problems.append(Problem("pipelines", f"{len(missing)} of the chosen pipelines are not pipelines of this workspace"))
-    for row in rows.values():
+    chosen = [refs.pipelines[p] for p in pipeline_ids if p in refs.pipelines]
+    for row in chosen:
         reason = unusable(row, "pipeline")
         if reason:
             problems.append(Problem("pipelines", reason))
-        if row.scmIntegrationId != draft.scm_integration_id:
+        if row.a != draft.scm_integration_id:  # a pipeline's `a` is its scmIntegrationId, `b` its targetIntegrationId
             problems.append(Problem("pipelines", f"pipeline “{row.displayName}” builds another repository than the one chosen"))
-        if row.targetIntegrationId not in target_ids:
+        if row.b not in target_ids:
             problems.append(Problem("pipelines", f"pipeline “{row.displayName}” builds for a target that is not selected: add its target or drop it"))
+    return chosen
 
 
-def check_optional(session: Session, tenant_id: str, draft: ReleaseDraft, problems: list[Problem]) -> CommunicationIntegration | None:
+def check_optional(refs: References, draft: ReleaseDraft, problems: list[Problem]) -> tuple[Found | None, Found | None]:
     # A foreign key proves only existence: tenant A must not name tenant B's Slack or Jira.
-    comm = None
-    for field_name, model, ref, label in (
-        ("communicationIntegrationId", CommunicationIntegration, draft.communication_integration_id, "communication"),
-        ("ticketIntegrationId", TicketIntegration, draft.ticket_integration_id, "ticket tracker"),
+    found: list[Found | None] = []
+    for field_name, rows, ref, label in (
+        ("communicationIntegrationId", refs.communication, draft.communication_integration_id, "communication"),
+        ("ticketIntegrationId", refs.ticket, draft.ticket_integration_id, "ticket tracker"),
     ):
+        row = rows.get(ref) if ref else None
+        found.append(row)
         if not ref:
             continue
-        row = session.scalar(select(model).where(model.id == ref, model.tenantId == tenant_id))
         if row is None:
             problems.append(Problem(field_name, f"pick a {label} integration of this workspace"))
             continue
         reason = unusable(row, label, require_valid=False)
         if reason:
             problems.append(Problem(field_name, reason))
-        if model is CommunicationIntegration:
-            comm = row
-    return comm
+    return found[0], found[1]
 
 
-def check_people(session: Session, tenant_id: str, actor_id: str, pilot_id: str | None, problems: list[Problem]) -> Account:
-    ids = {actor_id, pilot_id} - {None}
-    people = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids), Account.tenantId == tenant_id))}
-    if pilot_id and pilot_id not in people:
+def check_people(refs: References, actor_id: str, pilot_id: str | None, problems: list[Problem]) -> Found:
+    if pilot_id and pilot_id not in refs.people:
         problems.append(Problem("releasePilotId", "the release pilot must be a member of this workspace"))
-    actor = people.get(actor_id)
+    actor = refs.people.get(actor_id)
     if actor is None:
         raise NotFoundError("the person creating the release is not a member of this workspace")
     return actor
 
 
-def release_key(session: Session, tenant_id: str, version: str, problems: list[Problem]) -> str:
+def release_key(refs: References, version: str, problems: list[Problem]) -> str:
     """`v<version>`, or `v<version>-<n>` when earlier (ended) releases used the version."""
-    rows = session.execute(select(Release.releaseKey, Release.status).where(
-        Release.tenantId == tenant_id, Release.version == version)).all()
-    live = [key for key, status in rows if status not in ENDED_RELEASE_STATUSES]
+    rows = refs.releases
+    live = [key for key, status in rows if ReleaseStatus(status) not in ENDED_RELEASE_STATUSES]
     if live:
         problems.append(Problem("version", conflict_message(version, live[0])))
     base = f"v{version}"

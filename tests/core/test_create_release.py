@@ -292,9 +292,36 @@ def test_creating_a_release_issues_the_same_number_of_statements_for_1_or_18_ref
                      pipeline_ids=tuple(p.id for p in pipelines), ticket_integration_id=world.jira.id)
     assert len(big.targets) == 6 and len(big.pipelines) == 12
     assert statements.count == small
-    # 7 checks (people, SCM, targets, pipelines, channel, tracker, version) + 3 inserts + 3 to read it
-    # back; the seed's loop issues two queries per target and per pipeline on top.
-    assert small == 13
+    # One set-based validation query (people, SCM, targets, pipelines, channel, tracker, version) and one
+    # multi-row INSERT per table; nothing read back. The seed's loop issues two queries per target and
+    # per pipeline, and one INSERT per row, on top.
+    assert small == 4, statements.statements
+    assert sum(s.lstrip().upper().startswith("SELECT") for s in statements.statements) == 1
+
+
+def test_a_release_with_a_request_key_takes_five_statements_and_a_repeat_one(
+        session, world, engine, statements):
+    with statements.counting(engine):
+        first = create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                               draft=world.draft(), request_key="V0COUNTED")
+    assert statements.count == 5, statements.statements  # validation, release, targets, pipelines, request key
+    with statements.counting(engine):
+        again = create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                               draft=world.draft(), request_key="V0COUNTED")
+    assert again.id == first.id
+    assert statements.count == 1 + 3, statements.statements  # the validation query finds it; then it is read
+
+
+def test_the_view_create_returns_is_the_one_read_back(session, world, cipher):
+    targets = [world.ios] + [factories.target(session, world.tenant.id, cipher, f"Store {i}") for i in range(3)]
+    pipelines = [factories.pipeline(session, world.tenant.id, cipher, world.scm.id, targets[i % 4].id, f"CI {i}")
+                 for i in range(6)]
+    made = create(session, world, version="3.1.0", target_ids=tuple(t.id for t in targets),
+                  pipeline_ids=tuple(p.id for p in pipelines), ticket_integration_id=world.jira.id,
+                  release_pilot_id=world.admin.id, description="Spring")
+    session.expire_all()
+    read = get_release(session, tenant_id=world.tenant.id, release_id=made.id)
+    assert made == read
 
 
 def test_reading_a_release_takes_three_statements_whatever_its_size(session, world, engine, statements):
