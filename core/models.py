@@ -145,8 +145,9 @@ class IntegrationColumns(Timestamped):
 
 
 def _dropdown_index(table: str) -> Index:
-    # The modal lists a tenant's active, verified integrations: one index serves that query.
-    return Index(f"ix_{table}_dropdown", "tenantId", "isActive", "verificationStatus")
+    # The modal lists a tenant's active, verified integrations by name, 100 at most: one index serves that
+    # query in order, so the database stops after the first 100 matches (migration 0012).
+    return Index(f"ix_{table}_options", "tenantId", "isActive", "verificationStatus", "displayName", "id")
 
 
 class ScmIntegration(IntegrationColumns, Base):

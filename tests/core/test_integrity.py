@@ -95,7 +95,8 @@ def test_integration_tables_have_an_index_for_the_dropdown_query(session):
     for table in ("tenant_scm_integrations", "tenant_target_integrations", "tenant_pipeline_integrations",
                   "tenant_communication_integrations", "tenant_ticket_integrations"):
         indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes(table)}
-        assert indexes[f"ix_{table}_dropdown"] == ["tenantId", "isActive", "verificationStatus"]
+        # name order after the equality columns: the options query reads 100 in order and stops (0012)
+        assert indexes[f"ix_{table}_options"] == ["tenantId", "isActive", "verificationStatus", "displayName", "id"]
 
 
 def test_dropdowns_list_only_active_verified_integrations(session, world, cipher):
