@@ -1,6 +1,7 @@
 """Release commands: create, list, show, history, and the lifecycle's steps (the same core calls as the card)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import click
@@ -8,8 +9,9 @@ import click
 from cli.admin import JSON, TENANT, pass_runtime, ready
 from cli.output import emit, plain, table
 from core.enums import ReleaseType
+from core.integrations.stores import StoreAction
 from core.runtime import Runtime
-from core.services import cards, history, lifecycle, regression, releases, tenants
+from core.services import cards, history, lifecycle, regression, releases, stores, tenants
 
 # --- releases ------------------------------------------------------------------------------
 
@@ -92,7 +94,8 @@ def release_show(rt: Runtime, release_ref: str, tenant_ref: str, as_json: bool) 
     """A release with its repository, targets and pipelines."""
     with ready(rt).unit_of_work() as s:
         view = releases.find_release(s, tenant_id=tenants.find_tenant(s, tenant_ref).id, ref=release_ref)
-    _show(view, as_json)
+        at_stores = stores.store_views(s, release_id=view.id)
+    _show(view, as_json, at_stores)
 
 
 # --- the lifecycle: the same core calls as the card's buttons, the actor given by --by ---------------------
@@ -112,8 +115,19 @@ def _release_json(view: releases.ReleaseView) -> dict:
     return data
 
 
-def _show(view: releases.ReleaseView, as_json: bool) -> None:
-    emit(_release_json(view) if as_json else view, as_json=as_json, lines=_release_lines(view))
+def _show(view: releases.ReleaseView, as_json: bool, at_stores: dict[str, stores.StoreView] | None = None) -> None:
+    data, lines = _release_json(view), _release_lines(view)
+    for target, t in zip(data["targets"], view.targets, strict=True):
+        store = (at_stores or {}).get(t.id)
+        if store is not None:  # what the store last said, an action owed, a problem (release show)
+            target["store"] = {"phase": store.phase.value, "line": store.line, "rolloutPercent": store.rollout_percent,
+                               "phasedDay": store.phased_day, "paused": store.paused, "reason": store.reason,
+                               "owed": store.owed.value if store.owed else None, "problem": store.problem}
+            said = [store.line, store.reason, f"{store.owed.value} asked, waiting for the store" if store.owed else None,
+                    f"problem: {store.problem}" if store.problem else None]
+            if any(said):
+                lines.append(f"  store {t.integration.name}: " + "; ".join(x for x in said if x))
+    emit(data if as_json else view, as_json=as_json, lines=lines)
 
 
 def _change(rt: Runtime, tenant_ref: str, release_ref: str, actor_ref: str, act) -> releases.ReleaseView:
@@ -166,6 +180,26 @@ _lifecycle("delay", "Mark the release delayed, with the reason and a new target 
            lambda s, found, ids, reason, target_date: lifecycle.mark_delayed(s, **ids, reason=reason, target_date=target_date),
            REASON, click.option("--target-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The new target date."))
 _lifecycle("archive", "RELEASED → ARCHIVED (admins and the pilot).", lambda s, found, ids: lifecycle.archive(s, **ids))
+
+
+def _param(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE (e.g. whatsNew=\"Faster login\")", param_hint="--param")
+        pairs[key.strip()] = text
+    return pairs
+
+
+_lifecycle("store", "Ask a target's store for an action, as the card's store buttons do (the runner does it at the store).",
+           lambda s, found, ids, target_ref, action, params: stores.request_action(
+               s, **ids, target_id=_target_id(found, target_ref), action=action, params=params, request_key=f"cli:{uuid.uuid4()}"),
+           click.option("--target", "target_ref", required=True, help="Target name (e.g. \"App Store\") or id."),
+           click.option("--action", required=True, type=click.Choice([a.value for a in StoreAction])),
+           click.option("--param", "params", multiple=True, callback=_param, metavar="KEY=VALUE",
+                        help="A value the store's form takes: whatsNew (App Store); releaseNotes, userFraction (percent), "
+                             "inAppUpdatePriority (Play)."))
 
 
 @release.command("cancel")
