@@ -1,6 +1,7 @@
 """The composition root of the Slack bot: settings → Web API client, follower, Bolt app."""
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,13 @@ from core.runtime import Runtime
 
 # Enough listener threads that slow Slack or CI calls of some requests never starve the others.
 LISTENER_THREADS = 32
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """Runs each listener in a copy of the request's context, so its log lines carry the request's ids."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 @dataclass
@@ -67,7 +75,7 @@ def build_bot(runtime: Runtime) -> Bot:
         client=clients.base,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         token_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=ContextExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
         raise_error_for_unhandled_request=False,
         **oauth,
     )

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackTokenRotationError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from core.errors import IntegrationError, NotInstalledError
+from core.integrations.slack_client import slack_client
 from core.runtime import Runtime
 from core.services import installations
 from core.services.installations import InstalledBot
@@ -26,10 +26,8 @@ NOT_INSTALLED = "releasebot is not installed in this workspace any more (uninsta
 
 
 def make_client(runtime: Runtime, token: str | None) -> WebClient:
-    """A Web API client on SLACK_API_URL with `token`; 429 answers retried after their Retry-After."""
-    client = WebClient(token=token, base_url=runtime.settings.slack_api_url, timeout=15)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    return client
+    """A Web API client on SLACK_API_URL with `token`; 429 answers retried after their Retry-After, calls counted."""
+    return slack_client(token, runtime.settings.slack_api_url)
 
 
 def epoch(moment: datetime | None) -> int | None:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from slack_bolt import BoltContext
 
+from core import logs
 from core.runtime import Runtime
 from core.services.installations import adopt_org_workspace
 from core.services.tenants import ensure_account, ensure_tenant, find_member
@@ -36,6 +37,7 @@ def tenant_scope(runtime: Runtime) -> Callable:
             known = find_member(session, slack_team_id=team_id, slack_user_id=context.user_id)
         if known is not None:
             context["tenant_id"], context["account_id"], context["account_role"] = known
+            logs.add_ids(tenant=known[0], account=known[1])
             return next()
 
         def resolve(session):
@@ -51,6 +53,7 @@ def tenant_scope(runtime: Runtime) -> Callable:
         context["tenant_id"], account = runtime.retrying(resolve)
         if account is not None:
             context["account_id"], context["account_role"] = account.id, account.role
+        logs.add_ids(tenant=context["tenant_id"], account=context.get("account_id"))
         return next()
 
     return middleware

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import Bot
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
+from bot.observe import SLACK_SURFACE
 from bot.payloads import PayloadError, parse_payload
 from core.errors import ConfigurationError, PermissionDeniedError
 from core.runtime import Runtime
@@ -115,7 +116,8 @@ class WebApp:
         if not self.signed(environ, body):
             return _reply(start_response, "401 Unauthorized", b"invalid signature")
         try:
-            parse_payload(body, (environ.get("CONTENT_TYPE") or "").split(";")[0] or None)
+            payload = parse_payload(body, (environ.get("CONTENT_TYPE") or "").split(";")[0] or None)
+            environ[SLACK_SURFACE] = "command" if "command" in payload else payload["type"]
         except PayloadError as error:
             log.info("refused a signed Slack request: %s", error)
             return _reply(start_response, "400 Bad Request", f"unreadable Slack request: {error}".encode())

@@ -53,7 +53,7 @@ def cli(ctx: click.Context) -> None:
     from core.runtime import Runtime
 
     settings = Settings.from_env()  # every setting is checked here, before any command touches anything
-    logs.configure(settings.log_level_or(logging.WARNING))
+    logs.configure(settings.log_level_or(logging.WARNING), json=settings.log_format == "json")
     ctx.obj = Runtime(settings)
 
 

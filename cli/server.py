@@ -15,6 +15,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from bot.app import LISTENER_THREADS, build_bot, make_follower, slack_clients
+from bot.observe import Observed
 from bot.web import MAX_BODY_BYTES, WebApp
 from core import logs
 from core.errors import ConfigurationError
@@ -51,7 +52,8 @@ class DeadlineChannel(HTTPChannel):
 def make_server(runtime: Runtime, host: str, port: int):
     """A waitress server for the bot and its follower (call `.run()` to serve)."""
     bot = build_bot(runtime)
-    server = waitress.create_server(WebApp(bot, runtime), host=host, port=port, threads=LISTENER_THREADS,
+    server = waitress.create_server(Observed(WebApp(bot, runtime), runtime, bot.follower), host=host, port=port,
+                                    threads=LISTENER_THREADS,
                                     ident="releasebot", **HTTP_LIMITS)
     # One server per address the host resolves to (MultiSocketServer) or just one.
     for listener in [server, *getattr(server, "map", {}).values()]:
@@ -61,7 +63,8 @@ def make_server(runtime: Runtime, host: str, port: int):
 
 
 def _prepare(rt: Runtime, migrate: bool) -> None:
-    logs.configure(rt.settings.log_level_or(logging.INFO))  # a server says what it does unless told otherwise
+    # A server says what it does unless told otherwise.
+    logs.configure(rt.settings.log_level_or(logging.INFO), json=rt.settings.log_format == "json")
     if migrate:
         before, after = rt.migrate()
         if before == after:
@@ -115,17 +118,34 @@ def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool
 
 @click.command()
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve Prometheus metrics on this port (/metrics).")
+@click.option("--metrics-host", default="0.0.0.0", show_default=True, help="The address --metrics-port listens on.")
 @pass_runtime
-def worker(rt: Runtime, no_migrate: bool) -> None:
+def worker(rt: Runtime, no_migrate: bool, metrics_port: int | None, metrics_host: str) -> None:
     """Follow builds and deliver notifications only (run several against one MySQL)."""
     _prepare(rt, not no_migrate)
     termination = Termination.install()
     follower = make_follower(rt, slack_clients(rt))
+    if metrics_port:
+        _serve_metrics(rt, follower, metrics_host, metrics_port)
     thread, stop = follower.start()
     while not termination.requested:
         thread.join(0.5)
     _stop_runner(follower, thread, stop, termination.deadline(rt.settings.shutdown_seconds))
     log.info("releasebot worker: stopped")
+
+
+def _serve_metrics(rt: Runtime, runner, host: str, port: int) -> None:
+    from prometheus_client import start_http_server
+
+    from core.metrics import registry_for
+
+    try:
+        start_http_server(port, host, registry=registry_for(rt, lambda: runner.last_round_at or runner.started_at))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot serve metrics on {host}:{port} ({exc.strerror or exc}): pick another "
+                                 "--metrics-port") from None
+    log.info("releasebot worker: metrics on http://%s:%s/metrics", host, port)
 
 
 class Termination:

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, NoDecode, SettingsConfigDict
@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     claim_seconds: float = _seconds("claim_seconds", "RELEASEBOT_CLAIM_SECONDS", 60.0)  # how long a claim lasts
     shutdown_seconds: float = _seconds("shutdown_seconds", "RELEASEBOT_SHUTDOWN_SECONDS", 20.0)  # SIGTERM's grace
     log_level: str | None = _env("log_level", "RELEASEBOT_LOG_LEVEL", None)  # None: each command's own default
+    log_format: Literal["text", "json"] = _env("log_format", "RELEASEBOT_LOG_FORMAT", "text")
     debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
     # A release whose stage has not moved for this long reminds its pilot (core.runner.reminders).
     stale_hours: float = _env("stale_hours", "RELEASEBOT_STALE_HOURS", 48.0, gt=0, allow_inf_nan=False)
@@ -88,6 +89,11 @@ class Settings(BaseSettings):
         except ConfigurationError as exc:
             raise ValueError(str(exc)) from None
         return keys
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        return str(value).strip().lower()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -157,6 +163,7 @@ _HOW = {
     "database_url": "is not a database URL (e.g. sqlite:///releasebot.db or mysql+pymysql://user:password@host:3306/db)",
     "slack_api_url": "is not an http(s) URL (e.g. https://slack.com/api/)",
     "log_level": f"is not a log level: use one of {', '.join(LOG_LEVELS)} (any case)",
+    "log_format": "is not a log format: use text or json",
     "allow_private_networks": "is not a boolean: use true or false",
     "debug": "is not a boolean: use 1 or 0",
     "slack_redirect_uri": "is not the bot's OAuth redirect URL (e.g. https://releasebot.example.com/slack/oauth_redirect)",

@@ -1,10 +1,17 @@
 """The one logging setup of the CLI, `serve` and `worker`: a root handler whose formatter escapes
-control characters, so text from a payload can neither forge a log line nor drive a terminal."""
+control characters, so text from a payload can neither forge a log line nor drive a terminal; or, with
+RELEASEBOT_LOG_FORMAT=json, one JSON object per line carrying the ids of what the line is about."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pythonjsonlogger.json import JsonFormatter
 
 # C0 and C1 controls, DEL, line/paragraph separators and the bidi overrides ("Trojan source").
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -59,13 +66,67 @@ class _RootHandler(logging.StreamHandler):
         super().emit(record)
 
 
-def configure(level: int | str = logging.WARNING, stream=None) -> logging.Handler:
-    """Install (or replace) the root handler with the escaping formatter, at `level`."""
+# What a log line is about (a request, a tenant, a release, a build, an integration, a runner step): set where
+# it becomes known, carried by contextvars into the threads that work for it, written in every JSON line.
+_IDS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("releasebot_log_ids", default={})  # noqa: B039 (never mutated)
+
+
+@contextmanager
+def about(**ids: str | None) -> Iterator[None]:
+    """Every record logged inside carries these ids (None values are left out)."""
+    token = _IDS.set({**_IDS.get(), **{k: v for k, v in ids.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _IDS.reset(token)
+
+
+def add_ids(**ids: str | None) -> None:
+    """Add ids to the current context until it ends (for code that learns them midway, e.g. the tenant of a request)."""
+    _IDS.set({**_IDS.get(), **{k: v for k, v in ids.items() if v is not None}})
+
+
+def current_ids() -> dict[str, str]:
+    return dict(_IDS.get())
+
+
+# A credential in a URL's query string (a webhook's ?token=, an API's access_token=), wherever a library logs a
+# URL (urllib3 logs every request line at DEBUG): the value never reaches the log.
+_QUERY_SECRET = re.compile(r"((?:^|[?&;\s])(?:[\w.-]*token|key|secret|password|signature|sig|code)=)[^&\s\"'#]+", re.IGNORECASE)
+
+
+class _Context(logging.Filter):
+    """Adds the context's ids to each record, and blanks credentials in the query strings it mentions."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "=" in message:
+            redacted = _QUERY_SECRET.sub(r"\1[redacted]", message)
+            if redacted != message:
+                record.msg, record.args = redacted, ()
+        for key, value in _IDS.get().items():
+            setattr(record, key, value)
+        return True
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, the context's ids, and the traceback
+    as one string field (JSON escapes every control character)."""
+    formatter = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                              rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                              datefmt="%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    return formatter
+
+
+def configure(level: int | str = logging.WARNING, stream=None, *, json: bool = False) -> logging.Handler:
+    """Install (or replace) the root handler at `level`: escaped text, or JSON lines."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _RootHandler)]:
         root.removeHandler(old)
     handler = _RootHandler(stream)
-    handler.setFormatter(EscapingFormatter(FORMAT))
+    handler.setFormatter(json_formatter() if json else EscapingFormatter(FORMAT))
+    handler.addFilter(_Context())
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,7 +13,7 @@ from core.crypto import CredentialCipher
 from core.db import check_database, make_engine, make_session_factory, reading, retrying, unit_of_work
 from core.errors import ConfigurationError
 from core.integrations.base import ProviderContext
-from core.migrate import alembic_config, upgrade
+from core.migrate import head_revision, upgrade
 
 
 class Runtime:
@@ -70,7 +69,7 @@ class Runtime:
     def require_current_schema(self) -> None:
         """Refuse to work on a database whose schema is behind the code."""
         self.check_database()
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        head = head_revision()
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         if current != head:

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from core.errors import IntegrationError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import MAX_RETRY_AFTER, _origin, check_url
+from core.integrations.slack_client import CallCounter
 
 AUTH_ERRORS = ("invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive")
 
@@ -128,8 +129,8 @@ def web_client(ctx: ProviderContext) -> WebClient:
     if not ctx.slack_bot_token:
         raise IntegrationError("SLACK_BOT_TOKEN is not configured: the bot cannot post to Slack")
     check_url(ctx.slack_api_url, ctx.guard)
-    client = WebClient(token=ctx.slack_bot_token, base_url=ctx.slack_api_url, timeout=ctx.timeout)
-    client.retry_handlers.append(BoundedRateLimitHandler(max_retry_count=1))
+    client = WebClient(token=ctx.slack_bot_token, base_url=ctx.slack_api_url, timeout=ctx.timeout,
+                       retry_handlers=[CallCounter(), BoundedRateLimitHandler(max_retry_count=1)])
     return client
 
 

@@ -19,6 +19,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from core import metrics
 from core.errors import IntegrationError
 from core.integrations.network import NetworkGuard
 
@@ -71,11 +72,21 @@ def _pool_classes(guard: NetworkGuard) -> dict[str, type]:
 
 
 class GuardedAdapter(HTTPAdapter):
-    """A requests transport whose every new connection is resolved, checked and pinned by the guard."""
+    """A requests transport whose every new connection is resolved, checked and pinned by the guard; every
+    request it sends is counted for /metrics by provider, method and outcome."""
 
-    def __init__(self, guard: NetworkGuard, **kwargs):
-        self._guard, self._pool_classes = guard, _pool_classes(guard)
+    def __init__(self, guard: NetworkGuard, service: str = "unknown", **kwargs):
+        self._guard, self._pool_classes, self._service = guard, _pool_classes(guard), service
         super().__init__(**kwargs)
+
+    def send(self, request, *args, **kwargs):
+        try:
+            response = super().send(request, *args, **kwargs)
+        except Exception:
+            metrics.count_call(self._service, request.method or "GET", "error")
+            raise
+        metrics.count_call(self._service, request.method or "GET", metrics.http_outcome(response.status_code))
+        return response
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -92,7 +103,7 @@ class GuardedAdapter(HTTPAdapter):
 def guard_session(session: requests.Session, guard: NetworkGuard, *, service: str, origin: str) -> requests.Session:
     """Make a session (ours, or one a library gives us) connect only through the guard, and refuse redirects
     to addresses the guard refuses."""
-    adapter = GuardedAdapter(guard)
+    adapter = GuardedAdapter(guard, service)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if not guard.allow_private:

@@ -18,6 +18,8 @@ log = logging.getLogger("releasebot.runner")
 
 
 class Cards:
+    LOG_AS = "release"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

@@ -39,6 +39,8 @@ def close_all(client, keys: list[str]) -> str:
 
 
 class CloseEpics:
+    LOG_AS = "task"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

@@ -26,6 +26,8 @@ def next_check(requested_at, interval: float):
 
 
 class FollowBuilds:
+    LOG_AS = "build"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

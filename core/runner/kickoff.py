@@ -53,6 +53,8 @@ CHORES: dict[str, Callable[[RunnerContext, object, Release], Chore]] = {tasks.RE
 
 
 class Kickoff:
+    LOG_AS = "task"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

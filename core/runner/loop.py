@@ -6,11 +6,13 @@ import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import update
 
+from core import logs, metrics
 from core.models import Base
 from core.runner.auto_kickoff import AutoKickoff
 from core.runner.cards import Cards
@@ -42,6 +44,8 @@ class Runner:
         self.concurrency = max(1, concurrency)
         self.kinds = [kind(self.ctx) for kind in KINDS]
         self._wake = threading.Event()
+        self.started_at: float | None = None  # time.monotonic() when run() began
+        self.last_round_at: float | None = None  # and at the end of the last round: the heartbeat
 
     @property
     def max_failures(self) -> int:
@@ -54,20 +58,26 @@ class Runner:
     def tick(self) -> int:
         """One round: every kind of work, in order; returns how many steps ran."""
         done = 0
-        for kind in self.kinds:
-            due = kind.due()
-            self._each(kind.run, due)
-            done += len(due)
+        with metrics.ROUND_SECONDS.time():
+            for kind in self.kinds:
+                due = kind.due()
+                self._each(kind.run, due)
+                done += len(due)
+        self.last_round_at = time.monotonic()
         return done
 
     def _each(self, step, ids: list[str]) -> None:
         """Run `step` for each id, `concurrency` at a time (CI and Slack calls wait on the network;
         claims keep two threads off one row); one failing step does not stop the others."""
+        work = type(step.__self__).__name__
+        field = getattr(step.__self__, "LOG_AS", "row")
+
         def guarded(row_id: str) -> None:
-            try:
-                step(row_id)
-            except Exception:  # the log has it; the row is retried when its claim lapses
-                log.exception("runner step %s(%s) failed", type(step.__self__).__name__, row_id)
+            with logs.about(worker=self.ctx.worker, work=work, **{field: row_id}):
+                try:
+                    step(row_id)
+                except Exception:  # the log has it; the row is retried when its claim lapses
+                    log.exception("runner step %s(%s) failed", work, row_id)
 
         if len(ids) <= 1 or self.concurrency == 1:
             for row_id in ids:
@@ -82,6 +92,7 @@ class Runner:
 
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set; one failing round never stops the loop."""
+        self.started_at = time.monotonic()
         log.info("runner %s started", self.ctx.worker)
         while not stop.is_set():
             try:

@@ -31,6 +31,8 @@ MAX_ATTEMPTS = 20
 
 
 class Notifications:
+    LOG_AS = "notification"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

@@ -24,6 +24,8 @@ def _overdue(now: datetime):
 
 
 class Overdue:
+    LOG_AS = "release"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

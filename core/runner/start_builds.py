@@ -20,6 +20,8 @@ log = logging.getLogger("releasebot.runner")
 
 
 class StartBuilds:
+    LOG_AS = "build"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 

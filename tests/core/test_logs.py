@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 
@@ -56,3 +57,41 @@ def test_configuring_again_replaces_the_handler_instead_of_doubling_lines(captur
         assert again.getvalue().count("once") == 1 and captured.getvalue() == ""
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture
+def json_lines():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = logs.configure(logging.INFO, stream, json=True)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_json_lines_carry_the_contexts_ids_and_one_line_per_record_whatever_the_payload(json_lines):
+    log = logging.getLogger("releasebot.test")
+    with logs.about(request_id="r-1", tenant="t-1"):
+        with logs.about(release="rel-1", tenant=None):  # None adds nothing, overrides nothing
+            log.warning("version %s", "1.5.0\n{\"level\": \"forged\"}\u202e")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed")
+    log.info("outside")
+    first, second, third = json_lines()
+    assert first["message"] == "version 1.5.0\n{\"level\": \"forged\"}\u202e" and first["level"] == "WARNING"
+    assert (first["request_id"], first["tenant"], first["release"]) == ("r-1", "t-1", "rel-1")
+    assert "release" not in second and second["tenant"] == "t-1" and "ValueError: boom" in second["exc_info"]
+    assert "request_id" not in third and "tenant" not in third
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", third["time"])
+
+
+def test_credentials_in_logged_query_strings_are_blanked(json_lines):
+    logging.getLogger("urllib3.connectionpool").warning(
+        '%s "%s" %s', "http://127.0.0.1:80", "POST /webhooks/jenkins/p1?token=s3cret&x=1 HTTP/1.1", 202)
+    logging.getLogger("releasebot.test").warning("redirect to https://h/cb?code=abc&state=ok, access_token=xyz")
+    text = json.dumps(json_lines())
+    assert "s3cret" not in text and "abc" not in text.replace("[redacted]", "") and "xyz" not in text
+    assert "?token=[redacted]&x=1" in text and "state=ok" in text
