@@ -22,10 +22,12 @@ def release(running_bot, world, jenkins):
                                  secrets={"username": "releasebot", "apiToken": "jenkins-api-token"})
 
 
-def build_row(running_bot) -> PipelineBuild:
+def build_row(running_bot) -> PipelineBuild | None:
+    """The build, or None before the click's listener has recorded it (the ack may come first)."""
     with running_bot.runtime.reading() as s:
         build = s.scalar(select(PipelineBuild))
-        s.expunge(build)
+        if build is not None:
+            s.expunge(build)
         return build
 
 
@@ -40,12 +42,12 @@ def test_a_hung_ci_holds_up_neither_the_click_nor_anyone_else(running_bot, relea
         assert build_row(running_bot).state == BuildState.REQUESTED  # still waiting for the CI, in the runner
     finally:
         gate.set()
-    wait_for(lambda: build_row(running_bot).state == BuildState.RUNNING)
+    wait_for(lambda: (b := build_row(running_bot)) and b.state == BuildState.RUNNING)
 
 
 def test_a_build_whose_queue_item_jenkins_purged_is_found_by_its_key_not_lost(running_bot, release, jenkins):
     click(running_bot, release)
-    wait_for(lambda: build_row(running_bot).state == BuildState.RUNNING)
+    wait_for(lambda: (b := build_row(running_bot)) and b.state == BuildState.RUNNING)
     gate = jenkins.hold(r"/queue/item/")  # the follower's next look waits (the bot was redeployed, or backed off)...
     wait_for(lambda: any(r.path.startswith("/queue/item/") for r in jenkins.calls("GET")[-1:]))
     number = jenkins.start_build(max(jenkins.queue)).number
@@ -61,7 +63,7 @@ def test_a_build_whose_queue_item_jenkins_purged_is_found_by_its_key_not_lost(ru
 def test_abort_while_the_start_is_being_retried_cancels_it_and_jenkins_never_builds_it(running_bot, release, jenkins):
     jenkins.fail(503, "<html>Service Unavailable</html>", times=3)  # Jenkins is down for the next three requests
     click(running_bot, release)
-    wait_for(lambda: build_row(running_bot).failures >= 1)
+    wait_for(lambda: (b := build_row(running_bot)) and b.failures >= 1)
     answer = click(running_bot, release, action=ActionId.ABORT_BUILD)
     assert answer.status_code == 200 and answer.text == ""  # acknowledged: no 404, no incident
     ended = wait_for(lambda: (b := build_row(running_bot)).state in (BuildState.CANCELLED, BuildState.FAILED) and b, timeout=30)
@@ -74,7 +76,7 @@ def test_abort_while_the_start_is_being_retried_cancels_it_and_jenkins_never_bui
 
 def test_abort_of_a_queued_build_takes_it_off_the_queue(running_bot, release, jenkins):
     click(running_bot, release)
-    wait_for(lambda: build_row(running_bot).state == BuildState.RUNNING)
+    wait_for(lambda: (b := build_row(running_bot)) and b.state == BuildState.RUNNING)
     click(running_bot, release, action=ActionId.ABORT_BUILD)
     wait_for(lambda: state_of(running_bot, release).pipelines[0].buildStatus == BuildStatus.CANCELLED)
     assert [i.cancelled for i in jenkins.queue.values()] == [True] and jenkins.all_builds() == []
@@ -113,5 +115,5 @@ def test_twenty_clicks_while_the_ci_hangs_are_all_answered(running_bot, release,
         assert answers == [200] * 20
     finally:
         gate.set()
-    wait_for(lambda: build_row(running_bot).state == BuildState.RUNNING)
+    wait_for(lambda: (b := build_row(running_bot)) and b.state == BuildState.RUNNING)
     assert len(jenkins.calls("POST", "buildWithParameters")) == 1
