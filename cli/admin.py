@@ -311,6 +311,3 @@ def integration_remove(rt: Runtime, integration_id: str, tenant_ref: str, as_jso
         t = tenants.find_tenant(s, tenant_ref)
         view = integrations.remove_integration(s, tenant_id=t.id, integration_id=integration_id)
     emit(view, as_json=as_json, lines=f"removed {view.kind.value} “{view.displayName}”")
-
-
-COMMANDS = (db, secrets, tenant, account, integration)

@@ -232,7 +232,3 @@ def release_history(rt: Runtime, release_ref: str, tenant_ref: str, as_json: boo
         [[f"{e.at:%Y-%m-%d %H:%M:%S} UTC", e.actor or "releasebot", e.action, e.from_value, e.to_value,
           " ".join((e.detail or "").split())] for e in rows],  # a reason's line breaks would break the table
         ["AT", "ACTOR", "ACTION", "FROM", "TO", "DETAIL"]))
-
-
-
-COMMANDS = (release,)

@@ -211,6 +211,3 @@ def _stop_runner(runner, thread: threading.Thread, stop: threading.Event, deadli
         log.warning("releasebot: the runner did not finish its round in time; %d claim(s) released", released)
     elif released:
         log.info("releasebot: %d claim(s) released", released)
-
-
-COMMANDS = (serve, worker)
