@@ -21,7 +21,7 @@ CONVENTIONAL = re.compile(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^)]{1,50})\))?!?
 def link_tickets(escaped: str, tracker: Tracker) -> str:
     """Link the tracker's project's ticket keys in already escaped text (not inside a word or a path)."""
     pattern = re.compile(rf"(?<![\w/-]){re.escape(tracker.project)}-\d+\b")
-    return pattern.sub(lambda m: link(f"{tracker.base_url.rstrip('/')}/browse/{m.group(0)}", m.group(0)), escaped)
+    return pattern.sub(lambda m: link(tracker.url(m.group(0)), m.group(0)), escaped)
 
 
 def group_of(title: str) -> tuple[str, str]:
@@ -130,8 +130,7 @@ def _epics(release: ReleaseView, tracker: Tracker | None) -> str:
     epics = [(label, getattr(release, attr)) for attr, label in EPIC_LABELS if getattr(release, attr, None)]
     if not epics:
         return "none"
-    base = tracker.base_url.rstrip("/") if tracker else None
-    return ", ".join(f"{label} {link(f'{base}/browse/{key}' if base else None, escape(key))}" for label, key in epics)
+    return ", ".join(f"{label} {link(tracker.url(key) if tracker else None, escape(key))}" for label, key in epics)
 
 
 def kickoff_message(release: ReleaseView, facts: KickoffFacts) -> tuple[str, list[dict]]:

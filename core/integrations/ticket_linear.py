@@ -26,6 +26,8 @@ COMPLETED = ("query CompletedStates($filter: WorkflowStateFilter!) "
 UPDATE = ("mutation CloseIssue($id: String!, $input: IssueUpdateInput!) "
           "{ issueUpdate(id: $id, input: $input) { success issue { id identifier } } }")
 FINISHED = ("completed", "canceled")
+ORGANIZATION = "query Organization { organization { urlKey } }"
+WEB_URL = "https://linear.app"  # issues are at <WEB_URL>/<organization urlKey>/issue/<identifier>
 CREATE = ("mutation CreateIssue($input: IssueCreateInput!) "
           "{ issueCreate(input: $input) { success issue { id identifier url } } }")
 
@@ -57,6 +59,13 @@ class LinearTickets:
         if not result.get("success") or not issue:
             raise IntegrationError("Linear did not create the issue")
         return Ticket(key=issue["identifier"], url=issue.get("url"))
+
+    def web_url(self) -> str:
+        """Where the workspace's issues are shown (`https://linear.app/<urlKey>`): the changelog links keys under it."""
+        url_key = (self._query("Organization", ORGANIZATION).get("organization") or {}).get("urlKey")
+        if not url_key:
+            raise IntegrationError("Linear did not say the workspace's URL key")
+        return f"{WEB_URL}/{url_key}"
 
     def close_epic(self, key: str) -> bool:
         """Move the issue to its team's first completed workflow state (by position); False if already finished."""

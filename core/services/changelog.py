@@ -37,6 +37,7 @@ class Changelog:
     url: str | None
     commits: tuple[tuple[str, str, str, str | None], ...]  # (sha, title, author, url), newest first
     gone: str | None = None  # the previous release's branch, when it no longer exists
+    tickets: str | None = None  # where a Linear workspace shows its issues (https://linear.app/<urlKey>), asked at kickoff
 
 
 def previous_branch(session: Session, release: Release) -> str | None:
@@ -52,12 +53,13 @@ def previous_branch(session: Session, release: Release) -> str | None:
         .order_by(Release.createdAt.desc(), func.coalesce(kicked, 0).desc(), Release.id.desc()).limit(1))
 
 
-def to_json(comparison: Comparison, *, base: str, since: str | None, gone: str | None = None) -> str:
+def to_json(comparison: Comparison, *, base: str, since: str | None, gone: str | None = None,
+            tickets: str | None = None) -> str:
     """The comparison as the task's result: the newest commits that fit in STORED_BYTES, and how many there are."""
     commits = [[c.sha, c.title[:TITLE_LIMIT], c.author[:100], c.url] for c in comparison.commits]
     while True:  # the oldest go first: they are counted in `total`, the renderer says "…and N more"
         text = json.dumps({"base": base, "since": since, "total": comparison.total, "url": comparison.url, "commits": commits,
-                           "gone": gone}, ensure_ascii=False, separators=(",", ":"))
+                           "gone": gone, "tickets": tickets}, ensure_ascii=False, separators=(",", ":"))
         if len(text.encode()) <= STORED_BYTES:
             return text
         del commits[len(commits) * 9 // 10:]
@@ -68,7 +70,7 @@ def from_json(text: str | None) -> Changelog | None:
     try:
         data = json.loads(text or "")
         return Changelog(data["base"], data.get("since"), data.get("total"), data.get("url"),
-                         tuple(tuple(c) for c in data["commits"]), data.get("gone"))
+                         tuple(tuple(c) for c in data["commits"]), data.get("gone"), data.get("tickets"))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -90,10 +92,15 @@ def owe_message(session: Session, *, tenant_id: str, release_id: str, kind: str)
 
 @dataclass(frozen=True)
 class Tracker:
-    """Where the release's Jira shows a ticket (`<base_url>/browse/KEY`) and which keys are its project's."""
+    """Where the release's tracker shows a ticket (`<base_url>/<path>/KEY`: Jira's browse page, Linear's issue
+    page) and which keys are its project's (or Linear team's)."""
 
     base_url: str
     project: str
+    path: str = "browse"
+
+    def url(self, key: str) -> str:
+        return f"{self.base_url.rstrip('/')}/{self.path}/{key}"
 
 
 @dataclass(frozen=True)
@@ -113,18 +120,23 @@ class KickoffFacts:
     skipped: tuple[str, ...]  # the kickoff tasks an admin skipped
 
 
-def tracker_of(session: Session, release: Release) -> Tracker | None:
-    """The release's Jira project, whose ticket keys a changelog links (Linear's links need the workspace's name)."""
+def tracker_of(session: Session, release: Release, log: Changelog | None = None) -> Tracker | None:
+    """The release's Jira project or Linear team, whose ticket keys a changelog links (Linear's issue pages
+    are under the workspace's URL key, which the changelog task asked Linear for)."""
     row = session.get(TicketIntegration, release.ticketIntegrationId) if release.ticketIntegrationId else None
-    if row is None or row.ticketType != TicketType.JIRA or not row.baseUrl or not row.projectKey:
+    if row is None or not row.projectKey:
         return None
-    return Tracker(row.baseUrl, row.projectKey)
+    if row.ticketType == TicketType.JIRA and row.baseUrl:
+        return Tracker(row.baseUrl, row.projectKey)
+    if row.ticketType == TicketType.LINEAR and log is not None and log.tickets:
+        return Tracker(log.tickets, row.projectKey.upper(), "issue")
+    return None
 
 
 def changelog_facts(session: Session, release_id: str) -> ChangelogFacts | None:
     """The stored changelog of a release and its tracker, for its thread message."""
     log = stored(session, release_id)
-    return ChangelogFacts(log, tracker_of(session, session.get(Release, release_id))) if log else None
+    return ChangelogFacts(log, tracker_of(session, session.get(Release, release_id), log)) if log else None
 
 
 def kickoff_facts(session: Session, release_id: str) -> KickoffFacts:
@@ -135,5 +147,5 @@ def kickoff_facts(session: Session, release_id: str) -> KickoffFacts:
     skipped = session.scalars(select(ReleaseTask.task).where(ReleaseTask.releaseId == release_id,
                                                              ReleaseTask.state == TaskState.SKIPPED)).all()
     count = (log.total if log.total is not None else len(log.commits)) if log else None
-    return KickoffFacts(log.url if log else None, count, pilot.slackUserId if pilot else None, tracker_of(session, release),
+    return KickoffFacts(log.url if log else None, count, pilot.slackUserId if pilot else None, tracker_of(session, release, log),
                         tuple(sorted(skipped)))

@@ -90,11 +90,20 @@ def test_release_show_posts_the_card_of_a_release_that_has_none_and_points_to_an
     assert answer["response_type"] == "ephemeral" and "*v1.5.0*" in answer["text"] and "being posted here" in answer["text"]
     card = wait_for(lambda: card_messages(running_bot.slack, "CORIGIN"))
     assert len(card) == 1 and "Release v1.5.0" in card[0]["text"]
+    wait_for(lambda: _recorded(running_bot, world))  # Slack has it; the runner stores its ts (and permalink) next
     again = user.command("show v1.5.0").json()
     assert "Its card is in <#CORIGIN>" in again["text"]
     time.sleep(0.5)
     assert len(card_messages(running_bot.slack, "CORIGIN")) == 1  # shown twice, posted once
     assert "no release" in user.command("show 9.9.9").json()["text"]
+
+
+def _recorded(running_bot, world) -> bool:
+    from core.models import Release, ReleaseCard
+
+    with running_bot.runtime.reading() as s:
+        return s.query(ReleaseCard.messageTs).join(Release, Release.id == ReleaseCard.releaseId).filter(
+            Release.tenantId == world.tenant.id, ReleaseCard.messageTs.is_not(None)).first() is not None
 
 
 def test_a_posted_card_remembers_its_permalink_and_the_creator_is_pointed_to_it(running_bot, world):

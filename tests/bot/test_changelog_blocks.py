@@ -125,3 +125,19 @@ def test_the_kickoff_message_without_pilot_account_epics_or_changelog_says_so_es
                               KickoffFacts(None, None, None, None, ("changelog",)))
     assert "*Epics:* none" in text and "*Changelog:* not listed" in text and "*Planned:* not set" in text
     assert "*Pilot:* Grace &lt;g&gt;" in text and "Skipped by an admin: changelog" in text
+
+
+LINEAR = Tracker("https://linear.app/acme", "MOB", "issue")  # the workspace's urlKey, asked of Linear at kickoff
+
+
+def test_linear_issue_keys_of_the_release_team_link_to_the_workspaces_issue_pages():
+    _, blocks = changelog_message(log(["fix: MOB-7 login crash (see OPS-2)", "chore: MOB-7x is not a key"]),
+                                  release_key="k", tickets=LINEAR)
+    body = "\n".join(texts(blocks))
+    assert "<https://linear.app/acme/issue/MOB-7|MOB-7>" in body
+    assert "OPS-2" in body and "issue/OPS-2" not in body and "issue/MOB-7x" not in body
+
+
+def test_the_kickoff_message_links_linear_epics_to_their_issue_pages():
+    text, _ = kickoff_message(release(iOSEpicId="MOB-10", androidEpicId=None), KickoffFacts(COMPARE, 3, None, LINEAR, ()))
+    assert "iOS <https://linear.app/acme/issue/MOB-10|MOB-10>" in text

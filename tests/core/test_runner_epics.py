@@ -11,10 +11,11 @@ from core.enums import TaskState
 from core.integrations.base import Ticket
 from core.models import Release, ReleaseTask
 from core.runner.cards import Cards
+from core.runner.changelog import linear_web_url
 from core.runner.close_epics import CLOSE_EPICS, CloseEpics
 from core.runner.epics import PLATFORMS, marker
 from core.runner.kickoff import Kickoff
-from core.services import cards, integrations, lifecycle, tasks
+from core.services import cards, changelog, integrations, lifecycle, tasks
 from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, release_row, runner, runtime_on, world_on
 from tests.factories import github_for
@@ -222,6 +223,29 @@ def test_kickoff_with_linear_opens_one_issue_per_platform_marked_in_the_title_ev
     after = release_row(rt, release.id)
     assert (after.iOSEpicId, after.androidEpicId) == ("MOB-1", "MOB-2")
     assert task(rt, release).state == TaskState.DONE
+
+
+def test_a_linear_release_changelog_links_the_teams_issue_keys_under_the_workspaces_url(rt, world, linear, github):
+    github.push_commits("acme/app", "main", ["MOB-7 fix the login crash", "OPS-2 not our team", "bump MOB-7x nothing"])
+    release = kicked_off(rt, world, tracker(rt, world, "linear", linear.url))
+    run_kickoff(runner(rt))
+    with rt.reading() as s:
+        facts = changelog.changelog_facts(s, release.id)
+        kickoff_facts = changelog.kickoff_facts(s, release.id)
+    assert facts.tracker == changelog.Tracker("https://linear.app/acme", "MOB", "issue") == kickoff_facts.tracker
+    assert facts.tracker.url("MOB-7") == "https://linear.app/acme/issue/MOB-7"  # Linear redirects to the slugged URL
+    assert "MOB-7 fix the login crash" in [title for _, title, _, _ in facts.log.commits]
+    assert [name for name, _ in linear.operations].count("Organization") == 1
+
+
+def test_a_linear_that_will_not_say_its_workspace_leaves_the_changelog_unlinked(rt, world, linear):
+    release = kicked_off(rt, world, tracker(rt, world, "linear", linear.url))
+    linear.api_keys.clear()  # the key was revoked after it was verified
+    with rt.unit_of_work() as s:
+        ask = linear_web_url(runner(rt).ctx, s, s.get(Release, release.id))
+    assert ask() is None  # no links, and the changelog itself is not failed for it
+    with rt.unit_of_work() as s:
+        assert linear_web_url(runner(rt).ctx, s, s.get(Release, kicked_off(rt, world, None, version="1.6.0").id)) is None
 
 
 def test_a_tracker_refusing_fails_the_task_with_advice_and_the_release_waits(rt, world, jira):

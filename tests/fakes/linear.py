@@ -23,7 +23,7 @@ from typing import Any
 
 from tests.fakes.base import FakeServer, Request, Response
 
-ROOT_FIELDS = ("viewer", "teams", "team", "issueCreate", "issues", "issue", "workflowStates", "issueUpdate")
+ROOT_FIELDS = ("viewer", "organization", "teams", "team", "issueCreate", "issues", "issue", "workflowStates", "issueUpdate")
 DEFAULT_WORKFLOW = (("Backlog", "backlog"), ("Todo", "unstarted"), ("In Progress", "started"), ("Done", "completed"),
                     ("Canceled", "canceled"))
 
@@ -112,6 +112,9 @@ class FakeLinear(FakeServer):
         if root == "viewer":
             return self._answer(200, {"data": {"viewer": {"id": "u-1", "name": "Release Bot",
                                                           "email": "bot@example.com"}}})
+        if root == "organization":  # the viewer's workspace; issue URLs are https://linear.app/<urlKey>/issue/…
+            return self._answer(200, {"data": {"organization": {"id": "org-1", "name": self.workspace.title(),
+                                                                "urlKey": self.workspace}}})
         if root == "teams":
             key = _argument(query, r"key:\s*\{\s*eq:\s*", variables)
             return self._answer(200, {"data": {"teams": {"nodes": [t for t in self.teams.values() if t["key"] == key]}}})

@@ -70,6 +70,17 @@ def test_create_epic_creates_an_issue_in_the_team(linear):
     assert (issue["team"]["key"], issue["title"], issue["description"]) == ("MOB", "Release 1.2.0", "Android and iOS")
 
 
+def test_the_workspace_web_url_comes_from_the_organizations_url_key_where_issue_urls_live(linear):
+    assert client(linear).web_url() == "https://linear.app/acme"
+    assert [name for name, _ in linear.operations] == ["Organization"]
+    ticket = client(linear).create_epic(title="Release 1.2.0", description="")
+    assert ticket.url.startswith(f"{client(linear).web_url()}/issue/{ticket.key}")
+
+
+def test_the_workspace_web_url_needs_a_working_key(linear):
+    assert "AUTHENTICATION_ERROR" in str(failure(client(linear, api_key="lin_api_wrong").web_url))
+
+
 def test_a_refused_input_is_reported_with_linears_reason(linear):
     error = failure(lambda: client(linear).create_epic(title="", description=""))
     assert str(error) == "Linear refused the request: title must be a string (INVALID_INPUT)"
