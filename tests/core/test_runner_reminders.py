@@ -245,3 +245,20 @@ def test_the_stale_period_is_the_setting(rt, world):
     finally:
         impatient.engine.dispose()
     assert "for 3 hours" in reminded(rt, release.id)[0].detail
+
+
+def test_finding_owed_reminders_takes_two_queries_however_many_releases(rt, world, statements):
+    one = new_release(rt, world, target_release_date=days(1))
+    stuck = [new_release(rt, world, version=f"2.{n}.0") for n in range(3)]
+    for release in stuck:
+        stage_began(rt, release.id, hours_ago=60)
+    r = runner(rt)
+    with statements.counting(rt.engine):
+        found = owed(r)
+    assert sorted(found) == sorted([f"{DUE}:{one.id}"] + [f"{STALE}:{release.id}" for release in stuck])
+    assert [s.lstrip().split()[0].upper() for s in statements.statements] == ["SELECT", "SELECT"]
+    with statements.counting(rt.engine):
+        r.work(Reminders).run(f"{STALE}:{stuck[0].id}")
+    writes = [s.lstrip().split()[0].upper() for s in statements.statements]
+    # Read it again; write the reminder, its event, its thread line; link the reminder to its event.
+    assert writes == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
