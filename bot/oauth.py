@@ -193,7 +193,10 @@ def install_flow(runtime: Runtime, clients: SlackClients) -> InstallFlow:
         callback_options=CallbackOptions(success=success, failure=failure),
         logger=log)
     # OAuthSettings' own authorize would refresh tokens at slack.com whatever SLACK_API_URL says: give it our client.
+    # Its auth.test answer is cached per token (a rotated token is a new key; an uninstalled workspace is refused
+    # before the cache is read), so a request costs no Slack call before its listener runs.
     settings.authorize = InstallationStoreAuthorize(
         logger=log, client_id=s.slack_client_id, client_secret=s.slack_client_secret, client=clients.base,
-        installation_store=settings.installation_store, token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE)
+        installation_store=settings.installation_store, token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE,
+        cache_enabled=True)
     return InstallFlow(runtime=runtime, client=clients.base, logger=log, settings=settings)

@@ -130,8 +130,11 @@ def test_the_install_page_and_the_redirect_store_the_install_encrypted_and_welco
     team = new_team()
     slack.add_workspace(team, "Globex")
     slack.add_user("U0HANK", name="hank")
+    before = len(slack.api_calls)
     answer = oauth_bot.install(team, "U0HANK")
     assert answer.status_code == 200 and "Thank you" in answer.text
+    # The whole install costs Slack three calls: the code exchange, who the token is, the welcome.
+    assert [c.method for c in slack.api_calls[before:]] == ["oauth.v2.access", "auth.test", "chat.postMessage"]
 
     tenant = oauth_bot.tenant(team)
     assert tenant is not None and tenant.name == "Globex"
@@ -266,6 +269,8 @@ def test_two_workspaces_install_create_and_build_and_every_slack_call_carries_it
         ws = owner[call.token]
         assert call.ok, (call.method, call.error)
         assert channels_of(call) <= {ws.channel, "C" + ws.team[1:], "D" + ws.user_id[1:], ws.user_id}, call
+    for ws in (acme, globex):  # who the token is: asked at install, and once by the first request (then cached)
+        assert len([c for c in calls if c.method == "auth.test" and owner[c.token] is ws]) == 2
     methods = {(owner[c.token].team, c.method) for c in calls}
     for ws in (acme, globex):  # each workspace's modal, card, ephemeral, redraw and thread line, with its token
         assert {(ws.team, m) for m in ("views.open", "chat.postMessage", "chat.postEphemeral", "chat.update")} <= methods
