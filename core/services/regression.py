@@ -173,7 +173,7 @@ def set_target_status(session: Session, *, tenant_id: str, release_id: str, acto
     name, number = _target(session, release_id, target_id)
     hold(session, ctx)
     if ctx.status == ReleaseStatus.REGRESSION_IN_PROGRESS:
-        _require_passed(session, ctx)
+        require_passed(session, ctx)
     _mark(session, ctx, target_id, name, TargetStatus(status))
     outcome = finish(session, ctx, action, to=ctx.status, from_value=BEFORE[TargetStatus(status)], to_value=status,
                      detail=f"{name} #{number}", request_key=request_key)
@@ -190,7 +190,8 @@ def _target(session: Session, release_id: str, target_id: str) -> tuple[str, str
     return row[0], row[1]
 
 
-def _require_passed(session: Session, ctx: Context) -> None:
+def require_passed(session: Session, ctx: Context) -> None:
+    """Refuse unless the release's current regression cycle passed (before its targets go to the stores)."""
     cycle = current_cycle(session, release_id=ctx.release_id, locking=True)
     if cycle is None or cycle.outcome != PASSED:
         number = cycle.number if cycle else 1

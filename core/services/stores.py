@@ -88,6 +88,7 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
         return repeated
     action = _action(action)
     ctx = load(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id)
+    _lock(session, release_id)  # the release row first, then the target's: the order every change and the runner take
     if not ctx.actor.kinds & ROLES[action]:
         raise PermissionDeniedError(f"only {_who_may(action, ctx.pilot, ctx.creator)} can {LABELS[action].lower()}")
     target, integration = _target(session, release_id, target_id)
@@ -135,12 +136,12 @@ def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _target(session: Session, release_id: str, target_id: str) -> tuple[ReleaseTarget, TargetIntegration]:
-    # Locked: two clicks on one target are decided one after the other (the busy check below sees the first).
-    row = session.execute(select(ReleaseTarget, TargetIntegration)
-                          .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
-                          .where(ReleaseTarget.id == target_id, ReleaseTarget.releaseId == release_id)
-                          .with_for_update(of=ReleaseTarget)).first()
+def _target(session: Session, release_id: str, target_id: str, *, lock: bool = True) -> tuple[ReleaseTarget, TargetIntegration]:
+    # Locked when asking: two clicks on one target are decided one after the other (the busy check sees the first).
+    query = (select(ReleaseTarget, TargetIntegration)
+             .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
+             .where(ReleaseTarget.id == target_id, ReleaseTarget.releaseId == release_id))
+    row = session.execute(query.with_for_update(of=ReleaseTarget) if lock else query).first()
     if row is None:
         raise NotFoundError("this target belongs to no release of this workspace")
     return row[0], row[1]
@@ -151,7 +152,7 @@ def _check_stage(session: Session, ctx, action: StoreAction, target: ReleaseTarg
         if ctx.status not in SUBMITTING:
             raise TransitionRefusedError(f"{ctx.release_key} is not ready for the stores: pass regression first")
         if ctx.status == ReleaseStatus.REGRESSION_IN_PROGRESS:
-            regression._require_passed(session, ctx)
+            regression.require_passed(session, ctx)
         if not target.buildNumber:
             raise TransitionRefusedError(f"{integration.displayName} has no finished build to submit: build it first")
     elif ctx.status not in AT_STORE_STATUSES:
@@ -166,10 +167,11 @@ def _allowed(store: TargetStore | None) -> tuple[StoreAction, ...]:
 
 
 def _refuse_if_busy(session: Session, target_id: str, name: str) -> None:
+    # A locking read: on MariaDB it sees what a click that held the lock before this one committed.
     row = session.execute(select(StoreRequest.action, Account.displayName, StoreRequest.createdAt)
                           .outerjoin(Account, Account.id == StoreRequest.requestedByAccountId)
                           .where(StoreRequest.releaseTargetId == target_id, StoreRequest.state == TaskState.PENDING)
-                          .limit(1)).first()
+                          .limit(1).with_for_update(read=True)).first()
     if row is not None:
         action, who, at = row
         when = f" at {at:%H:%M} UTC" if at else ""
@@ -194,7 +196,7 @@ def due_actions(session: Session, limit: int = 50) -> list[str]:
 def job_of(session: Session, request_id: str) -> StoreJob:
     """The claimed action with what its store client needs."""
     row = session.get(StoreRequest, request_id)
-    target, integration = _target(session, row.releaseId, row.releaseTargetId)
+    target, integration = _target(session, row.releaseId, row.releaseTargetId, lock=False)
     return StoreJob(row.id, StoreAction(row.action), dict(row.params or {}), integration.id, integration.displayName,
                     facts_of(session, target, integration), row.attempts, row.createdAt or utcnow())
 

@@ -2,11 +2,13 @@
 request, a second one while the first is owed, and how the store's state moves the target and the release."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from core.db import retrying, unit_of_work
 from core.enums import ReleaseStatus as S
 from core.enums import TargetStatus, TaskState
 from core.errors import PermissionDeniedError, ValidationError
@@ -15,6 +17,7 @@ from core.lifecycle import TransitionRefusedError
 from core.models import ReleaseEvent, StoreRequest, TargetStore
 from core.services import stores
 from core.services.integrations import utcnow
+from tests.conftest import delete_tenant_rows
 from tests.core.lifecycle_world import People, bring_to, new_release, status_of, targets
 from tests.factories import World
 
@@ -116,3 +119,44 @@ def test_an_unchanged_state_is_read_again_later_and_later_and_a_change_resets_th
     assert stores.apply_state(session, target_id=target.id, state=APPROVED, interval=5)
     assert session.get(TargetStore, target.id).checks == 0
     assert stores.store_views(session, release_id=ready[3].id)[target.id].allowed == (StoreAction.RELEASE,)
+
+
+RACERS = 6
+
+
+@pytest.fixture
+def committed_ready(session_factory, cipher, engine):
+    """`ready`, committed: for requests racing on their own connections."""
+    with unit_of_work(session_factory) as s:
+        world = World(s, cipher)
+        people = People(s, world)
+        release = new_release(s, world, people)
+        bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
+        target = targets(s, world, release)[0]
+    yield world, people, release, target
+    delete_tenant_rows(engine, [world.tenant.id])
+
+
+def test_clicks_racing_on_their_own_connections_owe_one_submission(session_factory, committed_ready):
+    world, people, release, target = committed_ready
+    barrier, outcomes = threading.Barrier(RACERS), [None] * RACERS
+
+    def click(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = retrying(session_factory, lambda s: stores.request_action(
+                s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id, actor_account_id=people.admin.id,
+                action=StoreAction.SUBMIT, params={}, request_key=f"race-{i}"))
+        except TransitionRefusedError as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(RACERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    winners = [o for o in outcomes if isinstance(o, str)]
+    assert len(winners) == 1, outcomes
+    assert all("already submitting" in str(o) for o in outcomes if not isinstance(o, str))
+    with unit_of_work(session_factory) as s:
+        assert s.scalars(select(StoreRequest.id).where(StoreRequest.releaseId == release.id)).all() == winners
