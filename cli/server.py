@@ -109,6 +109,8 @@ def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool
     server, bot = _listening(rt, host, port)
     following = bot.follower.start() if not no_follower else None
     log.info("releasebot: listening on http://%s:%s/slack/events", host, server.effective_port)
+    if rt.settings.oauth_enabled:
+        log.info("releasebot: OAuth mode: workspaces install from http://%s:%s/slack/install", host, server.effective_port)
     serve_until_terminated(server, termination, rt.settings.shutdown_seconds)
     deadline = termination.deadline(rt.settings.shutdown_seconds)
     if following:
