@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.email import email_of
+from bot.blocks.integrations import verification_text, verified_modal
 from bot.blocks.notices import notice_blocks, notice_text
 from bot.cards import publish_card, tell_requester
 from bot.clients import SlackClients
@@ -17,7 +18,7 @@ from core.models import CommunicationIntegration
 from core.runner.context import Announcement, CardJob, PostedCard
 from core.runtime import Runtime
 from core.services.cards import get_card
-from core.services.verification import config_of
+from core.services.verification import VerificationOutcome, config_of
 
 log = logging.getLogger("releasebot.announcer")
 
@@ -94,3 +95,18 @@ class SlackAnnouncer:
         except IntegrationError:  # uninstalled: nobody to tell
             return
         tell_requester(client, job, posted=posted, error=error)
+
+    def tell_verification(self, outcome: VerificationOutcome) -> None:
+        """The outcome in the admin's modal if it is still open, else in a direct message."""
+        try:
+            client = self.clients.for_tenant(outcome.tenant_id)
+        except IntegrationError:  # uninstalled: nobody to tell
+            return
+        if outcome.view_id:
+            try:
+                client.views_update(view_id=outcome.view_id, view=verified_modal(outcome.view, outcome.problem))
+                return
+            except (SlackApiError, SlackClientError, OSError) as exc:  # closed meanwhile: a message instead
+                log.info("could not update the verification's modal (%s): sending a message",
+                         exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+        client.chat_postMessage(channel=outcome.notify_slack_user, text=verification_text(outcome.view, outcome.problem))

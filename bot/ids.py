@@ -14,6 +14,12 @@ class CallbackId(StrEnum):
     EDIT_DATES = "release_edit_dates"
     CHANGE_PILOT = "release_change_pilot"
     STORE_ACTION = "store_action"  # a store action's confirmation form; private_metadata: {"release", "target", "action"}
+    INTEGRATIONS = "integrations_list"  # /release integrations
+    INTEGRATION_CHOOSE = "integration_choose"  # Add: which kind and provider
+    INTEGRATION_FORM = "integration_form"  # the provider's spec as a form (add or edit)
+    INTEGRATION_REMOVE = "integration_remove"  # what removing does, and a confirmation
+    INTEGRATION_RESULT = "integration_result"  # verifying…, then the outcome
+    ADMINS = "admins_list"  # /release admins
 
 
 class BlockId(StrEnum):
@@ -40,6 +46,8 @@ class BlockId(StrEnum):
     USER_FRACTION = "userFraction"
     RELEASE_NOTES = "releaseNotes"
     UPDATE_PRIORITY = "inAppUpdatePriority"
+    PROVIDER = "provider"
+    NEW_ADMIN = "admin"
 
 
 class ActionId(StrEnum):
@@ -71,6 +79,22 @@ class ActionId(StrEnum):
     USER_FRACTION = "user_fraction_input"
     RELEASE_NOTES = "release_notes_input"
     UPDATE_PRIORITY = "update_priority_select"
+    INTEGRATION_ADD = "integration_add"
+    INTEGRATION_MENU = "integration_menu"  # an overflow menu; each option's value: <MenuOp>:<integration id>
+    PROVIDER = "provider_select"  # value: <kind>:<PROVIDER>
+    SPEC_VALUE = "spec_value"  # every input of the integration form; its block id is the spec's name
+    ADMIN_REVOKE = "admin_revoke"  # value: the account id
+    NEW_ADMIN = "new_admin_select"
+
+
+class MenuOp(StrEnum):
+    """What an integration's menu offers an admin."""
+
+    VERIFY = "verify"
+    ENABLE = "enable"
+    DISABLE = "disable"
+    EDIT = "edit"
+    REMOVE = "remove"
 
 
 COMMAND = "/release"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from slack_bolt import BoltContext
 
 from core import logs
+from core.enums import Role
 from core.runtime import Runtime
 from core.services.installations import adopt_org_workspace
 from core.services.tenants import ensure_account, ensure_tenant, find_member
@@ -33,9 +34,11 @@ def tenant_scope(runtime: Runtime) -> Callable:
         team_id = context.team_id or (body.get("team") or {}).get("id")
         if team_id is None:
             return next()
+        named = frozenset(runtime.settings.admins)
         with runtime.reading() as session:  # the common case: both known, no write needed
             known = find_member(session, slack_team_id=team_id, slack_user_id=context.user_id)
-        if known is not None:
+        # A person the operator names in RELEASEBOT_ADMINS who is still a member goes through ensure_account (promoted).
+        if known is not None and (known[2] == Role.ADMIN or context.user_id not in named):
             context["tenant_id"], context["account_id"], context["account_role"] = known
             logs.add_ids(tenant=known[0], account=known[1])
             return next()
@@ -46,7 +49,8 @@ def tenant_scope(runtime: Runtime) -> Callable:
             if context.is_enterprise_install:  # an org-wide install's installer is each workspace's first admin
                 adopt_org_workspace(session, tenant_id=tenant.id, slack_enterprise_id=context.enterprise_id)
             account = ensure_account(session, tenant_id=tenant.id, slack_user_id=context.user_id,
-                                     display_name=_user_name(body) or context.user_id) if context.user_id else None
+                                     display_name=_user_name(body) or context.user_id, named_admins=named,
+                                     arriving=True) if context.user_id else None
             return tenant.id, account
 
         # Two first requests of a workspace or person may race: the loser sees the winner's rows.

@@ -12,7 +12,10 @@ from urllib.parse import parse_qsl
 from slack_bolt import BoltContext
 from slack_bolt.request.internals import build_context
 
-from bot.ids import ActionId, CallbackId
+from bot.blocks.integrations import form_block_names
+from bot.ids import ActionId, CallbackId, MenuOp
+from core.enums import IntegrationKind
+from core.integrations.specs import spec_for
 
 # Slack's ids are short upper-case ASCII: T… teams, E… enterprises, U…/W… users, C…/G…/D… channels.
 SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{1,63}")
@@ -22,6 +25,9 @@ TOKEN = re.compile(r"[!-~]{1,255}")  # trigger ids, timestamps, view ids: printa
 VIEW_TYPES = ("modal", "home")
 STORE_VALUE = re.compile(r"[!-9;-~]{1,255}:[!-9;-~]{1,255}")  # <release id>:<release target id>
 VALUE_ACTIONS = {ActionId.TRIGGER_BUILD, ActionId.RETRY_BUILD, ActionId.ABORT_BUILD}
+# Buttons and menus that live in releasebot's modals (integrations, admins): they come with their view.
+VIEW_ACTIONS = {ActionId.INTEGRATION_ADD, ActionId.INTEGRATION_MENU, ActionId.ADMIN_REVOKE}
+MENU_VALUE = re.compile("(" + "|".join(op.value for op in MenuOp) + r"):[!-~]{1,140}")
 
 
 class PayloadError(ValueError):
@@ -111,7 +117,8 @@ def _check_element(element: object) -> bool:
     return (_dict(option) and _str((option or {}).get("value"))
             and (options is None or (isinstance(options, list) and all(isinstance(o, dict) and _str(o.get("value"), optional=False)
                                                                        for o in options)))
-            and all(_str(element.get(key)) for key in ("value", "selected_date", "selected_user")))
+            and all(_str(element.get(key)) for key in ("value", "selected_date", "selected_user"))
+            and _str(element.get("selected_conversation"), pattern=SLACK_ID))
 
 
 def _origin_ok(metadata: str | None) -> bool:
@@ -132,6 +139,34 @@ def _store_form_ok(metadata: str | None) -> bool:
     return isinstance(meta, dict) and all(_str(meta.get(k), pattern=TOKEN, optional=False) for k in ("release", "target", "action"))
 
 
+def _metadata(view: dict) -> object:
+    try:
+        return json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _form_ok(view: dict) -> bool:
+    """The integration form's metadata names a provider of a kind (and the integration when editing), as
+    bot/blocks/integrations.py writes it, and its inputs are that provider's."""
+    meta = _metadata(view)
+    if not isinstance(meta, dict) or meta.get("kind") not in {k.value for k in IntegrationKind}:
+        return False
+    spec = spec_for(IntegrationKind(meta["kind"]), str(meta.get("provider")))
+    values = ((view.get("state") or {}).get("values")) or {}
+    return (spec is not None and spec.provider == meta.get("provider") and _str(meta.get("id"), pattern=TOKEN)
+            and isinstance(values, dict) and set(values) <= form_block_names(spec))
+
+
+def _remove_ok(view: dict) -> bool:
+    meta = _metadata(view)
+    return (isinstance(meta, dict) and _str(meta.get("id"), pattern=TOKEN, optional=False)
+            and _str(meta.get("list"), pattern=TOKEN))
+
+
+VIEW_METADATA = {CallbackId.INTEGRATION_FORM: _form_ok, CallbackId.INTEGRATION_REMOVE: _remove_ok}
+
+
 def _check_view(view: object, *, optional: bool) -> None:
     if view is None and optional:
         return
@@ -148,6 +183,8 @@ def _check_view(view: object, *, optional: bool) -> None:
              "the store form's `private_metadata` is not the one releasebot wrote")
     state = view.get("state")
     _require(_dict(state) and _dict((state or {}).get("values")), "`view.state.values` must be an object")
+    check = VIEW_METADATA.get(view.get("callback_id"))
+    _require(check is None or check(view), "this form's `private_metadata` or inputs are not the ones releasebot wrote")
     for block in ((state or {}).get("values") or {}).values():
         _require(isinstance(block, dict) and all(_check_element(e) for e in block.values()),
                  "`view.state.values` must hold the inputs' states")
@@ -170,12 +207,28 @@ def _check_block_actions(payload: dict) -> None:
         _require(action.get("action_id") not in VALUE_ACTIONS or (_str(action.get("value"), pattern=TOKEN, optional=False)
                                                                    and _str(action.get("action_ts"), pattern=TOKEN, optional=False)),
                  "this button's action carries its `value` and `action_ts`")
+        _check_view_action(payload, action)
     container = payload.get("container") or {}
     _require(_str(container.get("message_ts"), pattern=TOKEN) and _str(container.get("channel_id"), pattern=SLACK_ID),
              "`container` must name a message")
     _require(container.get("type") != "message" or (payload.get("channel") or {}).get("id") is not None,
              "a message's action names its `channel`")
     _check_view(payload.get("view"), optional=True)
+
+
+def _check_view_action(payload: dict, action: dict) -> None:
+    """The integrations' and admins' buttons: in a view, with the value they were drawn with."""
+    action_id = action.get("action_id")
+    if action_id not in VIEW_ACTIONS:
+        return
+    _require(isinstance(payload.get("view"), dict), "this button lives in a modal: the payload names its `view`")
+    _require(_str(payload.get("trigger_id"), pattern=TOKEN, optional=False), "this button's payload needs its `trigger_id`")
+    if action_id == ActionId.INTEGRATION_MENU:
+        option = action.get("selected_option")
+        _require(isinstance(option, dict) and _str(option.get("value"), pattern=MENU_VALUE, optional=False),
+                 "the integration menu's choice is not one releasebot offers")
+    if action_id == ActionId.ADMIN_REVOKE:
+        _require(_str(action.get("value"), pattern=TOKEN, optional=False), "this button carries the admin's account")
 
 
 def _check_view_submission(payload: dict) -> None:

@@ -12,7 +12,7 @@ from core.crypto import generate_key
 from core.enums import IntegrationKind, Role
 from core.integrations.specs import SPECS
 from core.runtime import Runtime
-from core.services import integrations, tenants, verification
+from core.services import audit, integration_changes, integrations, tenants, verification
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 TENANT = click.option("--tenant", "tenant_ref", required=True, help="Tenant id or Slack team id.")
@@ -222,8 +222,8 @@ def integration_add(rt: Runtime, kind: str, tenant_ref: str, provider: str, disp
     """Store an integration (credentials encrypted) and verify it at once."""
     with ready(rt).unit_of_work() as s:
         t = tenants.find_tenant(s, tenant_ref)
-        view = integrations.add_integration(
-            s, tenant_id=t.id, kind=IntegrationKind(kind), provider=provider, display_name=display_name,
+        view = integration_changes.add(
+            s, tenant_id=t.id, actor_account_id=None, kind=IntegrationKind(kind), provider=provider, display_name=display_name,
             cipher=rt.cipher, base_url=base_url, fields=_pairs(fields, "--field"),
             settings=_pairs(settings, "--setting"), secrets=_secret_values(secret_values, secrets_file))
     if not no_verify:
@@ -289,7 +289,8 @@ def _toggle(active: bool):
     def command(rt: Runtime, integration_id: str, tenant_ref: str, as_json: bool) -> None:
         with ready(rt).unit_of_work() as s:
             t = tenants.find_tenant(s, tenant_ref)
-            view = integrations.set_active(s, tenant_id=t.id, integration_id=integration_id, active=active)
+            view = integration_changes.set_active(s, tenant_id=t.id, actor_account_id=None, integration_id=integration_id,
+                                                  active=active)
         emit(view, as_json=as_json, lines=_status_line(view))
 
     command.__doc__ = "Offer this integration again." if active else "Stop offering this integration (keeps its data)."
@@ -309,5 +310,21 @@ def integration_remove(rt: Runtime, integration_id: str, tenant_ref: str, as_jso
     """Delete an integration (refused while releases or pipelines use it)."""
     with ready(rt).unit_of_work() as s:
         t = tenants.find_tenant(s, tenant_ref)
-        view = integrations.remove_integration(s, tenant_id=t.id, integration_id=integration_id)
-    emit(view, as_json=as_json, lines=f"removed {view.kind.value} “{view.displayName}”")
+        view = integration_changes.remove(s, tenant_id=t.id, actor_account_id=None, integration_id=integration_id)
+    hidden = " (hidden: cancelled or archived releases keep naming it)" if view.removedAt else ""
+    emit(view, as_json=as_json, lines=f"removed {view.kind.value} “{view.displayName}”{hidden}")
+
+
+@integration.command("audit")
+@TENANT
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@JSON
+@pass_runtime
+def integration_audit(rt: Runtime, tenant_ref: str, limit: int, as_json: bool) -> None:
+    """Who changed which integration or admin, when and what (newest first; never a secret)."""
+    with ready(rt).unit_of_work() as s:
+        rows = audit.list_audit(s, tenant_id=tenants.find_tenant(s, tenant_ref).id, limit=limit)
+    emit(rows, as_json=as_json, lines=table(
+        [[e.at.isoformat(timespec="seconds"), e.actor, e.subject_kind, e.subject_name, e.action, e.detail or ""] for e in rows],
+        ["AT (UTC)", "WHO", "KIND", "NAME", "ACTION", "DETAIL"]))
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     slack_client_id: str | None = _env("slack_client_id", "SLACK_CLIENT_ID", None)
     slack_client_secret: str | None = _env("slack_client_secret", "SLACK_CLIENT_SECRET", None)
     slack_redirect_uri: str | None = _env("slack_redirect_uri", "SLACK_REDIRECT_URI", None)  # as in the manifest
+    admins: Annotated[tuple[str, ...], NoDecode] = _env("admins", "RELEASEBOT_ADMINS", ())  # Slack user ids the operator makes admins
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -94,6 +96,19 @@ class Settings(BaseSettings):
     @classmethod
     def _format(cls, value: Any) -> Any:
         return str(value).strip().lower()
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(u.strip() for u in value.split(",") if u.strip())
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins_are_user_ids(cls, users: tuple[str, ...]) -> tuple[str, ...]:
+        if not all(re.fullmatch(r"[UW][A-Z0-9]{2,63}", u) for u in users):
+            raise ValueError("user ids")
+        return users
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -167,6 +182,7 @@ _HOW = {
     "allow_private_networks": "is not a boolean: use true or false",
     "debug": "is not a boolean: use 1 or 0",
     "slack_redirect_uri": "is not the bot's OAuth redirect URL (e.g. https://releasebot.example.com/slack/oauth_redirect)",
+    "admins": "is not a comma-separated list of Slack user ids (e.g. U0123ABCD,U0456EFGH)",
 }
 
 

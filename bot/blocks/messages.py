@@ -10,9 +10,9 @@ USAGE = (
     f"• `{COMMAND} list` — the live releases, with their stage and card\n"
     f"• `{COMMAND} show <version>` — where a release stands, and its card posted here if it has none\n"
     f"• `{COMMAND} cancel <version>` — cancel a release (you are asked why)\n"
-    f"• `{COMMAND} help` — this message\n"
-    "Integrations (repositories, stores, pipelines, channels, trackers) are added by an admin with "
-    "`releasebot integration add`."
+    f"• `{COMMAND} integrations` — repositories, stores, pipelines, channels and trackers (admins add and change them)\n"
+    f"• `{COMMAND} admins` — who the admins are (admins add or remove one)\n"
+    f"• `{COMMAND} help` — this message"
 )
 
 

@@ -98,9 +98,8 @@ def setup_needed_modal(missing: list[str]) -> dict:
     return View(type="modal", callback_id=CallbackId.SETUP_NEEDED, title="Set up releasebot", close="OK", blocks=[
         SectionBlock(text=MarkdownTextObject(text=f"Before a release can be created this workspace needs:\n{lines}")),
         ContextBlock(elements=[MarkdownTextObject(text=(
-            "An admin adds them with `releasebot integration add scm …` / `releasebot integration add target …` "
-            "(they are verified against the provider at once), or re-checks failing ones with "
-            "`releasebot integration verify --all`. See the README's *Integrations* section."))]),
+            "An admin adds them in Slack with `/release integrations` (*Add an integration*; each is verified with "
+            "its provider), and re-checks failing ones there with *Verify now*. `/release admins` lists the admins."))]),
     ]).to_dict()
 
 

@@ -9,6 +9,8 @@ from bot.blocks.messages import release_summary, releases_list, usage
 from bot.blocks.modal import ModalContext, create_release_modal, setup_needed_modal
 from bot.errors import reported
 from bot.ids import COMMAND
+from bot.listeners.admins import admins_view
+from bot.listeners.integrations import list_view
 from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind
 from core.errors import NotFoundError
 from core.runner import Runner
@@ -69,6 +71,12 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
             return
         if sub == "list":
             ack(response_type="ephemeral", text=_list(runtime, context))
+            return
+        if sub in ("integrations", "admins"):
+            ack()  # admins get buttons, members a read-only list; core checks every change
+            with reported(command, client):
+                view = list_view(runtime, context) if sub == "integrations" else admins_view(runtime, context)
+                client.views_open(trigger_id=command["trigger_id"], view=view)
             return
         if sub == "cancel" and len(words) > 1:
             ack()

@@ -84,3 +84,42 @@ def spec_for(kind: K, provider: str) -> ProviderSpec | None:
 def providers_of(kind: K) -> list[str]:
     """The provider names a kind accepts."""
     return [s.provider for s in SPECS if s.kind == kind]
+
+
+# What each field, setting and secret means, in a person's words: the Slack modals built from the specs show it.
+HELP: dict[str, str] = {
+    "displayName": "What people see in the release form's dropdowns",
+    "baseUrl": "The API or server URL (GitHub Enterprise, self-managed GitLab, Jenkins, Jira); empty for the public service",
+    "organization": "The owner of the repository: acme in acme/app",
+    "repository": "The repository's name: app in acme/app",
+    "defaultBranch": "The branch releases are cut from (main when empty)",
+    "appIdentifier": "The app's bundle id or package name, e.g. com.acme.app",
+    "keyId": "The App Store Connect API key's id",
+    "issuerId": "The App Store Connect API key's issuer id",
+    "privateKey": "The API key's .p8 file, pasted whole",
+    "serviceAccountJson": "The Google service account's JSON key, pasted whole",
+    "scmIntegrationId": "The repository this pipeline builds",
+    "targetIntegrationId": "The store target this pipeline builds for",
+    "jobPath": "Jenkins: the job's path (mobile/ios-release); GitHub Actions: the workflow file (release.yml)",
+    "username": "The user name the bot signs in with",
+    "apiToken": "An API token of that user",
+    "token": "An access token (GitHub: Contents and Actions read and write)",
+    "webhookSecret": "Optional: the secret the CI signs its webhooks with",
+    "channelId": "The channel where release cards are posted",
+    "channelName": "The channel's name, as people know it",
+    "host": "The SMTP server's host name",
+    "port": "The SMTP port (587 when empty)",
+    "fromAddress": "The address the emails come from",
+    "recipients": "Who receives them, comma-separated",
+    "caCertificate": "Optional: a private CA's PEM certificate",
+    "password": "The SMTP password",
+    "email": "Jira Cloud: the account's email (with an API token)",
+    "personalAccessToken": "Jira Data Center: a personal access token (instead of email and API token)",
+    "projectKey": "Jira: the project key (MOB); Linear: the team key",
+    "apiKey": "A Linear API key",
+}
+
+
+def help_for(name: str) -> str:
+    """The help text of a field, setting or secret (its name when none is written)."""
+    return HELP.get(name, name)

@@ -18,6 +18,7 @@ from core.runtime import Runtime
 from core.services.card_view import CardView
 from core.services.changelog import ChangelogFacts, KickoffFacts
 from core.services.releases import ReleaseView
+from core.services.verification import VerificationOutcome
 
 CLIENT_CACHE_SIZE = 256
 
@@ -104,6 +105,9 @@ class Announcer(Protocol):
 
     def tell_requester(self, job: CardJob, *, posted: PostedCard | None, error: str | None) -> None:
         """Tell whoever asked for the card where it is, or why it is not there yet (best effort)."""
+
+    def tell_verification(self, outcome: VerificationOutcome) -> None:
+        """Tell the admin who asked how a verification ended (their modal, else a direct message)."""
 
 
 class ClientCache:

@@ -26,13 +26,15 @@ from core.runner.reminders import Reminders
 from core.runner.start_builds import StartBuilds
 from core.runner.store_actions import StoreActions
 from core.runner.store_states import StoreStates
+from core.runner.verifications import Verifications
 from core.runtime import Runtime
 from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
 # started or ended redraws its card, and a card is posted before the thread replies under it.
-KINDS = (AutoKickoff, Kickoff, Overdue, Reminders, StartBuilds, FollowBuilds, StoreActions, StoreStates, Cards, Notifications, CloseEpics)
+KINDS = (AutoKickoff, Kickoff, Overdue, Reminders, StartBuilds, FollowBuilds, StoreActions, StoreStates, Cards, Notifications, CloseEpics,
+         Verifications)
 
 
 class Runner:

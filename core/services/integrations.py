@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import CredentialCipher
-from core.enums import IntegrationKind, VerificationStatus
+from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind, VerificationStatus
 from core.errors import InUseError, NotFoundError, Problem, ValidationError
 from core.integrations.network import Resolver, is_public, system_resolver
 from core.integrations.specs import ProviderSpec, providers_of, spec_for
@@ -64,6 +64,7 @@ class IntegrationView:
     lastVerifiedAt: datetime | None
     verificationError: str | None
     details: dict[str, Any]
+    removedAt: datetime | None = None  # hidden: kept only for the ended releases that name it
 
     @property
     def usable(self) -> bool:
@@ -79,6 +80,7 @@ def view_of(kind: IntegrationKind, row) -> IntegrationView:
         id=row.id, kind=kind, provider=str(getattr(row, TYPE_COLUMN[kind])), displayName=row.displayName,
         baseUrl=shown_url(row.baseUrl), isActive=bool(row.isActive), verificationStatus=row.verificationStatus,
         lastVerifiedAt=row.lastVerifiedAt, verificationError=row.verificationError, details=details,
+        removedAt=row.removedAt,
     )
 
 
@@ -168,8 +170,48 @@ def _check_pipeline_refs(session: Session, tenant_id: str, fields: dict, problem
         ("targetIntegrationId", TargetIntegration, "store target"),
     ):
         ref = fields.get(name)
-        if ref and session.scalar(select(model.id).where(model.id == ref, model.tenantId == tenant_id)) is None:
+        if ref and session.scalar(select(model.id).where(model.id == ref, model.tenantId == tenant_id,
+                                                         model.removedAt.is_(None))) is None:
             problems.append(Problem(name, f"no {label} integration {ref!r} in this workspace"))
+
+
+def _validate(session: Session, *, tenant_id: str, kind: IntegrationKind, spec: ProviderSpec, display_name: str,
+              base_url: str | None, fields: dict, settings: dict, secrets: dict, resolver: Resolver) -> None:
+    """Raise ValidationError naming every problem of an integration's values against its provider's spec."""
+    problems: list[Problem] = []
+    if not display_name.strip():
+        problems.append(Problem("displayName", "give the integration a name people will recognise"))
+    if spec.base_url_required and not base_url:
+        problems.append(Problem("baseUrl", f"{spec.label} needs its server URL"))
+    if base_url:
+        problems.extend(check_base_url(base_url, spec, resolver=resolver))
+    _check_required(spec, fields, settings, secrets, problems)
+    # A misspelt name would otherwise be stored and never read: say so instead.
+    for given, known, what in (
+        (fields, set(spec.fields) | set(spec.optional_fields), "field"),
+        (settings, set(spec.settings) | set(spec.optional_settings), "setting"),
+        (secrets, secret_names(spec), "secret"),
+    ):
+        for name in sorted(set(given) - known):
+            problems.append(Problem(name, f"{spec.label} has no {what} {name}: it takes {', '.join(sorted(known)) or 'none'}"))
+    if kind == IntegrationKind.PIPELINE:
+        _check_pipeline_refs(session, tenant_id, fields, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+def secret_names(spec: ProviderSpec) -> set[str]:
+    """Every secret the provider takes, alternatives and optional ones included."""
+    return {n for s in spec.secrets for n in (sum(s, ()) if isinstance(s, tuple) else (s,))} | set(spec.optional_secrets)
+
+
+def require_spec(kind: IntegrationKind, provider: str) -> ProviderSpec:
+    """The provider's spec, or a ValidationError listing the kind's providers."""
+    spec = spec_for(kind, provider)
+    if spec is None:
+        choices = ", ".join(p.lower() for p in providers_of(kind))
+        raise ValidationError([Problem("provider", f"{provider!r} is not a {KIND_LABEL[kind]} provider: use one of {choices}")])
+    return spec
 
 
 def add_integration(
@@ -190,32 +232,10 @@ def add_integration(
 
     `resolver` tells whether a plain-http host is public (then https is required)."""
     fields, settings, secrets = dict(fields or {}), dict(settings or {}), dict(secrets or {})
-    spec = spec_for(kind, provider)
-    if spec is None:
-        choices = ", ".join(p.lower() for p in providers_of(kind))
-        raise ValidationError([Problem("provider", f"{provider!r} is not a {KIND_LABEL[kind]} provider: use one of {choices}")])
-    problems: list[Problem] = []
-    if not display_name.strip():
-        problems.append(Problem("displayName", "give the integration a name people will recognise"))
+    spec = require_spec(kind, provider)
     base_url = base_url or spec.default_base_url
-    if spec.base_url_required and not base_url:
-        problems.append(Problem("baseUrl", f"{spec.label} needs its server URL"))
-    if base_url:
-        problems.extend(check_base_url(base_url, spec, resolver=resolver))
-    _check_required(spec, fields, settings, secrets, problems)
-    # A misspelt name would otherwise be stored and never read: say so instead.
-    for given, known, what in (
-        (fields, set(spec.fields) | set(spec.optional_fields), "field"),
-        (settings, set(spec.settings) | set(spec.optional_settings), "setting"),
-        (secrets, {n for s in spec.secrets for n in (sum(s, ()) if isinstance(s, tuple) else (s,))} | set(spec.optional_secrets),
-         "secret"),
-    ):
-        for name in sorted(set(given) - known):
-            problems.append(Problem(name, f"{spec.label} has no {what} {name}: it takes {', '.join(sorted(known)) or 'none'}"))
-    if kind == IntegrationKind.PIPELINE:
-        _check_pipeline_refs(session, tenant_id, fields, problems)
-    if problems:
-        raise ValidationError(problems)
+    _validate(session, tenant_id=tenant_id, kind=kind, spec=spec, display_name=display_name, base_url=base_url,
+              fields=fields, settings=settings, secrets=secrets, resolver=resolver)
     model = INTEGRATION_MODELS[kind.value]
     row = model(
         tenantId=tenant_id, displayName=display_name.strip(), baseUrl=base_url.rstrip("/") if base_url else None,
@@ -229,12 +249,54 @@ def add_integration(
     return view_of(kind, row)
 
 
+@dataclass(frozen=True)
+class Change:
+    """What an edit changed, by name (never a secret's value)."""
+
+    view: IntegrationView
+    changed: tuple[str, ...]
+
+
+def update_integration(
+    session: Session, *, tenant_id: str, integration_id: str, cipher: CredentialCipher, display_name: str,
+    base_url: str | None = None, fields: dict[str, str] | None = None, settings: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None, resolver: Resolver = system_resolver,
+) -> Change:
+    """Replace an integration's name, base URL, fields and settings; a secret changes only when a new value is
+    given (the others stay as stored). Anything changed makes it PENDING again, to be verified."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    spec = require_spec(kind, str(getattr(row, TYPE_COLUMN[kind])))
+    fields, settings = dict(fields or {}), dict(settings or {})
+    typed_secrets = {k: v for k, v in (secrets or {}).items() if v}
+    merged = {**load_secrets(row, cipher), **typed_secrets}
+    base_url = base_url or spec.default_base_url
+    _validate(session, tenant_id=tenant_id, kind=kind, spec=spec, display_name=display_name, base_url=base_url,
+              fields=fields, settings=settings, secrets=merged, resolver=resolver)
+    new_settings = {**spec.defaults, **settings} or None
+    before = {"displayName": row.displayName, "baseUrl": row.baseUrl, "settings": row.settings,
+              **{c: getattr(row, c) for c in fields}}
+    row.displayName, row.baseUrl, row.settings = display_name.strip(), base_url.rstrip("/") if base_url else None, new_settings
+    for name, value in fields.items():
+        setattr(row, name, value)
+    after = {"displayName": row.displayName, "baseUrl": row.baseUrl, "settings": row.settings, **fields}
+    changed = [k for k in after if k != "settings" and before.get(k) != after[k]]
+    changed += sorted(k for k in set(before["settings"] or {}) | set(new_settings or {})
+                      if (before["settings"] or {}).get(k) != (new_settings or {}).get(k))
+    if typed_secrets:
+        row.encryptedCredentials = cipher.encrypt(merged)
+        changed += [f"secret {k}" for k in sorted(typed_secrets)]
+    if changed:
+        row.verificationStatus, row.verificationError = VerificationStatus.PENDING, None
+    session.flush()
+    return Change(view_of(kind, row), tuple(changed))
+
+
 def list_integrations(
     session: Session, *, tenant_id: str, kind: IntegrationKind, usable_only: bool = False
 ) -> list[IntegrationView]:
     """The tenant's integrations of one kind, by name; `usable_only` keeps active, VALID ones."""
     model = INTEGRATION_MODELS[kind.value]
-    query = select(model).where(model.tenantId == tenant_id)
+    query = select(model).where(model.tenantId == tenant_id, model.removedAt.is_(None))
     if usable_only:
         query = query.where(model.isActive.is_(True), model.verificationStatus == VerificationStatus.VALID)
     return [view_of(kind, row) for row in session.scalars(query.order_by(model.displayName, model.id))]
@@ -280,7 +342,8 @@ def get_row(session: Session, *, tenant_id: str, integration_id: str, kind: Inte
     kinds = [kind] if kind else list(IntegrationKind)
     for k in kinds:
         model = INTEGRATION_MODELS[k.value]
-        row = session.scalar(select(model).where(model.id == integration_id, model.tenantId == tenant_id))
+        row = session.scalar(select(model).where(model.id == integration_id, model.tenantId == tenant_id,
+                                                 model.removedAt.is_(None)))
         if row is not None:
             return k, row
     raise NotFoundError(f"no integration {integration_id!r} in this workspace: see `releasebot integration list`")
@@ -316,41 +379,57 @@ def record_verification(
     return view_of(kind, row)
 
 
-def _users(session: Session, kind: IntegrationKind, integration_id: str) -> list[str]:
-    """What stops this integration from being removed, as phrases naming the dependants."""
-    blockers: list[str] = []
-    release_query = None
+def _release_keys(session: Session, kind: IntegrationKind, integration_id: str) -> tuple[list[str], list[str]]:
+    """(live, ended) keys of the releases whose repository, target or pipeline this is."""
+    query = None
     if kind == IntegrationKind.SCM:
-        release_query = select(Release.releaseKey).where(Release.scmIntegrationId == integration_id)
+        query = select(Release.releaseKey, Release.status).where(Release.scmIntegrationId == integration_id)
     elif kind == IntegrationKind.TARGET:
-        release_query = select(Release.releaseKey).join(ReleaseTarget, ReleaseTarget.releaseId == Release.id).where(
-            ReleaseTarget.targetIntegrationId == integration_id
-        )
+        query = select(Release.releaseKey, Release.status).join(ReleaseTarget, ReleaseTarget.releaseId == Release.id).where(
+            ReleaseTarget.targetIntegrationId == integration_id)
     elif kind == IntegrationKind.PIPELINE:
-        release_query = select(Release.releaseKey).join(
-            ReleasePipeline, ReleasePipeline.releaseId == Release.id
-        ).where(ReleasePipeline.pipelineIntegrationId == integration_id)
-    if release_query is not None:
-        keys = sorted(set(session.scalars(release_query)))
-        if keys:
-            blockers.append(f"releases {', '.join(keys)}")
-    if kind in (IntegrationKind.SCM, IntegrationKind.TARGET):
-        column = PipelineIntegration.scmIntegrationId if kind == IntegrationKind.SCM else PipelineIntegration.targetIntegrationId
-        names = sorted(session.scalars(select(PipelineIntegration.displayName).where(column == integration_id)))
-        if names:
-            blockers.append(f"pipelines {', '.join(names)}")
-    return blockers
+        query = select(Release.releaseKey, Release.status).join(
+            ReleasePipeline, ReleasePipeline.releaseId == Release.id).where(ReleasePipeline.pipelineIntegrationId == integration_id)
+    rows = set(session.execute(query).all()) if query is not None else set()
+    live = sorted({key for key, status in rows if status not in ENDED_RELEASE_STATUSES})
+    ended = sorted({key for key, status in rows if status in ENDED_RELEASE_STATUSES})
+    return live, ended
+
+
+def _pipelines_using(session: Session, kind: IntegrationKind, integration_id: str, *, removed: bool) -> list[str]:
+    if kind not in (IntegrationKind.SCM, IntegrationKind.TARGET):
+        return []
+    column = PipelineIntegration.scmIntegrationId if kind == IntegrationKind.SCM else PipelineIntegration.targetIntegrationId
+    hidden = PipelineIntegration.removedAt.is_not(None) if removed else PipelineIntegration.removedAt.is_(None)
+    return sorted(session.scalars(select(PipelineIntegration.displayName).where(column == integration_id, hidden)))
+
+
+def kept_for(session: Session, *, tenant_id: str, integration_id: str) -> list[str]:
+    """The cancelled and archived releases that keep an integration hidden rather than deleted."""
+    kind, _ = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    return _release_keys(session, kind, integration_id)[1]
 
 
 def remove_integration(session: Session, *, tenant_id: str, integration_id: str) -> IntegrationView:
-    """Delete an integration. Refused while releases or pipelines use a repository, target or
-    pipeline; a communication or ticket integration is cleared from the releases that named it."""
+    """Remove an integration. Refused while live releases or pipelines use a repository, target or pipeline.
+    One only cancelled or archived releases (or removed pipelines) name is hidden instead of deleted: those
+    releases keep their history, and it is offered nowhere again. A communication or ticket integration is
+    deleted and cleared from the releases that named it."""
     kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
-    blockers = _users(session, kind, integration_id)
+    live, ended = _release_keys(session, kind, integration_id)
+    blockers = [f"releases {', '.join(live)}"] if live else []
+    pipelines = _pipelines_using(session, kind, integration_id, removed=False)
+    if pipelines:
+        blockers.append(f"pipelines {', '.join(pipelines)}")
     if blockers:
         raise InUseError(
-            f"“{row.displayName}” is used by {' and '.join(blockers)}: remove those first, or disable it instead"
+            f"“{row.displayName}” is used by {' and '.join(blockers)}: remove those first (a release: cancel or "
+            "archive it), or disable it instead"
         )
+    if ended or _pipelines_using(session, kind, integration_id, removed=True):
+        row.removedAt, row.isActive = utcnow(), False  # the seed's RESTRICT keys keep the row; nothing offers it
+        session.flush()
+        return view_of(kind, row)
     view = view_of(kind, row)
     session.delete(row)
     session.flush()

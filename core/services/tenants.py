@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from core.enums import Role
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, Problem
 from core.models import Account, Tenant
+from core.services import audit
 
 
 def add_tenant(session: Session, *, name: str, slack_team_id: str, slack_enterprise_id: str | None = None) -> Tenant:
@@ -32,15 +33,25 @@ def ensure_tenant(session: Session, *, slack_team_id: str, name: str, slack_ente
     return tenant
 
 
-def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, display_name: str) -> Account:
-    """The account of a Slack user, created on first sight; a workspace's first account is its admin."""
+def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, display_name: str,
+                   named_admins: frozenset[str] = frozenset(), arriving: bool = False) -> Account:
+    """The account of a Slack user, created on first sight. People the operator names (RELEASEBOT_ADMINS)
+    are admins, promoted if they were members; anyone else is a member, but for the first person arriving
+    (`arriving`: their own request, not named as a pilot) in a workspace that has no admin at all and
+    none named by the operator."""
     account = session.scalar(
         select(Account).where(Account.tenantId == tenant_id, Account.slackUserId == slack_user_id)
     )
     if account is not None:
+        if slack_user_id in named_admins and account.role != Role.ADMIN:
+            account.role = Role.ADMIN
+            session.flush()
         return account
-    has_accounts = session.scalar(select(func.count()).select_from(Account).where(Account.tenantId == tenant_id))
-    role = Role.MEMBER if has_accounts else Role.ADMIN
+    if slack_user_id in named_admins:
+        role = Role.ADMIN
+    else:
+        first = arriving and not named_admins and not _admin_count(session, tenant_id)
+        role = Role.ADMIN if first else Role.MEMBER
     account = Account(tenantId=tenant_id, slackUserId=slack_user_id, displayName=display_name, role=role)
     session.add(account)
     session.flush()  # a racing twin fails here on the unique key; the caller retries and finds it
@@ -92,6 +103,71 @@ def list_tenants(session: Session) -> list[Tenant]:
 def list_accounts(session: Session, *, tenant_id: str) -> list[Account]:
     """The tenant's accounts, by name."""
     return list(session.scalars(select(Account).where(Account.tenantId == tenant_id).order_by(Account.displayName)))
+
+
+def _admin_count(session: Session, tenant_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(Account)
+                          .where(Account.tenantId == tenant_id, Account.role == Role.ADMIN)) or 0
+
+
+def list_admins(session: Session, *, tenant_id: str) -> list[Account]:
+    """The tenant's admins, by name."""
+    return list(session.scalars(select(Account).where(Account.tenantId == tenant_id, Account.role == Role.ADMIN)
+                                .order_by(Account.displayName, Account.id)))
+
+
+def require_admin(session: Session, *, tenant_id: str, actor_account_id: str | None) -> Account | None:
+    """The acting admin of this tenant; PermissionDeniedError for anyone else. None acts as the operator
+    (the CLI, an installation): callers pass None only where no Slack user is acting."""
+    if actor_account_id is None:
+        return None
+    actor = session.scalar(select(Account).where(Account.id == actor_account_id, Account.tenantId == tenant_id))
+    if actor is None or actor.role != Role.ADMIN:
+        raise PermissionDeniedError("only a releasebot admin of this workspace can do this: ask one of them "
+                                    "(`/release admins` lists them)")
+    return actor
+
+
+def grant_admin(session: Session, *, tenant_id: str, slack_user_id: str, display_name: str,
+                actor_account_id: str | None = None) -> Account:
+    """Make a Slack user of the tenant an admin (creating the account if needed). `actor_account_id` must be
+    an admin's; None is the operator or the installation (the installer becomes the first admin)."""
+    actor = require_admin(session, tenant_id=tenant_id, actor_account_id=actor_account_id)
+    account = session.scalar(select(Account).where(Account.tenantId == tenant_id, Account.slackUserId == slack_user_id))
+    if account is None:
+        account = Account(tenantId=tenant_id, slackUserId=slack_user_id, displayName=display_name, role=Role.ADMIN)
+        session.add(account)
+        session.flush()
+    elif account.role == Role.ADMIN:
+        return account
+    account.role = Role.ADMIN
+    session.flush()
+    audit.record(session, tenant_id=tenant_id, actor=actor, subject_kind=audit.ADMIN_SUBJECT, subject_id=account.id,
+                 subject_name=account.displayName, action="admin granted")
+    return account
+
+
+def revoke_admin(session: Session, *, tenant_id: str, account_id: str, actor_account_id: str | None,
+                 named_admins: frozenset[str] = frozenset()) -> Account:
+    """Make an admin a member again. Refused for the last admin (a workspace always keeps one) and for the
+    people the operator names in RELEASEBOT_ADMINS. The tenant's admin rows are locked first, so two admins
+    revoking each other at once cannot leave none."""
+    admins = list(session.scalars(select(Account).where(Account.tenantId == tenant_id, Account.role == Role.ADMIN)
+                                  .order_by(Account.id).with_for_update()))
+    actor = require_admin(session, tenant_id=tenant_id, actor_account_id=actor_account_id)
+    target = next((a for a in admins if a.id == account_id), None)
+    if target is None:
+        raise NotFoundError("that person is not an admin of releasebot in this workspace")
+    if target.slackUserId in named_admins:
+        raise PermissionDeniedError(f"{target.displayName} is named an admin by the operator (RELEASEBOT_ADMINS): "
+                                    "only the operator can change that")
+    if len(admins) <= 1:
+        raise ConflictError([Problem("admin", "the last admin cannot be removed: make someone else admin first")])
+    target.role = Role.MEMBER
+    session.flush()
+    audit.record(session, tenant_id=tenant_id, actor=actor, subject_kind=audit.ADMIN_SUBJECT, subject_id=target.id,
+                 subject_name=target.displayName, action="admin revoked")
+    return target
 
 
 def require_role(account: Account, role: Role) -> None:

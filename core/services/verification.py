@@ -4,16 +4,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.crypto import MISSING_KEYS, CredentialCipher
-from core.enums import IntegrationKind
-from core.errors import ConfigurationError, IntegrationError
+from core.enums import IntegrationKind, TaskState
+from core.errors import ConfigurationError, IntegrationError, NotFoundError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.registry import build_client
-from core.models import INTEGRATION_MODELS, ScmIntegration, TargetIntegration
+from core.models import INTEGRATION_MODELS, IntegrationVerification, ScmIntegration, TargetIntegration
 from core.services import installations
 from core.services.integrations import (
     DETAIL_COLUMNS,
@@ -22,6 +23,8 @@ from core.services.integrations import (
     get_row,
     load_secrets,
     record_verification,
+    utcnow,
+    view_of,
 )
 
 DEFAULT_CONCURRENCY = 8
@@ -119,7 +122,8 @@ def verify_all(session: Session, *, tenant_id: str, cipher: CredentialCipher, ct
     a row a client cannot use is that row's INVALID reason. Remote calls run in threads; the
     database is touched only from the caller's thread."""
     rows = [(kind, row) for kind in IntegrationKind for row in session.scalars(
-        select(INTEGRATION_MODELS[kind.value]).where(INTEGRATION_MODELS[kind.value].tenantId == tenant_id)
+        select(INTEGRATION_MODELS[kind.value]).where(INTEGRATION_MODELS[kind.value].tenantId == tenant_id,
+                                                 INTEGRATION_MODELS[kind.value].removedAt.is_(None))
         .order_by(INTEGRATION_MODELS[kind.value].displayName))]
     require_readable_credentials([row for _, row in rows], cipher)
     ctx = installations.slack_context(session, tenant_id=tenant_id, cipher=cipher, ctx=ctx)
@@ -142,3 +146,76 @@ def verify_all(session: Session, *, tenant_id: str, cipher: CredentialCipher, ct
 def _deferred_verify(session, kind, row, cipher, ctx) -> Callable[[], None] | str:
     config = config_of(session, kind, row, cipher)  # readable: require_readable_credentials ran first
     return lambda: build_client(kind, config, ctx).verify()
+
+
+# --- verifications owed (asked from Slack; the runner carries them out) ----------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationOutcome:
+    """An owed verification, carried out: the integration as it now stands, and whom to tell where."""
+
+    tenant_id: str
+    view: IntegrationView | None  # None: the integration was removed meanwhile
+    problem: str | None  # None: VALID
+    notify_slack_user: str | None
+    view_id: str | None
+
+
+def owe_verification(session: Session, *, tenant_id: str, integration_id: str, requested_by: str | None,
+                     notify_slack_user: str | None = None, view_id: str | None = None) -> str:
+    """Record that the integration is to be verified by the runner (not inside Slack's 3 seconds); one
+    owed verification per integration at a time: asking again only changes whom to tell."""
+    get_row(session, tenant_id=tenant_id, integration_id=integration_id)  # the tenant's own, not removed
+    owed = session.scalar(select(IntegrationVerification).where(
+        IntegrationVerification.tenantId == tenant_id, IntegrationVerification.integrationId == integration_id,
+        IntegrationVerification.state == TaskState.PENDING))
+    if owed is None:
+        owed = IntegrationVerification(tenantId=tenant_id, integrationId=integration_id, state=TaskState.PENDING,
+                                       requestedAt=utcnow())
+        session.add(owed)
+    owed.requestedByAccountId, owed.notifySlackUserId, owed.viewId = requested_by, notify_slack_user, view_id
+    session.flush()
+    return owed.id
+
+
+def due_verifications(session: Session, limit: int = 50) -> list[str]:
+    """Owed verifications no worker holds, oldest first."""
+    now = utcnow()
+    return list(session.scalars(select(IntegrationVerification.id).where(
+        IntegrationVerification.state == TaskState.PENDING,
+        or_(IntegrationVerification.claimedUntil.is_(None), IntegrationVerification.claimedUntil < now))
+        .order_by(IntegrationVerification.requestedAt).limit(limit)))
+
+
+def prepared_check(session: Session, *, tenant_id: str, integration_id: str, cipher: CredentialCipher,
+                   ctx: ProviderContext) -> Callable[[], None] | str:
+    """The provider call that verifies an integration, to run outside the transaction, or the reason it is
+    invalid already (its pipeline names another workspace's repository)."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    require_readable_credentials([row], cipher)
+    problem = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
+    return problem or _deferred_verify(session, kind, row, cipher, ctx)
+
+
+def run_check(check: Callable[[], None] | str) -> str | None:
+    """Carry out a prepared check: None when the provider accepts the integration, else why not."""
+    return check if isinstance(check, str) else _check(check)
+
+
+def finish_verification(session: Session, *, verification_id: str, error: str | None,
+                        record: bool = True) -> VerificationOutcome:
+    """Store the outcome on the integration (unless `record` is False: the bot could not check it) and
+    mark the owed verification done."""
+    owed = session.get(IntegrationVerification, verification_id)
+    owed.state, owed.outcome, owed.finishedAt, owed.claimedUntil = TaskState.DONE, error, utcnow(), None
+    view = None
+    try:
+        if record:
+            view = record_verification(session, tenant_id=owed.tenantId, integration_id=owed.integrationId, error=error)
+        else:
+            view = view_of(*get_row(session, tenant_id=owed.tenantId, integration_id=owed.integrationId))
+    except NotFoundError:  # removed while it waited
+        error = error or "it was removed before it could be verified"
+    session.flush()
+    return VerificationOutcome(owed.tenantId, view, error, owed.notifySlackUserId, owed.viewId)

@@ -63,9 +63,15 @@ def start_follower() -> bool:
 
 
 @pytest.fixture
-def running_bot(engine, tmp_path, slack, poll_seconds, start_follower):
+def named_admins() -> tuple[str, ...]:
+    """RELEASEBOT_ADMINS of the bot; a test of the operator's admins overrides it."""
+    return ()
+
+
+@pytest.fixture
+def running_bot(engine, tmp_path, slack, poll_seconds, start_follower, named_admins):
     runtime = Runtime(Settings(
-        poll_seconds=poll_seconds, claim_seconds=5,
+        poll_seconds=poll_seconds, claim_seconds=5, admins=named_admins,
         database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))

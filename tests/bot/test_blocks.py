@@ -130,7 +130,7 @@ def test_the_modal_stays_within_slacks_limits_and_uses_core_field_names_as_block
 def test_the_setup_modal_says_what_is_missing_and_how_to_add_it():
     modal = setup_needed_modal(["store target"])
     text = str(modal["blocks"])
-    assert "no verified, active *store target*" in text and "releasebot integration add" in text
+    assert "no verified, active *store target*" in text and "/release integrations" in text
 
 
 def test_options_are_filtered_by_what_is_typed_and_capped_at_100():

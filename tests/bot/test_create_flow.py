@@ -143,7 +143,7 @@ def test_a_workspace_without_verified_integrations_is_told_what_to_add(running_b
     modal = modal_of(running_bot.slack)
     assert modal["callback_id"] == CallbackId.SETUP_NEEDED
     text = json.dumps(modal["blocks"])
-    assert "source control integration" in text and "store target" in text and "releasebot integration add" in text
+    assert "source control integration" in text and "store target" in text and "/release integrations" in text
     with running_bot.runtime.unit_of_work() as s:  # the workspace became a tenant on its first request
         assert s.scalar(select(Tenant.name).where(Tenant.slackTeamId == running_bot.team_id)) == "acme"
 

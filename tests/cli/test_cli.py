@@ -139,3 +139,19 @@ def test_the_console_script_is_installed(env):
     result = subprocess.run([str(script), "tenant", "list"], capture_output=True, text=True, cwd=env)
     assert result.returncode == 1
     assert result.stderr.strip().endswith("run `releasebot db upgrade`")
+
+
+def test_the_cli_changes_integrations_through_the_audited_core_functions(workspace, capsys):
+    scm = run_json(capsys, "integration", "add", "scm", "--tenant", "T100", "--provider", "github", "--name",
+                   "App repo", "--field", "organization=acme", "--field", "repository=app", "--secret", "token=ghp_cli",
+                   "--no-verify")
+    run_json(capsys, "integration", "disable", scm["id"], "--tenant", "T100")
+    code, out, _ = run(capsys, "integration", "remove", scm["id"], "--tenant", "T100")
+    assert code == 0 and out.strip() == "removed scm “App repo”"
+    entries = run_json(capsys, "integration", "audit", "--tenant", "T100")
+    assert [(e["action"], e["actor"], e["subject_name"]) for e in entries] == [
+        ("removed", "the operator (CLI)", "App repo"), ("disabled", "the operator (CLI)", "App repo"),
+        ("added", "the operator (CLI)", "App repo")]
+    assert entries[-1]["detail"] == "github; fields: organization, repository; secrets: token"
+    code, out, _ = run(capsys, "integration", "audit", "--tenant", "T100")
+    assert code == 0 and "ghp_cli" not in out and "removed" in out
