@@ -33,6 +33,16 @@ def latest(slack, callback_id: str) -> dict:
     return wait_for(lambda: [v for v in list(slack.views.values()) if v["callback_id"] == callback_id])[-1]
 
 
+def opened_after(slack, callback_id: str, before: int) -> dict:
+    """The view with this callback id the bot opens next (after `before` such views existed)."""
+    return wait_for(lambda: (found := [v for v in list(slack.views.values()) if v["callback_id"] == callback_id])
+                    and len(found) > before and found)[-1]
+
+
+def count_of(slack, callback_id: str) -> int:
+    return len([v for v in list(slack.views.values()) if v["callback_id"] == callback_id])
+
+
 def in_view(user, view: dict, action_id: str, *, value: str | None = None, option: str | None = None):
     """A button (or an overflow choice) pressed inside a modal."""
     action = {"type": "button", "action_id": action_id, "block_id": "b", "action_ts": "1700000000.000001"}
@@ -304,11 +314,11 @@ def test_an_admin_edits_verifies_disables_and_removes_from_the_list(running_bot,
     wait_for(lambda: any("*App Store* is disabled" in json.dumps(c.params["view"]) for c in slack.calls_to("views.update")))
 
     in_view(admin, listing, ActionId.INTEGRATION_MENU, option=f"remove:{world.scm.id}")
-    confirm = latest(slack, CallbackId.INTEGRATION_REMOVE)
+    confirm = opened_after(slack, CallbackId.INTEGRATION_REMOVE, 0)
     refused = admin.view_submission(confirm, {}, view_id=confirm["id"]).json()
     assert "Not removed" in json.dumps(refused["view"]) and "pipelines Jenkins Android, Jenkins iOS" in json.dumps(refused["view"])
     in_view(admin, listing, ActionId.INTEGRATION_MENU, option=f"remove:{world.android_pipeline.id}")
-    confirm = latest(slack, CallbackId.INTEGRATION_REMOVE)
+    confirm = opened_after(slack, CallbackId.INTEGRATION_REMOVE, 1)
     done = admin.view_submission(confirm, {}, view_id=confirm["id"]).json()
     assert "*Jenkins Android* is removed." in json.dumps(done["view"])
     wait_for(lambda: any(c.params.get("view_id") == listing["id"] and "Jenkins Android" not in json.dumps(c.params["view"])
