@@ -19,8 +19,10 @@ PLAY_NOTES_LIMIT = 500  # Play's release notes, per language
 
 
 def _whats_new(f: AskFacts) -> InputBlock:
+    # Slack refuses a form whose pre-filled value is longer than the input takes: cut at a line, say so.
+    notes = f.notes if len(f.notes or "") <= WHATS_NEW_LIMIT else f.notes[:WHATS_NEW_LIMIT - 1].rsplit("\n", 1)[0] + "\n…"
     return InputBlock(block_id=BlockId.WHATS_NEW, label="What's New in this version", optional=True, element=PlainTextInputElement(
-        action_id=ActionId.WHATS_NEW, multiline=True, max_length=WHATS_NEW_LIMIT, initial_value=f.notes or None,
+        action_id=ActionId.WHATS_NEW, multiline=True, max_length=WHATS_NEW_LIMIT, initial_value=notes or None,
         placeholder="What users read on the App Store"))
 
 
