@@ -352,6 +352,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     if not bundle_id or not key_id or not issuer_id or not config.secrets.get("privateKey"):
         raise IntegrationError("the App Store integration needs an appIdentifier, a keyId, an issuerId "
                                "and a privateKey")
+    _settings(config.settings)  # a wrong store setting fails verification, naming the setting
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="App Store Connect",
                       guard=ctx.guard, headers={"Accept": "application/json"},
                       timeout=ctx.timeout)

@@ -142,3 +142,22 @@ def test_whats_new_longer_than_apples_limit_is_refused_under_its_field():
     assert "4000" in caught.value.by_field()["whatsNew"]
     assert check_params(StoreAction.SUBMIT, {"whatsNew": "  Faster  "}, {}) == {"whatsNew": "Faster"}
     assert check_params(StoreAction.PAUSE, {"whatsNew": "ignored"}, {}) == {}
+
+
+def test_after_approval_with_phased_release_starts_the_ramp_by_itself_and_rollout_marks_it_released(store, private_key):
+    app = store.add_app(BUNDLE)
+    store.add_build(app, "1.5.0", "45")
+    settings = {"releaseType": "after_approval", "phasedRelease": "true", "markReleased": "rollout"}
+    asc = client(store, private_key)
+    asc.perform(StoreAction.SUBMIT, {}, facts(settings))
+    assert store.version("1.5.0")["releaseType"] == "AFTER_APPROVAL"
+    store.approve("1.5.0")
+    state = asc.read_state(facts(settings))
+    assert (state.phase, state.phased_day, state.target_status) == (StorePhase.ROLLING_OUT, 1, TargetStatus.RELEASED)
+    assert not store.release_requests
+
+
+def test_a_wrong_store_setting_fails_verification_naming_it(store, private_key):
+    store.add_app(BUNDLE)
+    with pytest.raises(IntegrationError, match="releaseType setting is SOMETIMES: use MANUAL or AFTER_APPROVAL"):
+        client(store, private_key, settings={"releaseType": "sometimes"}).verify()

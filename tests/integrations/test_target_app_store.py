@@ -39,9 +39,9 @@ def store(private_key):
 
 
 def client(fake, key, *, bundle: str = BUNDLE, key_id: str = KEY_ID, issuer: str = ISSUER, pem: str | None = None,
-           timeout: float = 5.0):
+           timeout: float = 5.0, settings: dict | None = None):
     config = IntegrationConfig(id="a-1", provider="APP_STORE", display_name="App Store", base_url=fake.url,
-                               fields={"appIdentifier": bundle}, settings={"keyId": key_id, "issuerId": issuer},
+                               fields={"appIdentifier": bundle}, settings={"keyId": key_id, "issuerId": issuer, **(settings or {})},
                                secrets={"privateKey": pem if pem is not None else p8(key)})
     return build_client(IntegrationKind.TARGET, config, ProviderContext(allow_private_networks=True, timeout=timeout))
 
