@@ -115,7 +115,7 @@ def test_thousands_of_mutated_signed_payloads_never_get_a_server_error(running_b
             errors.append((answer.status_code, body[:300]))
 
     started = time.monotonic()
-    give_up = started + 180
+    give_up = started + 600  # 30-40 s on a quiet machine; the bound only stops a runaway run on a loaded one
     with caplog.at_level(logging.WARNING):
         one()
     elapsed = time.monotonic() - started
