@@ -78,11 +78,11 @@ class IosRelease(Team):
         self.id, self.target = release.id, release.targets[0]
         self.build_number = self.target.buildNumber
 
-    def store_press(self, action: str, *, as_=None):
+    def store_press(self, action: str, *, as_=None, action_ts: str | None = None):
         release = self.release(VERSION)
         self.presses = getattr(self, "presses", 0) + 1  # Slack gives each press its own trigger id (a form opens once per id)
         return self.press(release, f"{ActionId.STORE_PREFIX}{action}", f"{release.id}:{self.target.id}", as_=as_,
-                          trigger_id=f"{self.presses}.{VERSION}.store")
+                          trigger_id=f"{self.presses}.{VERSION}.store", action_ts=action_ts)
 
     def form(self, action: str) -> dict:
         """The confirmation form the last press opened."""
@@ -276,3 +276,46 @@ def test_an_app_store_webhook_makes_the_runner_read_the_state_now_and_a_forged_o
         assert s.get(TargetStore, ios.target.id).nextCheckAt < later
     garbage = requests.post(url, data=b"{}", headers={"x-apple-signature": "hmacsha256=" + "0" * 64}, timeout=5)
     assert garbage.status_code == 401
+
+
+def test_clicks_repeated_while_the_store_pauses_resumes_and_completes_create_nothing_twice(running_bot, world, asc, jenkins):
+    ios = IosRelease(running_bot, world, asc, jenkins, {"phasedRelease": "true"})
+    asc.add_build(asc.app, VERSION, ios.build_number)
+    ios.confirm("submit", view_id="V0SUBMIT6")
+    wait_for(lambda: ios.target_status() == TargetStatus.SUBMITTED, timeout=30)
+    asc.approve(VERSION)
+    ios.card_says("Approved: waiting for release")
+    ios.confirm("release", view_id="V0RELEASE6")
+    ios.card_says("Phased release day 1 of 7")
+    phased_call = r"^/v1/appStoreVersionPhasedReleases/[^/]+$"
+    steps = (("pause", "pausing", "paused"), ("resume", "resuming", "day 1 of 7 (1 % of automatic updates)"),
+             ("complete", "releasing to everyone", "Live on the App Store to everyone"))
+    for n, (action, doing, shown) in enumerate(steps, start=1):
+        gate = asc.hold(phased_call)
+        if action == "complete":
+            ios.confirm(action, view_id="V0COMPLETE6")
+            retry = ios.bot.as_user(world.admin.slackUserId, "ada").view_submission(ios.form(action), {}, view_id="V0COMPLETE6")
+            assert retry.text == ""  # Slack's retry of the same form finds the first one's action
+        else:
+            ios.store_press(action, action_ts=f"17000000{n}.000100")
+            ios.store_press(action, action_ts=f"17000000{n}.000100")  # Slack's retry of the same click
+        wait_for(lambda n=n: len(asc.calls("PATCH", phased_call)) == n, timeout=30)
+        if action == "complete":  # a second person, from a card drawn before: the form says why not
+            ios.store_press(action)
+            again = ios.bot.as_user(world.admin.slackUserId, "ada").view_submission(ios.form(action), {}, view_id="V0COMPLETE7")
+            assert f"already {doing}" in again.text
+        else:
+            before = len(ios.slack.calls_to("chat.postEphemeral"))
+            ios.store_press(action)  # a second click, from a card drawn before: told ephemerally
+            told = wait_for(lambda before=before: ios.slack.calls_to("chat.postEphemeral")[before:])
+            assert f"already {doing}" in told[-1].params["text"]
+        gate.set()
+        asc.holds.clear()
+        drawn = ios.card_says(shown)
+        if action == "resume":
+            drawn = wait_for(lambda: "paused" not in (d := ios.drawn(ios.release(VERSION))) and d, timeout=30)
+        assert shown in drawn
+        assert len(asc.calls("PATCH", phased_call)) == n  # one store call per action
+        assert ios.store_rows().count(action) == 1
+    assert len(asc.release_requests) == 1 and ios.store_rows().count("submit") == 1
+    ios.until(VERSION, ReleaseStatus.RELEASED)
