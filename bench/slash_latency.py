@@ -34,12 +34,16 @@ from tests.fakes.slack import FakeSlack  # noqa: E402
 from tests.slack_requests import SIGNING_SECRET, SlackClient  # noqa: E402
 
 
-def measure(url: str, team_id: str, n: int, concurrency: int) -> list[float]:
+def measure(url: str, team_id: str, n: int, concurrency: int, sent: dict[str, float] | None = None) -> list[float]:
+    """Ack times of `n` `/release create`; `sent` gets each request's trigger id and start time."""
     client = SlackClient(url, team_id=team_id, user_id="U0ADA")
 
     def one(i: int) -> float:
+        trigger = f"bench-{i}-{time.time_ns()}"
         start = time.perf_counter()
-        response = client.command("create", trigger_id=f"bench-{i}-{time.time_ns()}")
+        if sent is not None:
+            sent[trigger] = start
+        response = client.command("create", trigger_id=trigger)
         assert response.status_code == 200, response.text
         return time.perf_counter() - start
 
@@ -64,9 +68,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def spawn(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
-    """A server in its own process (its own interpreter and GIL, as in production), once it answers."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def spawn(command: list[str], port: int, env: dict[str, str], log=subprocess.DEVNULL) -> subprocess.Popen:
+    """A server in its own process (its own interpreter and GIL, as in production), once it answers;
+    its output goes to `log` (an open file), or nowhere."""
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -87,7 +92,8 @@ def report(label: str, times: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="releasebot serve --workers N")
     parser.add_argument("--bare-bolt", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the baseline's process
     parser.add_argument("--slack-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -108,18 +114,22 @@ def main() -> None:
         env.pop("SLACK_APP_TOKEN", None)
         ours_port, bare_port = free_port(), free_port()
         bot = spawn([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(ours_port),
-                     "--no-migrate", "--no-follower"], ours_port, env)
+                     "--no-migrate", "--no-follower", "--workers", str(args.workers)], ours_port, env)
         bare = spawn([sys.executable, __file__, "--bare-bolt", str(bare_port), "--slack-url", slack.url + "/api/"],
                      bare_port, env)
         try:
-            print(f"/release create, {args.requests} requests, {args.concurrency} at a time "
-                  "(each server in its own process; the fake Slack and the clients in this one)")
+            print(f"/release create, {args.requests} requests, {args.concurrency} at a time, releasebot serve "
+                  f"--workers {args.workers} (each server in its own processes; the fake Slack and the clients in this one)")
             measure(f"http://127.0.0.1:{ours_port}", slack.team_id, 20, 5)  # warm up
+            sent: dict[str, float] = {}
             ours = report("releasebot", measure(f"http://127.0.0.1:{ours_port}", slack.team_id,
-                                                args.requests, args.concurrency))
+                                                args.requests, args.concurrency, sent))
             deadline = time.monotonic() + 60  # let the modals opened after the acks finish first
             while len(slack.calls_to("views.open")) < args.requests + 20 and time.monotonic() < deadline:
                 time.sleep(0.1)
+            opened = [c.at - sent[c.params["trigger_id"]] for c in slack.calls_to("views.open")
+                      if c.params.get("trigger_id") in sent]
+            report("modal opened", opened + [float("inf")] * (args.requests - len(opened)))
             measure(f"http://127.0.0.1:{bare_port}", slack.team_id, 20, 5)
             base = report("bare Bolt (ack only)", measure(f"http://127.0.0.1:{bare_port}", slack.team_id,
                                                           args.requests, args.concurrency))

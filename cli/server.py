@@ -5,6 +5,7 @@ import errno
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -49,12 +50,13 @@ class DeadlineChannel(HTTPChannel):
         return super().received(data)
 
 
-def make_server(runtime: Runtime, host: str, port: int):
-    """A waitress server for the bot and its follower (call `.run()` to serve)."""
+def make_server(runtime: Runtime, host: str, port: int, sockets: list[socket.socket] | None = None):
+    """A waitress server for the bot and its follower (call `.run()` to serve), on `host:port` or on the
+    already bound `sockets` (a `--workers` process shares its parent's)."""
     bot = build_bot(runtime)
-    server = waitress.create_server(Observed(WebApp(bot, runtime), runtime, bot.follower), host=host, port=port,
-                                    threads=LISTENER_THREADS,
-                                    ident="releasebot", **HTTP_LIMITS)
+    where = dict(sockets=sockets) if sockets else dict(host=host, port=port)
+    server = waitress.create_server(Observed(WebApp(bot, runtime), runtime, bot.follower), threads=LISTENER_THREADS,
+                                    ident="releasebot", **where, **HTTP_LIMITS)
     # One server per address the host resolves to (MultiSocketServer) or just one.
     for listener in [server, *getattr(server, "map", {}).values()]:
         if hasattr(listener, "channel_class"):
@@ -92,10 +94,15 @@ def _listening(rt: Runtime, host: str, port: int):
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
 @click.option("--no-follower", is_flag=True, help="Leave following builds to `releasebot worker` processes.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="HTTP processes sharing the port (the follower runs in the first); about one per core.")
 @pass_runtime
-def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool) -> None:
+def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool, workers: int) -> None:
     """Run the Slack bot: HTTP on /slack/events (or Socket Mode when SLACK_APP_TOKEN is set)."""
     _prepare(rt, not no_migrate)
+    if workers > 1 and not rt.settings.slack_app_token:
+        serve_workers(rt, host, port, workers, follower=not no_follower)
+        return
     if rt.settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -116,6 +123,78 @@ def serve(rt: Runtime, host: str, port: int, no_migrate: bool, no_follower: bool
     if following:
         _stop_runner(bot.follower, *following, deadline)
     log.info("releasebot: stopped")
+
+
+def serve_workers(rt: Runtime, host: str, port: int, workers: int, *, follower: bool) -> None:
+    """`serve --workers N`: bind the port once, then fork N processes that each accept on it with their own
+    interpreter (one GIL each: a request's CPU work no longer waits for the others'), waitress and database
+    pool; the follower runs in the first only. SIGTERM is passed on: each process stops as `serve` does (stop
+    accepting, answer what is in flight, finish the runner's round) and this one exits 0 when all have; a
+    second SIGTERM ends them at once."""
+    try:
+        listener = socket.create_server((host, port), backlog=1024)
+    except OSError as exc:
+        hint = {errno.EADDRINUSE: "another process is listening there: stop it or pick another --port",
+                errno.EACCES: "ports below 1024 need privileges: pick another --port"}.get(exc.errno, "check --host and --port")
+        raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): {hint}") from None
+    rt.engine.dispose()  # no pooled connection crosses a fork
+    children = []
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker process: serve on the shared socket until told to stop, then leave
+            code = 0
+            try:
+                _serve_one(rt, listener, follower=follower and index == 0)
+            except BaseException:  # noqa: BLE001 (a child must never return into the parent's code)
+                log.exception("releasebot: worker process %d failed", index)
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children.append(pid)
+    listener.close()
+    log.info("releasebot: listening on http://%s:%s/slack/events with %d processes (%s)", host,
+             listener.getsockname()[1] if port == 0 else port, workers, ", ".join(map(str, children)))
+    _wait_for_children(children)
+    log.info("releasebot: stopped")
+
+
+def _serve_one(rt: Runtime, listener: socket.socket, *, follower: bool) -> None:
+    termination = Termination.install()
+    server, bot = make_server(rt, "", 0, sockets=[listener])
+    following = bot.follower.start() if follower else None
+    serve_until_terminated(server, termination, rt.settings.shutdown_seconds)
+    if following:
+        _stop_runner(bot.follower, *following, termination.deadline(rt.settings.shutdown_seconds))
+
+
+def _wait_for_children(children: list[int]) -> None:
+    """Pass SIGTERM/SIGINT on to the worker processes (a second one kills them) and wait for them all."""
+    signals_seen = []
+
+    def forward(signum, frame) -> None:
+        signals_seen.append(signum)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL if len(signals_seen) > 1 else signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    alive, failed = set(children), False
+    while alive:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        alive.discard(pid)
+        failed = failed or os.waitstatus_to_exitcode(status) != 0
+        if alive and not signals_seen:  # one died unasked: stop the others rather than serve half-broken
+            log.error("releasebot: worker process %d exited: stopping the others", pid)
+            forward(signal.SIGTERM, None)
+    if failed and len(signals_seen) < 2:
+        raise SystemExit(1)
 
 
 @click.command()

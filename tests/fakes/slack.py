@@ -58,6 +58,7 @@ class ApiCall:
     http_method: str
     status: int = 200
     error: str | None = None
+    at: float = field(default_factory=time.perf_counter)  # when it arrived (benchmarks time what follows an ack)
 
     @property
     def ok(self) -> bool:
