@@ -48,6 +48,7 @@ class Runner:
         self._wake = threading.Event()
         self.started_at: float | None = None  # time.monotonic() when run() began
         self.last_round_at: float | None = None  # and at the end of the last round: the heartbeat
+        self.more = False  # the last round left due work for the next
 
     @property
     def max_failures(self) -> int:
@@ -57,12 +58,15 @@ class Runner:
         """The runner's instance of one kind of work (to run one of its steps directly)."""
         return next(k for k in self.kinds if isinstance(k, kind))
 
-    def tick(self) -> int:
-        """One round: every kind of work, in order; returns how many steps ran."""
-        done = 0
+    def tick(self, batch: int | None = None) -> int:
+        """One round: every kind of work, in order; returns how many steps ran. With `batch`, each kind runs at
+        most that many of its due steps (the earliest due first) and `more` says whether some were left."""
+        done, self.more = 0, False
         with metrics.ROUND_SECONDS.time():
             for kind in self.kinds:
                 due = kind.due()
+                if batch is not None and len(due) > batch:
+                    due, self.more = due[:batch], True
                 self._each(kind.run, due)
                 done += len(due)
         self.last_round_at = time.monotonic()
@@ -98,10 +102,15 @@ class Runner:
         log.info("runner %s started", self.ctx.worker)
         while not stop.is_set():
             try:
-                self.tick()
+                # Short rounds (a batch of each kind, as many as run at once) keep the way from a wake to its
+                # card and thread short however much polling is due: a build a webhook ended is due first
+                # (core.services.webhooks.AT_ONCE), and its card and thread line follow in the same round.
+                self.tick(batch=self.concurrency)
             except Exception:  # keep working for everyone else; the log has the details
                 log.exception("runner round failed")
-            self._wake.wait(self.ctx.interval)
+                self.more = False
+            if not self.more:  # (work left over: the next round at once)
+                self._wake.wait(self.ctx.interval)
             self._wake.clear()
 
     def release_claims(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,9 @@ from core.models import (
 )
 from core.services.integrations import load_secrets, utcnow
 
+# Before any real time: the runner's next round looks at a build a webhook says has ended before the builds
+# merely due a poll (they are taken earliest due first), so its card and thread line follow at once.
+AT_ONCE = datetime(2000, 1, 1)
 
 def _builds_of(session: Session, pipeline_type: PipelineType, *conditions):
     return session.execute(
@@ -64,7 +68,7 @@ def github_workflow_run(session: Session, *, cipher: CredentialCipher, run_id: s
                                    resultId=build.id))
     except IntegrityError:
         return None  # GitHub redelivered it: already acted on
-    build.nextCheckAt = utcnow()
+    build.nextCheckAt = AT_ONCE
     return build.id
 
 
@@ -85,7 +89,7 @@ def jenkins_notification(session: Session, *, cipher: CredentialCipher, pipeline
     if not matches:
         return None
     build = matches[0][0]
-    build.nextCheckAt = utcnow()
+    build.nextCheckAt = AT_ONCE
     return build.id
 
 
