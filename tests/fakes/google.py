@@ -23,8 +23,10 @@ be lower than one.", "DRAFT release must not have fraction"); inAppUpdatePriorit
 change once the release is rolled out; every versionCode must have been uploaded (a bundle/APK of the
 app: tests call `upload`). A track read lists its active releases, and empty lists are left out as
 Google's JSON does. Starting a staged rollout keeps the track's completed release serving everyone
-else, as Play does. Messages Google words in ways the reference does not show (unknown version code)
-are ours, in Google's envelope.
+else, as Play does. The edit, "User fraction must be lower than one." and "DRAFT release must not have
+fraction" messages are Google's as users report them; the others (unknown version code, a missing or
+zero fraction, a priority out of range or changed, two staged releases) are worded by us, in Google's
+envelope, since the reference does not quote them.
 """
 from __future__ import annotations
 
