@@ -462,3 +462,17 @@ def test_bad_modal_values_name_their_field_and_the_fix():
     assert problems["inAppUpdatePriority"].startswith("in-app update priority is a whole number from 0")
     with pytest.raises(ValidationError, match="Google Play has no pause"):
         check_params(StoreAction.PAUSE, {}, {})
+
+
+def test_an_edit_can_be_read_and_lists_the_apps_tracks_and_expires_as_google_says(google, play):
+    headers = {"Authorization": f"Bearer {play.access_token()}"}
+    base = f"{google.url}/androidpublisher/v3/applications/{PACKAGE}/edits"
+    edit = requests.post(base, json={}, headers=headers, timeout=5).json()
+    assert requests.get(f"{base}/{edit['id']}", headers=headers, timeout=5).json() == edit
+    tracks = requests.get(f"{base}/{edit['id']}/tracks", headers=headers, timeout=5).json()
+    assert tracks == {"kind": "androidpublisher#tracksListResponse",
+                      "tracks": [{"track": name} for name in ("production", "beta", "alpha", "internal")]}
+    google.expire(edit["id"])
+    answer = requests.get(f"{base}/{edit['id']}/tracks/production", headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()["error"]["message"], answer.json()["error"]["status"]) == (
+        400, "This edit has expired, please create a new Edit.", "FAILED_PRECONDITION")
