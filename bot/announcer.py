@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.email import email_of
+from bot.blocks.home import home_view
 from bot.blocks.integrations import verification_text, verified_modal
 from bot.blocks.notices import notice_blocks, notice_text
 from bot.cards import publish_card, tell_requester
@@ -18,6 +19,7 @@ from core.models import CommunicationIntegration
 from core.runner.context import Announcement, CardJob, PostedCard
 from core.runtime import Runtime
 from core.services.cards import get_card
+from core.services.home import Home
 from core.services.verification import VerificationOutcome, config_of
 
 log = logging.getLogger("releasebot.announcer")
@@ -110,3 +112,12 @@ class SlackAnnouncer:
                 log.info("could not update the verification's modal (%s): sending a message",
                          exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
         client.chat_postMessage(channel=outcome.notify_slack_user, text=verification_text(outcome.view, outcome.problem))
+
+    def publish_home(self, home: Home) -> None:
+        """Publish a person's Home tab; a 429 the client's own retries could not ride out goes back to the runner,
+        which publishes again after Retry-After."""
+        client = self.clients.for_tenant(home.tenant_id)
+        try:
+            client.views_publish(user_id=home.slack_user_id, view=home_view(home))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise _translate(exc, oauth=self.oauth) from None

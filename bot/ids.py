@@ -20,6 +20,7 @@ class CallbackId(StrEnum):
     INTEGRATION_REMOVE = "integration_remove"  # what removing does, and a confirmation
     INTEGRATION_RESULT = "integration_result"  # verifying…, then the outcome
     ADMINS = "admins_list"  # /release admins
+    HOME = "release_home"  # the App Home tab
 
 
 class BlockId(StrEnum):

@@ -241,6 +241,17 @@ def _check_block_suggestion(payload: dict) -> None:
     _check_view(payload.get("view"), optional=True)
 
 
+def _check_app_home_opened(event: dict) -> None:
+    # Slack sends `tab` ("home" or "messages") and, once a Home view was published, that `view`.
+    _require(is_user_id(event.get("user")), "`event.user` must be a Slack user id")
+    _require(_str(event.get("tab")) and _str(event.get("channel"), pattern=SLACK_ID), "`event.tab` and `event.channel` must be text")
+    _require(_dict(event.get("view")), "`event.view` must be an object")
+
+
+EVENT_CHECKS: dict[str, Callable[[dict], None]] = {
+    "app_home_opened": _check_app_home_opened,
+}
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "block_actions": _check_block_actions,
     "view_submission": _check_view_submission,
@@ -267,6 +278,7 @@ def parse_payload(raw: bytes, content_type: str | None) -> dict:
             tokens = payload["event"].get("tokens")
             _require(_dict(tokens, optional=False) and all(isinstance(v, list) for v in tokens.values()),
                      "`event.tokens` must be an object of lists")
+        EVENT_CHECKS.get(payload["event"]["type"], lambda event: None)(payload["event"])
     elif payload.get("type") in CHECKS:
         CHECKS[payload["type"]](payload)
     else:

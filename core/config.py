@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     slack_client_secret: str | None = _env("slack_client_secret", "SLACK_CLIENT_SECRET", None)
     slack_redirect_uri: str | None = _env("slack_redirect_uri", "SLACK_REDIRECT_URI", None)  # as in the manifest
     admins: Annotated[tuple[str, ...], NoDecode] = _env("admins", "RELEASEBOT_ADMINS", ())  # Slack user ids the operator makes admins
+    # A person's App Home is published at most once per this many seconds; changes in between are coalesced.
+    home_seconds: float = _seconds("home_seconds", "RELEASEBOT_HOME_SECONDS", 5.0)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

@@ -666,5 +666,26 @@ class IntegrationVerification(Base):
     outcome: Mapped[str | None] = mapped_column(ProseType)  # None: VALID; else why not
     requestedAt: Mapped[datetime] = mapped_column(DateTime)
     finishedAt: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class HomeView(Base):
+    """A person's App Home tab: owed (published again) whenever `revision` moves past `publishedRevision`,
+    never sooner than `notBefore` (Slack rate-limits views.publish per user). A row exists once the person
+    opened their Home: only they are owed re-publishing when something changes."""
+
+    __tablename__ = "home_views"
+    __table_args__ = (UniqueConstraint("tenantId", "slackUserId", name="uq_home_views_tenant_user"),
+                      Index("ix_home_views_due", "nextAttemptAt"), OUR_TABLE_ARGS)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    tenantId: Mapped[str] = mapped_column(TenantIdType, ForeignKey("tenants.id", ondelete="CASCADE"))
+    slackUserId: Mapped[str] = mapped_column(IdType)
+    revision: Mapped[int] = mapped_column(server_default=text("1"))
+    publishedRevision: Mapped[int] = mapped_column(server_default=text("0"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    nextAttemptAt: Mapped[datetime | None] = mapped_column(DateTime)  # due from then; None: up to date
+    notBefore: Mapped[datetime | None] = mapped_column(DateTime)  # the last publish + the per-person interval
+    publishedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    lastError: Mapped[str | None] = mapped_column(ProseType)
     claimedBy: Mapped[str | None] = mapped_column(String(255))
     claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)

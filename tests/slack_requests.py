@@ -51,6 +51,21 @@ class SlackClient:
                    "is_enterprise_install": False, "enterprise": None, **payload}
         return self.post(urlencode({"payload": json.dumps(payload)}))
 
+    def event(self, event: dict) -> requests.Response:
+        """An Events API delivery (`event_callback`), JSON as Slack sends it."""
+        body = json.dumps({
+            "token": "deprecated-verification-token", "team_id": self.team_id, "api_app_id": "A0RELEASEBOT",
+            "event": {"event_ts": f"{time.time():.6f}", **event}, "type": "event_callback",
+            "event_id": f"Ev{int(time.time() * 1000)}", "event_time": int(time.time()),
+            "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "user_id": "U0BOT", "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False})
+        return self.post(body, {**sign(body), "Content-Type": "application/json"})
+
+    def home_opened(self, *, tab: str = "home") -> requests.Response:
+        """The person opened the app's Home tab (or its Messages tab)."""
+        return self.event({"type": "app_home_opened", "user": self.user_id, "channel": "D" + self.user_id[1:], "tab": tab})
+
     def view_submission(self, view: dict, values: dict, *, view_id: str = "V0CREATE1") -> requests.Response:
         submitted = {**view, "id": view_id, "team_id": self.team_id, "state": {"values": values}, "hash": "1.abc"}
         return self.interactive({"type": "view_submission", "trigger_id": "1.2.3", "view": submitted,

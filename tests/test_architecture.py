@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Web API methods the code calls → the bot scope each needs (auth.test needs none).
 SCOPES = {
     "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
-    "chat_getPermalink": None, "views_open": None, "views_update": None, "views_push": None, "users_info": "users:read",
+    "chat_getPermalink": None, "views_open": None, "views_update": None, "views_push": None, "views_publish": None, "users_info": "users:read",
     "conversations_info": ("channels:read", "groups:read"), "auth_test": None, "conversations_join": "channels:join",
 }
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, admins, commands, installs, integrations, lifecycle, options, stores, views
+from bot.listeners import actions, admins, commands, home, installs, integrations, lifecycle, options, stores, views
 from core.runner import Runner
 from core.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime, follower: Runner) -> None:
     """Attach every listener to the app."""
-    for module in (commands, views, options, actions, lifecycle, stores, installs, integrations, admins):
+    for module in (commands, views, options, actions, lifecycle, stores, installs, integrations, admins, home):
         module.register(app, runtime, follower)

@@ -18,7 +18,7 @@ from core.runtime import Runtime
 from core.services.card_view import card_view
 from core.services.cards import get_card, repost_here
 from core.services.integrations import list_integrations
-from core.services.release_rules import VERSION_MAX_LENGTH
+from core.services.release_rules import VERSION_MAX_LENGTH, missing_for_release
 from core.services.releases import find_release, list_releases
 
 
@@ -26,7 +26,7 @@ def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version
     with runtime.reading() as session:
         scms = list_integrations(session, tenant_id=tenant_id, kind=IntegrationKind.SCM, usable_only=True)
         targets = list_integrations(session, tenant_id=tenant_id, kind=IntegrationKind.TARGET, usable_only=True)
-    missing = [label for label, found in (("source control integration", scms), ("store target", targets)) if not found]
+    missing = missing_for_release(scms=scms, targets=targets)
     if missing:
         return setup_needed_modal(missing)
     return create_release_modal(ModalContext(channel_id, version, scms[0] if len(scms) == 1 else None))

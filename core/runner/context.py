@@ -17,6 +17,7 @@ from core.integrations.registry import build_client
 from core.runtime import Runtime
 from core.services.card_view import CardView
 from core.services.changelog import ChangelogFacts, KickoffFacts
+from core.services.home import Home
 from core.services.releases import ReleaseView
 from core.services.verification import VerificationOutcome
 
@@ -108,6 +109,9 @@ class Announcer(Protocol):
 
     def tell_verification(self, outcome: VerificationOutcome) -> None:
         """Tell the admin who asked how a verification ended (their modal, else a direct message)."""
+
+    def publish_home(self, home: Home) -> None:
+        """Publish a person's App Home tab (views.publish). Raises IntegrationError (retryable or not)."""
 
 
 class ClientCache:

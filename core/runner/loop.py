@@ -19,6 +19,7 @@ from core.runner.cards import Cards
 from core.runner.close_epics import CloseEpics
 from core.runner.context import Announcer, RunnerContext
 from core.runner.follow_builds import FollowBuilds
+from core.runner.homes import Homes
 from core.runner.kickoff import Kickoff
 from core.runner.notifications import Notifications
 from core.runner.overdue import Overdue
@@ -32,9 +33,10 @@ from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
-# started or ended redraws its card, and a card is posted before the thread replies under it.
+# started or ended redraws its card, and a card is posted before the thread replies under it; Homes come last,
+# showing what the round changed.
 KINDS = (AutoKickoff, Kickoff, Overdue, Reminders, StartBuilds, FollowBuilds, StoreActions, StoreStates, Cards, Notifications, CloseEpics,
-         Verifications)
+         Verifications, Homes)
 
 
 class Runner:

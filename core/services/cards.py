@@ -11,6 +11,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.models import Release, ReleaseCard
+from core.services.home_views import owe_homes, owe_homes_of_release
 from core.services.integrations import utcnow
 
 MAX_BACKOFF_SECONDS = 600
@@ -35,6 +36,7 @@ def owe_card(session: Session, *, tenant_id: str, release_id: str, channel_id: s
                            nextAttemptAt=utcnow())
         session.add(card)
         session.flush()
+        owe_homes(session, tenant_id=tenant_id)  # a new release (from Slack or the CLI): the Homes list it
     return card
 
 
@@ -55,6 +57,7 @@ def mark_stale(session: Session, *, release_id: str) -> None:
                     .values(revision=ReleaseCard.revision + 1,
                             nextAttemptAt=_earliest(ReleaseCard.nextAttemptAt))
                     .execution_options(synchronize_session=False))
+    owe_homes_of_release(session, release_id=release_id)  # the Homes that list it show the change too
 
 
 def _earliest(column):
@@ -87,6 +90,8 @@ def due_cards(session: Session, *, limit: int = 100) -> list[str]:
 def card_done(session: Session, card: ReleaseCard, *, drawn_revision: int, channel_id: str, message_ts: str,
               permalink: str | None = None) -> None:
     """The card shows `drawn_revision`: due again only if the release changed meanwhile."""
+    if card.messageTs is None:  # first posted: the Homes can link it now
+        owe_homes_of_release(session, release_id=card.releaseId)
     card.channelId, card.messageTs, card.lastError, card.attempts = channel_id, message_ts, None, 0
     if permalink:  # known once the card is first posted; a redraw keeps it
         card.permalink = permalink

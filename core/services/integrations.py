@@ -24,6 +24,7 @@ from core.models import (
     ScmIntegration,
     TargetIntegration,
 )
+from core.services.home_views import owe_homes
 
 TYPE_COLUMN = {
     IntegrationKind.SCM: "scmType",
@@ -246,6 +247,7 @@ def add_integration(
     )
     session.add(row)
     session.flush()
+    owe_homes(session, tenant_id=tenant_id)  # admins' Homes show every integration's health
     return view_of(kind, row)
 
 
@@ -364,6 +366,7 @@ def set_active(session: Session, *, tenant_id: str, integration_id: str, active:
     kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
     row.isActive = active
     session.flush()
+    owe_homes(session, tenant_id=tenant_id)
     return view_of(kind, row)
 
 
@@ -376,6 +379,7 @@ def record_verification(
     row.verificationError = error
     row.lastVerifiedAt = at or utcnow()
     session.flush()
+    owe_homes(session, tenant_id=tenant_id)
     return view_of(kind, row)
 
 
@@ -433,6 +437,7 @@ def remove_integration(session: Session, *, tenant_id: str, integration_id: str)
     view = view_of(kind, row)
     session.delete(row)
     session.flush()
+    owe_homes(session, tenant_id=tenant_id)
     return view
 
 

@@ -281,3 +281,8 @@ def release_key(refs: References, version: str, problems: list[Problem]) -> str:
 def conflict_message(version: str, key: str) -> str:
     return (f"version {version} already has a live release ({key}): "
             "cancel or archive it first, or pick another version")
+
+
+def missing_for_release(*, scms: list, targets: list) -> list[str]:
+    """What a workspace lacks to create a release, given its usable repositories and store targets."""
+    return [label for label, found in (("source control integration", scms), ("store target", targets)) if not found]

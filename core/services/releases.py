@@ -35,6 +35,7 @@ from core.models import (
 )
 from core.services.cards import mark_stale
 from core.services.history import record_event
+from core.services.home_views import owe_homes
 from core.services.integrations import utcnow
 from core.services.release_rules import (
     as_datetime,
@@ -219,6 +220,7 @@ def create_release(session: Session, *, tenant_id: str, actor_account_id: str, d
     if comm and comm.type == CommunicationType.EMAIL.value:
         # Email readers see no card: a "created" line is owed to them, in this transaction (once: repeats returned above).
         record_event(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor.id, action=CREATED_ACTION)
+        owe_homes(session, tenant_id=tenant_id)  # a release with a card owes the Homes when its card is owed (cards.owe_card)
     return view
 
 

@@ -57,6 +57,12 @@ def poll_seconds() -> float:
 
 
 @pytest.fixture
+def home_seconds() -> float:
+    """At most one Home publish per person per this many seconds (RELEASEBOT_HOME_SECONDS)."""
+    return 1.0
+
+
+@pytest.fixture
 def start_follower() -> bool:
     """Whether the bot runs its follower; a test that drives the runner's steps itself overrides it."""
     return True
@@ -69,9 +75,9 @@ def named_admins() -> tuple[str, ...]:
 
 
 @pytest.fixture
-def running_bot(engine, tmp_path, slack, poll_seconds, start_follower, named_admins):
+def running_bot(engine, tmp_path, slack, poll_seconds, start_follower, named_admins, home_seconds):
     runtime = Runtime(Settings(
-        poll_seconds=poll_seconds, claim_seconds=5, admins=named_admins,
+        poll_seconds=poll_seconds, claim_seconds=5, admins=named_admins, home_seconds=home_seconds,
         database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))

@@ -15,12 +15,16 @@ returns the `code` Slack would put in the redirect; `oauth.v2.access` exchanges 
 redirect_uri) for a bot token, with a refresh token when `token_rotation` is on, and refreshes with
 `grant_type=refresh_token`. `uninstall(team_id)` revokes the team's tokens as Slack does before it sends
 `app_uninstalled`.
+
+App Home: `home_tab_enabled` (False: views.publish answers not_enabled), `limit_home_publishes` (a per-user
+interval under which views.publish answers 429 with Retry-After), and `homes` (each user's published Home).
 """
 from __future__ import annotations
 
 import base64
 import itertools
 import json
+import math
 import re
 import secrets
 import time
@@ -45,7 +49,8 @@ METHOD_SCOPES = {
     "users.info": ("users:read",),
     "team.info": ("team:read",),
 }
-MAX_BLOCKS = {"message": 50, "modal": 100}
+MAX_BLOCKS = {"message": 50, "modal": 100, "home": 100}
+MAX_VIEW_BYTES = 250_000  # views.publish answers view_too_large above 250 kB
 
 
 @dataclass
@@ -157,6 +162,10 @@ class FakeSlack(FakeServer):
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> the access token it replaces
         self.token_rotation = False
         self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET
+        self.home_tab_enabled = True
+        self.homes: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published to them
+        self._home_interval: float | None = None  # views.publish per user: at most one per this many seconds
+        self._home_published_at: dict[str, float] = {}
         super().__init__()
         self.add_token(bot_token, user_id=bot_user_id, bot_id=self.bot_id)
         self.add_user(bot_user_id, name=bot_name, is_bot=True)
@@ -242,6 +251,16 @@ class FakeSlack(FakeServer):
         with self.lock:
             self._errors[method] = [times, code]
 
+    def limit_home_publishes(self, seconds: float | None) -> None:
+        """Answer views.publish for a user with 429 (Retry-After: what is left) within `seconds` of their last one."""
+        with self.lock:
+            self._home_interval = seconds
+
+    def home_of(self, user_id: str) -> dict[str, Any] | None:
+        """The Home view last published to a user, if any."""
+        with self.lock:
+            return self.homes.get(user_id)
+
     def calls_to(self, method: str) -> list[ApiCall]:
         """Every call of `method` received, rate-limited and failed ones included."""
         with self.lock:
@@ -281,6 +300,8 @@ class FakeSlack(FakeServer):
         call = ApiCall(method, params, _bearer(request) or body_token, request.method)
         self.api_calls.append(call)
         limited = self._take(self._limits, method)
+        if limited is None and method == "views.publish":
+            limited = self._home_limited(params.get("user_id"))
         if limited is not None:
             call.status, call.error = 429, "ratelimited"
             return Response(429, {"ok": False, "error": "ratelimited"},
@@ -304,6 +325,16 @@ class FakeSlack(FakeServer):
         if scripted is not None:
             raise SlackError(scripted)
         return {"ok": True, **handler(self, call.params, token)}
+
+    def _home_limited(self, user_id: Any) -> float | None:
+        """Seconds to wait when this user's Home was published less than the interval ago (else None)."""
+        with self.lock:
+            if self._home_interval is None or not isinstance(user_id, str):
+                return None
+            last, now = self._home_published_at.get(user_id), time.monotonic()
+            if last is not None and now - last < self._home_interval:
+                return max(1.0, math.ceil(self._home_interval - (now - last)))
+            return None
 
     def _authenticate(self, call: ApiCall) -> Token:
         if not call.token:
@@ -654,6 +685,45 @@ def views_update(fake: FakeSlack, params: dict, token: Token) -> dict:
 
 
 
+TEXT_LIMITS = {"section": 3000, "header": 150, "context": 3000}
+
+
+def _check_texts(blocks: list[dict]) -> None:
+    """Block Kit's text limits (section 3,000 characters, header 150, a context's elements 3,000 and 10 of them)."""
+    for block in blocks:
+        texts = [block.get("text") or {}] + list(block.get("elements") or [] if block["type"] == "context" else [])
+        limit = TEXT_LIMITS.get(block["type"])
+        if limit and (any(len(t.get("text") or "") > limit for t in texts if isinstance(t, dict))
+                      or len(block.get("elements") or []) > 10):
+            raise SlackError("invalid_blocks", response_metadata={"messages": [f"[ERROR] {block['type']} text too long"]})
+
+
+def views_publish(fake: FakeSlack, params: dict, token: Token) -> dict:
+    # Slack: user_id and view required; an unknown user is invalid_arguments ("invalid `user_id`"); a Home tab
+    # the app has not enabled is not_enabled; a view over 250 kB is view_too_large; a stale hash is hash_conflict.
+    _require(params, "user_id", "view")
+    user = fake.users.get(params["user_id"])
+    if user is None or user.get("deleted"):
+        raise SlackError("invalid_arguments", response_metadata={"messages": ["invalid `user_id`"]})
+    view = params["view"]
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] must provide a view of type home"]})
+    if not fake.home_tab_enabled:
+        raise SlackError("not_enabled")
+    if len(json.dumps(view).encode()) > MAX_VIEW_BYTES:
+        raise SlackError("view_too_large")
+    _check_blocks({"blocks": view.get("blocks")}, "home")
+    _check_texts(view.get("blocks") or [])
+    current = fake.homes.get(user["id"])
+    if params.get("hash") and current is not None and params["hash"] != current["hash"]:
+        raise SlackError("hash_conflict")
+    stored = fake._store_view(view, token, replacing=current)
+    with fake.lock:
+        fake.homes[user["id"]] = stored
+        fake._home_published_at[user["id"]] = time.monotonic()
+    return {"view": stored}
+
+
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:
     """A stored message as Slack returns it (no fake-only keys, no nulls)."""
@@ -675,4 +745,5 @@ HANDLERS: dict[str, Callable[[FakeSlack, dict, Token], dict]] = {
     "views.open": views_open,
     "views.push": views_push,
     "views.update": views_update,
+    "views.publish": views_publish,
 }
