@@ -120,7 +120,7 @@ def test_the_home_takes_the_same_statements_for_3_or_40_live_releases(session, w
         new_release(session, world, people, version=f"1.{n}.0")
     big, home = count()
     assert len(home.releases) == 40 and big == small
-    assert small <= 11, statements.statements  # account, releases, targets, cycles, cards, recent, 5 integration kinds
+    assert small == 11, statements.statements  # account, releases, targets, cycles, cards, recent, 5 integration kinds
 
 
 # --- owed Homes -------------------------------------------------------------------------------------
@@ -173,3 +173,12 @@ def test_a_refusal_retrying_cannot_fix_waits_and_a_429_is_retried_after_retry_af
     assert row.id not in home_views.due_homes(session)
     home_views.home_failed(session, row, error="Slack refused (not_enabled)", retryable=False, retry_after=None, interval=1)
     assert row.nextAttemptAt is None and row.lastError.endswith("(not_enabled)")
+
+
+def test_past_the_fifty_shown_the_other_live_releases_are_counted_and_mine_still_come_first(session, world, people):
+    new_release(session, world, people, version="0.1.0")  # the oldest (and lowest key), piloted by Grace
+    for n in range(51):
+        new_release(session, world, people, version=f"1.{n}.0", release_pilot_id=people.spare.id)
+    home = home_of(session, tenant_id=world.tenant.id, slack_user_id=people.pilot.slackUserId)
+    assert len(home.releases) == 50 and home.live_total == 52
+    assert home.releases[0].releaseKey == "v0.1.0" and home.my_turn == (home.releases[0],)
