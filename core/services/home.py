@@ -106,10 +106,11 @@ def home_of(session: Session, *, tenant_id: str, slack_user_id: str) -> Home:
     ids = [row.id for row, _ in rows]
     targets = _targets(session, ids)
     passed = _passed_cycles(session, [row.id for row, _ in rows if row.status == ReleaseStatus.REGRESSION_IN_PROGRESS])
-    cards = dict(session.execute(select(ReleaseCard.releaseId, ReleaseCard.channelId).where(
-        ReleaseCard.releaseId.in_(ids), ReleaseCard.messageTs.is_not(None))).all()) if ids else {}
-    lines = tuple(_line(row, pilot, account_id, is_admin, targets.get(row.id, ()), row.id in passed, cards.get(row.id))
-                  for row, pilot in rows)
+    cards = {rid: (channel, permalink) for rid, channel, permalink in session.execute(
+        select(ReleaseCard.releaseId, ReleaseCard.channelId, ReleaseCard.permalink).where(
+            ReleaseCard.releaseId.in_(ids), ReleaseCard.messageTs.is_not(None)))} if ids else {}
+    lines = tuple(_line(row, pilot, account_id, is_admin, targets.get(row.id, ()), row.id in passed,
+                        *cards.get(row.id, (None, None))) for row, pilot in rows)
     ordered = tuple(sorted(lines, key=lambda r: not (r.mine and r.my_steps)))  # stable: newest first within each
     return Home(tenant_id, slack_user_id, is_admin, ordered, total, _recent(session, tenant_id),
                 _admin(session, tenant_id) if is_admin else None)
@@ -153,7 +154,7 @@ def _passed_cycles(session: Session, release_ids: list[str]) -> set[str]:
 
 
 def _line(row: Release, pilot_name: str | None, account_id: str | None, is_admin: bool, targets: tuple[TargetLine, ...],
-          cycle_passed: bool, card_channel: str | None) -> ReleaseLine:
+          cycle_passed: bool, card_channel: str | None, card_permalink: str | None) -> ReleaseLine:
     mine = account_id is not None and account_id in (row.releasePilotId, row.createdByAccountId)
     kinds = {Who.MEMBER} | ({Who.ADMIN} if is_admin else set())
     kinds |= {Who.PILOT} if account_id and row.releasePilotId == account_id else set()
@@ -161,7 +162,7 @@ def _line(row: Release, pilot_name: str | None, account_id: str | None, is_admin
     steps = tuple(a for a in allowed_actions(row.status, frozenset(kinds)) if a in STEP_ACTIONS
                   and _step_open(a, row.status, targets, cycle_passed))
     return ReleaseLine(row.id, row.releaseKey, row.version, row.status, targets, bool(row.isDelayed), row.delayedReason,
-                       row.targetReleaseDate, pilot_name, mine, steps, NEXT_STEPS[row.status], card_channel)
+                       row.targetReleaseDate, pilot_name, mine, steps, NEXT_STEPS[row.status], card_channel, card_permalink)
 
 
 def _step_open(action: Action, status: ReleaseStatus, targets: tuple[TargetLine, ...], cycle_passed: bool) -> bool:

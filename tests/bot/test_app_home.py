@@ -11,7 +11,7 @@ import pytest
 from core.services import lifecycle
 from core.services.home_views import owe_homes
 from core.services.releases import create_release
-from tests.bot.helpers import wait_for
+from tests.bot.helpers import post_card_now, wait_for
 from tests.factories import SCM_TOKEN
 
 
@@ -134,3 +134,14 @@ def test_an_app_home_opened_event_without_a_user_is_refused_with_the_reason(runn
     answer = client.event({"type": "app_home_opened", "user": "U0ADA", "channel": "D0ADA", "tab": "home", "view": "V1"})
     assert answer.status_code == 400 and "`event.view` must be an object" in answer.text
     assert running_bot.slack.calls_to("views.publish") == []
+
+
+def test_once_the_card_is_posted_the_home_links_it(running_bot, world, people, release):
+    ada, _ = people
+    ada.home_opened()
+    wait_for(lambda: "card not posted yet" in home_text(running_bot.slack, world.admin.slackUserId))
+    channel = world.channel.details["channelId"]
+    ts = post_card_now(running_bot.runtime, running_bot.bot.client, release, channel)
+    running_bot.bot.follower.wake()
+    link = f"/archives/{channel}/p{ts.replace('.', '')}|open its card>"
+    wait_for(lambda: link in home_text(running_bot.slack, world.admin.slackUserId))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
 from bot.blocks.home import home_view
@@ -44,6 +45,14 @@ def test_my_steps_come_first_then_the_other_releases_each_with_its_card():
     assert "card in <#CRELEASES>" in text and "card not posted yet" in text
     assert "Workspace setup" not in text  # a member sees no admin section
     within_slacks_limits(view)
+
+
+def test_a_card_with_a_permalink_is_linked_and_a_link_that_could_break_out_is_not():
+    linked = replace(line(1), card_permalink="https://acme.slack.com/archives/C1/p1700000000000100")
+    hostile = replace(line(2), card_permalink="https://x|<!channel>")
+    text = texts(home_view(Home("T1", "U0ADA", False, (linked, hostile), 2, ())))
+    assert "<https://acme.slack.com/archives/C1/p1700000000000100|open its card>" in text
+    assert "<!channel>" not in text and "card not posted yet" not in text.split("v1.2.0")[0]
 
 
 def test_an_admin_sees_integrations_health_and_what_is_missing():

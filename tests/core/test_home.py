@@ -50,12 +50,14 @@ def test_each_release_shows_its_stage_targets_delay_and_where_its_card_is(sessio
                            reason="store review is slow", target_date=None)
     from core.services.cards import card_done, owe_card
     card = owe_card(session, tenant_id=world.tenant.id, release_id=release.id, channel_id="CRELEASES")
-    card_done(session, card, drawn_revision=1, channel_id="CRELEASES", message_ts="1700000000.000100")
+    card_done(session, card, drawn_revision=1, channel_id="CRELEASES", message_ts="1700000000.000100",
+              permalink="https://acme.slack.com/archives/CRELEASES/p1700000000000100")
 
     line = home_of(session, tenant_id=world.tenant.id, slack_user_id=people.creator.slackUserId).releases[0]
     assert (line.status, line.delayed, line.delayed_reason) == (ReleaseStatus.KICKOFF_PENDING, True, "store review is slow")
     assert [(t.name, t.status) for t in line.targets] == [("App Store", TargetStatus.PENDING), ("Play Store", TargetStatus.PENDING)]
     assert line.card_channel_id == "CRELEASES" and line.pilot_name == "Grace"
+    assert line.card_permalink == "https://acme.slack.com/archives/CRELEASES/p1700000000000100"
     assert line.mine and line.my_steps == (Action.KICKOFF,)
 
 
