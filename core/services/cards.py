@@ -90,14 +90,15 @@ def due_cards(session: Session, *, limit: int = 100) -> list[str]:
 def card_done(session: Session, card: ReleaseCard, *, drawn_revision: int, channel_id: str, message_ts: str,
               permalink: str | None = None) -> None:
     """The card shows `drawn_revision`: due again only if the release changed meanwhile."""
-    if card.messageTs is None:  # first posted: the Homes can link it now
-        owe_homes_of_release(session, release_id=card.releaseId)
+    first_post = card.messageTs is None
     card.channelId, card.messageTs, card.lastError, card.attempts = channel_id, message_ts, None, 0
     if permalink:  # known once the card is first posted; a redraw keeps it
         card.permalink = permalink
     card.drawnRevision = max(card.drawnRevision, drawn_revision)
     card.nextAttemptAt = utcnow() if card.revision > card.drawnRevision else None
     session.flush()
+    if first_post:  # the Homes can link it now (after the card's row, the order mark_stale locks them in)
+        owe_homes_of_release(session, release_id=card.releaseId)
 
 
 def card_held(session: Session, card: ReleaseCard, *, error: str) -> None:

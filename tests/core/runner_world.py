@@ -37,6 +37,9 @@ class Recorder:
     def tell_requester(self, job, *, posted, error) -> None:
         self.calls.append(("tell", job))
 
+    def publish_home(self, home) -> None:
+        self.calls.append(("home", home))
+
 
 @contextmanager
 def runtime_on(engine, tmp_path):
