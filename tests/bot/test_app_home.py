@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core.services import lifecycle
+from core.services import cards, lifecycle
 from core.services.home_views import owe_homes
 from core.services.releases import create_release
 from tests.bot.helpers import post_card_now, wait_for
@@ -89,10 +89,11 @@ def test_a_burst_of_changes_is_published_once_after_the_interval(running_bot, wo
     ada, _ = people
     ada.home_opened()
     wait_for(lambda: publishes(running_bot.slack, world.admin.slackUserId))
-    for n in range(10):  # ten releases created within the interval
+    for n in range(10):  # ten releases created within the interval, each with its card owed (as from Slack)
         with running_bot.runtime.unit_of_work() as s:
-            create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
-                           draft=world.draft(version=f"2.{n}.0"))
+            created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                                     draft=world.draft(version=f"2.{n}.0"))
+            cards.owe_card(s, tenant_id=world.tenant.id, release_id=created.id, channel_id="CNOWHERE")
     assert len(publishes(running_bot.slack, world.admin.slackUserId)) == 1  # not yet: the interval is not over
     wait_for(lambda: "v2.9.0" in home_text(running_bot.slack, world.admin.slackUserId), timeout=20)
     text = home_text(running_bot.slack, world.admin.slackUserId)
@@ -145,3 +146,13 @@ def test_once_the_card_is_posted_the_home_links_it(running_bot, world, people, r
     running_bot.bot.follower.wake()
     link = f"/archives/{channel}/p{ts.replace('.', '')}|open its card>"
     wait_for(lambda: link in home_text(running_bot.slack, world.admin.slackUserId))
+
+
+def test_both_manifests_enable_the_home_tab_and_subscribe_to_app_home_opened():
+    import yaml
+
+    from tests.test_architecture import ROOT
+    for name in ("manifest.yml", "manifest.socket.yml"):
+        manifest = yaml.safe_load((ROOT / name).read_text())
+        assert manifest["features"]["app_home"]["home_tab_enabled"] is True, name
+        assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"], name

@@ -11,6 +11,7 @@ from core.enums import IntegrationKind, ReleaseStatus, TargetStatus, Verificatio
 from core.lifecycle import Action
 from core.models import HomeView
 from core.services import home_views, integrations, lifecycle
+from core.services.cards import owe_card
 from core.services.home import home_of
 from tests.core.lifecycle_world import People, bring_to, new_release
 from tests.factories import World, scm, target, tenant
@@ -141,7 +142,8 @@ def test_a_change_owes_the_homes_opened_in_its_tenant_only(session, world, peopl
     session.expire_all()
     assert home_views.due_homes(session) == []
 
-    new_release(session, world, people)  # a release is created in the first workspace
+    release = new_release(session, world, people)  # created in the first workspace, its card owed (as Slack and the CLI do)
+    owe_card(session, tenant_id=world.tenant.id, release_id=release.id, channel_id="CRELEASES")
     session.expire_all()
     mine, theirs = _row(session, world.tenant.id, "U0ADA"), _row(session, other.tenant.id, "U0ADA")
     assert mine.revision == 2 and mine.nextAttemptAt is not None
@@ -158,6 +160,20 @@ def test_changes_within_the_interval_are_published_together_once_it_is_over(sess
     assert row.revision > row.publishedRevision
     assert row.nextAttemptAt == row.notBefore  # owed, but not before the interval is over
     assert row.id not in home_views.due_homes(session)
+
+
+def test_an_email_release_with_no_card_owes_the_homes_when_it_is_created(session, world, people, cipher):
+    from core.enums import IntegrationKind as K
+    email = integrations.add_integration(
+        session, tenant_id=world.tenant.id, kind=K.COMMUNICATION, provider="email", display_name="Release list",
+        cipher=cipher, settings={"host": "smtp.example.com", "fromAddress": "bot@acme.test", "recipients": "qa@acme.test"},
+        secrets={"username": "bot", "password": "pw"})
+    integrations.record_verification(session, tenant_id=world.tenant.id, integration_id=email.id, error=None)
+    row = home_views.open_home(session, tenant_id=world.tenant.id, slack_user_id="U0ADA")
+    home_views.home_published(session, row, revision=row.revision, interval=0)
+    new_release(session, world, people, communication_integration_id=email.id)
+    session.expire_all()
+    assert _row(session, world.tenant.id, "U0ADA").revision == 2
 
 
 def test_a_verification_that_changes_owes_the_admins_home(session, world):
