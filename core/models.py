@@ -666,6 +666,8 @@ class IntegrationVerification(Base):
     outcome: Mapped[str | None] = mapped_column(ProseType)  # None: VALID; else why not
     requestedAt: Mapped[datetime] = mapped_column(DateTime)
     finishedAt: Mapped[datetime | None] = mapped_column(DateTime)
+    claimedBy: Mapped[str | None] = mapped_column(String(255))
+    claimedUntil: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class HomeView(Base):

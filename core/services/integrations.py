@@ -290,6 +290,8 @@ def update_integration(
     if changed:
         row.verificationStatus, row.verificationError = VerificationStatus.PENDING, None
     session.flush()
+    if changed:
+        owe_homes(session, tenant_id=tenant_id)
     return Change(view_of(kind, row), tuple(changed))
 
 
@@ -433,6 +435,7 @@ def remove_integration(session: Session, *, tenant_id: str, integration_id: str)
     if ended or _pipelines_using(session, kind, integration_id, removed=True):
         row.removedAt, row.isActive = utcnow(), False  # the seed's RESTRICT keys keep the row; nothing offers it
         session.flush()
+        owe_homes(session, tenant_id=tenant_id)
         return view_of(kind, row)
     view = view_of(kind, row)
     session.delete(row)

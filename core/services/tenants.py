@@ -8,6 +8,7 @@ from core.enums import Role
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, Problem
 from core.models import Account, Tenant
 from core.services import audit
+from core.services.home_views import owe_homes
 
 
 def add_tenant(session: Session, *, name: str, slack_team_id: str, slack_enterprise_id: str | None = None) -> Tenant:
@@ -144,6 +145,7 @@ def grant_admin(session: Session, *, tenant_id: str, slack_user_id: str, display
     session.flush()
     audit.record(session, tenant_id=tenant_id, actor=actor, subject_kind=audit.ADMIN_SUBJECT, subject_id=account.id,
                  subject_name=account.displayName, action="admin granted")
+    owe_homes(session, tenant_id=tenant_id)  # the Workspace setup section of their Home
     return account
 
 
@@ -167,6 +169,7 @@ def revoke_admin(session: Session, *, tenant_id: str, account_id: str, actor_acc
     session.flush()
     audit.record(session, tenant_id=tenant_id, actor=actor, subject_kind=audit.ADMIN_SUBJECT, subject_id=target.id,
                  subject_name=target.displayName, action="admin revoked")
+    owe_homes(session, tenant_id=tenant_id)  # the Workspace setup section of their Home
     return target
 
 

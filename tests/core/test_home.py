@@ -200,3 +200,15 @@ def test_past_the_fifty_shown_the_other_live_releases_are_counted_and_mine_still
     home = home_of(session, tenant_id=world.tenant.id, slack_user_id=people.pilot.slackUserId)
     assert len(home.releases) == 50 and home.live_total == 52
     assert home.releases[0].releaseKey == "v0.1.0" and home.my_turn == (home.releases[0],)
+
+
+def test_making_someone_admin_owes_their_home_its_workspace_setup_section(session, world, people):
+    from core.services.tenants import grant_admin
+    row = home_views.open_home(session, tenant_id=world.tenant.id, slack_user_id=people.member.slackUserId)
+    home_views.home_published(session, row, revision=row.revision, interval=0)
+    assert home_of(session, tenant_id=world.tenant.id, slack_user_id=people.member.slackUserId).admin is None
+    grant_admin(session, tenant_id=world.tenant.id, slack_user_id=people.member.slackUserId, display_name="Margaret",
+                actor_account_id=people.admin.id)
+    session.expire_all()
+    assert _row(session, world.tenant.id, people.member.slackUserId).revision == 2
+    assert home_of(session, tenant_id=world.tenant.id, slack_user_id=people.member.slackUserId).admin is not None
