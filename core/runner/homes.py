@@ -17,6 +17,8 @@ log = logging.getLogger("releasebot.runner")
 
 
 class Homes:
+    LOG_AS = "home"  # what its row ids are, in log lines
+
     def __init__(self, ctx: RunnerContext):
         self.ctx = ctx
 
