@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--polls-to-start", type=int, default=1)
     parser.add_argument("--polls-to-finish", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.5, help="the follower's poll interval, seconds")
+    parser.add_argument("--round-batch", type=int, default=None, help="steps of each kind per round (Runner's default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -92,7 +93,8 @@ def main() -> None:
     jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
     jenkins_before, slack_before, github_before = len(jenkins.requests), len(slack.requests), len(github.requests)
 
-    follower = Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval)
+    follower = Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
+                      round_batch=args.round_batch)
     thread, stop = follower.start()
     started = time.perf_counter()
     while True:
@@ -113,7 +115,8 @@ def main() -> None:
     slack_calls = slack.requests[slack_before:]
     kinds = Counter(_kind(r.method, r.path) for r in jenkins_calls)
     n = args.builds
-    print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s")
+    print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s, "
+          f"{follower.round_batch} steps of each kind per round")
     print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
           + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))
     print(f"  Slack requests per build:   {len(slack_calls) / n:.2f}")

@@ -42,10 +42,14 @@ KINDS = (AutoKickoff, Kickoff, Overdue, Reminders, StartBuilds, FollowBuilds, St
 class Runner:
     def __init__(self, runtime: Runtime, announcer: Announcer, *, worker: str | None = None, interval: float = 5.0,
                  lease: timedelta = timedelta(seconds=60), max_duration: timedelta = timedelta(hours=12),
-                 max_failures: int = 8, concurrency: int = 8):
+                 max_failures: int = 8, concurrency: int = 8, round_batch: int | None = None):
         self.ctx = RunnerContext(runtime, announcer, worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
                                  interval, lease, max_failures, max_duration, self.wake)
         self.concurrency = max(1, concurrency)
+        # At most this many steps of each kind per round when running on its own: short rounds keep a wake's
+        # work (a webhook's build, then its card and thread line) near the front, long ones amortize the
+        # round's due queries over more steps.
+        self.round_batch = round_batch or 4 * self.concurrency
         self.kinds = [kind(self.ctx) for kind in KINDS]
         self._wake = threading.Event()
         self.started_at: float | None = None  # time.monotonic() when run() began
@@ -104,10 +108,10 @@ class Runner:
         log.info("runner %s started", self.ctx.worker)
         while not stop.is_set():
             try:
-                # Short rounds (a batch of each kind, as many as run at once) keep the way from a wake to its
+                # Short rounds (a batch of each kind) keep the way from a wake to its
                 # card and thread short however much polling is due: a build a webhook ended is due first
                 # (core.services.webhooks.AT_ONCE), and its card and thread line follow in the same round.
-                self.tick(batch=self.concurrency)
+                self.tick(batch=self.round_batch)
             except Exception:  # keep working for everyone else; the log has the details
                 log.exception("runner round failed")
                 self.more = False
