@@ -1,7 +1,7 @@
 """Response time of `/release create` (ack → Slack) under N concurrent requests, beside a bare Bolt
 app on the same server that only acks. Run by hand:
 
-    python bench/slash_latency.py [--requests 200] [--concurrency 20]
+    python bench/slash_latency.py [--requests 200] [--concurrency 50] [--workers 1]
 
 Each server runs in its own process, as in production; the fake Slack and the clients share this one.
 The ratio of the two p50/p99 figures is the cost of releasebot's own work (tenant and account
