@@ -156,3 +156,17 @@ def test_both_manifests_enable_the_home_tab_and_subscribe_to_app_home_opened():
         manifest = yaml.safe_load((ROOT / name).read_text())
         assert manifest["features"]["app_home"]["home_tab_enabled"] is True, name
         assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"], name
+
+
+def test_slacks_per_user_limit_is_waited_out_and_the_change_still_shown(running_bot, world, people, release):
+    ada, _ = people
+    running_bot.slack.limit_home_publishes(2.5)  # Slack allows less than the bot's 1 s interval here
+    ada.home_opened()
+    wait_for(lambda: publishes(running_bot.slack, world.admin.slackUserId))
+    with running_bot.runtime.unit_of_work() as s:
+        lifecycle.mark_delayed(s, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=world.admin.id,
+                               reason="waiting for legal")
+    wait_for(lambda: "waiting for legal" in home_text(running_bot.slack, world.admin.slackUserId), timeout=20)
+    calls = publishes(running_bot.slack, world.admin.slackUserId)
+    assert [c.status for c in calls if c.ok] == [200, 200]  # each 429 was retried after Retry-After, none dropped
+    assert all(c.status in (200, 429) for c in calls)
