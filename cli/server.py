@@ -161,11 +161,21 @@ def serve_workers(rt: Runtime, host: str, port: int, workers: int, *, follower: 
 
 def _serve_one(rt: Runtime, listener: socket.socket, *, follower: bool) -> None:
     termination = Termination.install()
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     server, bot = make_server(rt, "", 0, sockets=[listener])
     following = bot.follower.start() if follower else None
     serve_until_terminated(server, termination, rt.settings.shutdown_seconds)
     if following:
         _stop_runner(bot.follower, *following, termination.deadline(rt.settings.shutdown_seconds))
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A worker process whose parent died (killed, so it could not pass a signal on) stops as on SIGTERM,
+    rather than serving on alone."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    log.warning("releasebot: the parent process is gone: stopping")
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _wait_for_children(children: list[int]) -> None:

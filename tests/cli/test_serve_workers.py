@@ -65,3 +65,37 @@ def test_two_worker_processes_answer_on_one_port_and_stop_together_on_sigterm(tm
         for pid in _children(process.pid):
             os.kill(pid, signal.SIGKILL)
         slack.stop()
+
+
+def test_worker_processes_stop_when_their_parent_is_killed(tmp_path):
+    slack = FakeSlack().start()
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "RELEASEBOT_SECRET_KEYS": generate_key(),
+           "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": slack.url + "/api/", "RELEASEBOT_LOG_LEVEL": "INFO"}
+    env.pop("SLACK_APP_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                "--workers", "2", "--no-follower"], env=env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers = []
+    try:
+        wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=60)
+        workers = _children(process.pid)
+        assert len(workers) == 2
+        process.kill()  # SIGKILL: nothing is passed on
+        process.wait(10)
+        wait_for(lambda: not any(_running(pid) for pid in workers), timeout=30)
+        assert _refused(port)
+    finally:
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        slack.stop()
+
+
+def _running(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" not in status.read_text()
+    except FileNotFoundError:
+        return False
