@@ -194,6 +194,7 @@ def prepared_check(session: Session, *, tenant_id: str, integration_id: str, cip
     invalid already (its pipeline names another workspace's repository)."""
     kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
     require_readable_credentials([row], cipher)
+    ctx = installations.slack_context(session, tenant_id=tenant_id, cipher=cipher, ctx=ctx)  # OAuth: its own token
     problem = _pipeline_problem(session, tenant_id, row) if kind == IntegrationKind.PIPELINE else None
     return problem or _deferred_verify(session, kind, row, cipher, ctx)
 
