@@ -54,16 +54,22 @@ class IosRelease(Team):
                 s, tenant_id=world.tenant.id, kind=IntegrationKind.TARGET, provider="app_store", display_name="iOS App Store",
                 cipher=rt.cipher, base_url=asc.url, fields={"appIdentifier": BUNDLE},
                 settings={"keyId": KEY_ID, "issuerId": ISSUER, **settings}, secrets={"privateKey": asc.p8, **(secrets or {})})
+        self.through_regression(rt, world, jenkins, view.id, "Jenkins iOS")
+        self.build_number = self.target.buildNumber
+
+    def through_regression(self, rt, world, jenkins, target_id: str, ci_name: str) -> None:
+        """Verify the target, add a Jenkins pipeline for it, create the release, then by clicks: kick off, build,
+        start regression and pass it. Sets `id` and `target`."""
         with rt.unit_of_work() as s:
-            assert verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
+            assert verify_integration(s, tenant_id=world.tenant.id, integration_id=target_id, cipher=rt.cipher,
                                       ctx=rt.provider_context).usable
         jenkins.start_after_polls, jenkins.finish_after_polls = 0, 0
-        ci = add_pipeline(rt, world, provider="jenkins", display_name="Jenkins iOS", base_url=jenkins.url,
+        ci = add_pipeline(rt, world, provider="jenkins", display_name=ci_name, base_url=jenkins.url,
                           secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
-                          fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": view.id, "jobPath": RELEASE_JOB})
+                          fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": target_id, "jobPath": RELEASE_JOB})
         with rt.unit_of_work() as s:
             created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
-                                     draft=world.draft(version=VERSION, target_ids=(view.id,), pipeline_ids=(ci.id,)))
+                                     draft=world.draft(version=VERSION, target_ids=(target_id,), pipeline_ids=(ci.id,)))
         with rt.unit_of_work() as s:
             cards.owe_card(s, tenant_id=world.tenant.id, release_id=created.id, channel_id=world.channel.details["channelId"])
         release = wait_for(lambda: get_card_or_none(rt, created) and self.release(VERSION))
@@ -76,7 +82,6 @@ class IosRelease(Team):
         self.stage(release, "regression-passed")
         wait_for(lambda: "regression cycle 1 passed" in self.drawn(release))
         self.id, self.target = release.id, release.targets[0]
-        self.build_number = self.target.buildNumber
 
     def store_press(self, action: str, *, as_=None, action_ts: str | None = None):
         release = self.release(VERSION)

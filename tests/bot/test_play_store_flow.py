@@ -11,15 +11,12 @@ from sqlalchemy import select
 from bot.ids import ActionId, BlockId
 from core.enums import IntegrationKind, ReleaseStatus, TargetStatus, TaskState
 from core.models import StoreRequest
-from core.services import cards, integrations
+from core.services import integrations
 from core.services.history import list_events
-from core.services.releases import create_release
-from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.bot.test_app_store_flow import VERSION, IosRelease
-from tests.bot.test_release_life_end_to_end import Team, add_pipeline, get_card_or_none
+from tests.bot.test_release_life_end_to_end import Team
 from tests.fakes.google import FakeGoogle
-from tests.fakes.jenkins import RELEASE_JOB
 from tests.integrations.test_target_play_store import EMAIL, PACKAGE, key_json
 from tests.slack_requests import text_value
 
@@ -54,28 +51,7 @@ class AndroidRelease(IosRelease):
                 cipher=rt.cipher, base_url=google.url, fields={"appIdentifier": PACKAGE},
                 settings={"versionCodeOffset": str(OFFSET), **(settings or {})},
                 secrets={"serviceAccountJson": key_json(key, google.token_uri)})
-        with rt.unit_of_work() as s:
-            assert verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
-                                      ctx=rt.provider_context).usable
-        jenkins.start_after_polls, jenkins.finish_after_polls = 0, 0
-        ci = add_pipeline(rt, world, provider="jenkins", display_name="Jenkins Android", base_url=jenkins.url,
-                          secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
-                          fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": view.id, "jobPath": RELEASE_JOB})
-        with rt.unit_of_work() as s:
-            created = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
-                                     draft=world.draft(version=VERSION, target_ids=(view.id,), pipeline_ids=(ci.id,)))
-        with rt.unit_of_work() as s:
-            cards.owe_card(s, tenant_id=world.tenant.id, release_id=created.id, channel_id=world.channel.details["channelId"])
-        release = wait_for(lambda: get_card_or_none(rt, created) and self.release(VERSION))
-        self.stage(release, "kickoff")
-        release = self.until(VERSION, ReleaseStatus.STARTED)
-        self.press(release, ActionId.TRIGGER_BUILD, release.pipelines[0].id)
-        release = wait_for(lambda: self.built(VERSION), timeout=30)
-        self.stage(release, "start-regression")
-        release = self.until(VERSION, ReleaseStatus.REGRESSION_IN_PROGRESS)
-        self.stage(release, "regression-passed")
-        wait_for(lambda: "regression cycle 1 passed" in self.drawn(release))
-        self.id, self.target = release.id, release.targets[0]
+        self.through_regression(rt, world, jenkins, view.id, "Jenkins Android")
         self.version_code = str(int(self.target.buildNumber) + OFFSET)
         google.upload(PACKAGE, self.version_code)  # the pipeline uploaded the bundle
 
