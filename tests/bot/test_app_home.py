@@ -145,7 +145,7 @@ def test_once_the_card_is_posted_the_home_links_it(running_bot, world, people, r
     ts = post_card_now(running_bot.runtime, running_bot.bot.client, release, channel)
     running_bot.bot.follower.wake()
     link = f"/archives/{channel}/p{ts.replace('.', '')}|open its card>"
-    wait_for(lambda: link in home_text(running_bot.slack, world.admin.slackUserId))
+    assert wait_for(lambda: link in home_text(running_bot.slack, world.admin.slackUserId))
 
 
 def test_both_manifests_enable_the_home_tab_and_subscribe_to_app_home_opened():
