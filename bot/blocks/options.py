@@ -16,4 +16,4 @@ def integration_options(views: list[IntegrationView], typed: str) -> list[dict]:
     """Up to Slack's 100 options, those whose label contains what was typed (any case)."""
     needle = typed.strip().casefold()
     matching = [v for v in views if needle in integration_label(v).casefold()]
-    return [option(integration_label(v), v.id).to_dict() for v in matching[:OPTIONS]]
+    return [option(integration_label(v), v.id) for v in matching[:OPTIONS]]

@@ -1,7 +1,5 @@
-"""Slack's length limits, and shortening text to fit them."""
+"""Slack's length limits, shortening text to fit them, and the text objects and options of Block Kit as plain dicts."""
 from __future__ import annotations
-
-from slack_sdk.models.blocks import Option, PlainTextObject
 
 OPTION_TEXT = 75
 OPTION_VALUE = 150
@@ -29,6 +27,16 @@ def link(url: str | None, label: str) -> str:
     return f"<{url}|{label}>"
 
 
-def option(label: str, value: str) -> Option:
+def plain(text: str) -> dict:
+    """A plain_text object (emoji shown as emoji)."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def mrkdwn(text: str) -> dict:
+    """An mrkdwn text object."""
+    return {"type": "mrkdwn", "text": text}
+
+
+def option(label: str, value: str) -> dict:
     """A select option within Slack's limits."""
-    return Option(text=PlainTextObject(text=shorten(label, OPTION_TEXT)), value=value[:OPTION_VALUE])
+    return {"text": {"type": "plain_text", "text": shorten(label, OPTION_TEXT)}, "value": value[:OPTION_VALUE]}

@@ -11,25 +11,23 @@ from bot.errors import reported
 from bot.ids import COMMAND
 from bot.listeners.admins import admins_view
 from bot.listeners.integrations import list_view
-from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind
+from core.enums import ENDED_RELEASE_STATUSES
 from core.errors import NotFoundError
 from core.runner import Runner
 from core.runtime import Runtime
 from core.services.card_view import card_view
 from core.services.cards import get_card, repost_here
-from core.services.integrations import list_integrations
-from core.services.release_rules import VERSION_MAX_LENGTH, missing_for_release
+from core.services.integrations import release_form
+from core.services.release_rules import VERSION_MAX_LENGTH
 from core.services.releases import find_release, list_releases
 
 
 def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
     with runtime.reading() as session:
-        scms = list_integrations(session, tenant_id=tenant_id, kind=IntegrationKind.SCM, usable_only=True)
-        targets = list_integrations(session, tenant_id=tenant_id, kind=IntegrationKind.TARGET, usable_only=True)
-    missing = missing_for_release(scms=scms, targets=targets)
-    if missing:
-        return setup_needed_modal(missing)
-    return create_release_modal(ModalContext(channel_id, version, scms[0] if len(scms) == 1 else None))
+        form = release_form(session, tenant_id=tenant_id)
+    if form.missing:
+        return setup_needed_modal(list(form.missing))
+    return create_release_modal(ModalContext(channel_id, version, form.sole_scm))
 
 
 def _show(runtime: Runtime, context: BoltContext, channel_id: str | None, ref: str) -> str:

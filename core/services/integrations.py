@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import CredentialCipher
@@ -25,6 +25,7 @@ from core.models import (
     TargetIntegration,
 )
 from core.services.home_views import owe_homes
+from core.services.release_rules import missing_for_release
 
 TYPE_COLUMN = {
     IntegrationKind.SCM: "scmType",
@@ -304,6 +305,38 @@ def list_integrations(
     if usable_only:
         query = query.where(model.isActive.is_(True), model.verificationStatus == VerificationStatus.VALID)
     return [view_of(kind, row) for row in session.scalars(query.order_by(model.displayName, model.id))]
+
+
+@dataclass(frozen=True)
+class ReleaseForm:
+    """What the create form opens with: what the workspace lacks to create a release, and its repository when
+    it has exactly one (preselected)."""
+
+    missing: tuple[str, ...]
+    sole_scm: IntegrationView | None
+
+
+def _usable(model) -> tuple:
+    tenant = bindparam("tenant_id")
+    return (model.tenantId == tenant, model.removedAt.is_(None), model.isActive.is_(True),
+            model.verificationStatus == VerificationStatus.VALID)
+
+
+# Built once: building it took as much CPU as running it. The columns view_of reads (never the credentials).
+_HAS_TARGET = select(TargetIntegration.id).where(*_usable(TargetIntegration)).exists()
+_SCM_VIEW_COLUMNS = [c for c in ScmIntegration.__table__.c if c.key not in ("encryptedCredentials", "createdAt", "updatedAt")]
+_RELEASE_FORM = (select(*_SCM_VIEW_COLUMNS, _HAS_TARGET.label("has_target")).where(*_usable(ScmIntegration))
+                 .order_by(ScmIntegration.displayName, ScmIntegration.id).limit(2))
+
+
+def release_form(session: Session, *, tenant_id: str) -> ReleaseForm:
+    """The create form's start in one statement (two when the workspace has no usable repository): its first
+    two usable repositories, each row saying whether a usable store target exists, whatever their numbers."""
+    rows = session.execute(_RELEASE_FORM, {"tenant_id": tenant_id}).all()
+    targets = rows[0].has_target if rows else session.scalar(select(_HAS_TARGET), {"tenant_id": tenant_id})
+    scms = [view_of(IntegrationKind.SCM, row) for row in rows]
+    missing = missing_for_release(scms=scms, targets=[True] if targets else [])
+    return ReleaseForm(tuple(missing), scms[0] if len(scms) == 1 else None)
 
 
 HINT_COLUMN = {IntegrationKind.TARGET: "appIdentifier", IntegrationKind.COMMUNICATION: "channelName",

@@ -5,8 +5,9 @@ import json
 import threading
 import time
 
+import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.ids import ActionId, BlockId, CallbackId
 from core.models import Release, Tenant
@@ -173,3 +174,29 @@ def test_the_health_check_answers_while_the_database_does(running_bot):
     assert requests.get(running_bot.url + "/healthz", timeout=5).text == "ok"
     assert requests.get(running_bot.url + "/nowhere", timeout=5).status_code == 404
 
+
+
+@pytest.mark.parametrize("start_follower", [False])  # only the command's own statements are counted
+def test_create_runs_one_statement_before_its_ack_and_one_after(running_bot, world):
+    slack, user = running_bot.slack, running_bot.as_user()
+    user.command("create")  # this person's first request: their account is created
+    wait_for(lambda: len(slack.calls_to("views.open")) == 1)
+    seen: list[tuple[str, str]] = []
+
+    def note(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("BEGIN", "ROLLBACK", "SAVEPOINT", "RELEASE", "COMMIT")):
+            seen.append((threading.current_thread().name, statement))
+
+    event.listen(running_bot.runtime.engine, "before_cursor_execute", note)
+    try:
+        assert user.command("create 1.6.0").status_code == 200
+        wait_for(lambda: len(slack.calls_to("views.open")) == 2)
+    finally:
+        event.remove(running_bot.runtime.engine, "before_cursor_execute", note)
+    # Bolt runs the listener (which acks, then builds and opens the modal) in its listener threads;
+    # what runs before, in the request's thread, delays the ack.
+    before = [s for thread, s in seen if not thread.startswith("listener")]
+    after = [s for thread, s in seen if thread.startswith("listener")]
+    assert len(before) == 1 and "accounts" in before[0]  # the workspace and the person, in one query
+    assert len(after) == 1 and "tenant_scm_integrations" in after[0]  # what the form opens with
+    assert slack.calls_to("views.open")[-1].params["view"]["callback_id"] == CallbackId.CREATE_RELEASE

@@ -61,6 +61,10 @@ Handler = Callable[[Request, re.Match], Response]
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a burst of connections (a benchmark's 50 modals opening at
+    # once) overflowed it and each dropped connection waited for TCP's 1 s retry, which a real provider never
+    # makes a client do.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address) -> None:
         # A client that timed out or was killed leaves a broken pipe behind: expected, not news.
