@@ -56,7 +56,10 @@ def serve_bare_bolt(port: int, slack_url: str) -> None:
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
 
-    app = App(signing_secret=SIGNING_SECRET, client=WebClient(token="xoxb-bench", base_url=slack_url),
+    # The fake Slack's bot token, as releasebot has: Bolt checks it once (auth.test) and keeps the answer. With a
+    # token the fake refused, every request called auth.test again and answered Bolt's "reinstall this app"
+    # message without running the listener: the baseline was an HTTP call and an error, not an ack.
+    app = App(signing_secret=SIGNING_SECRET, client=WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=slack_url),
               token_verification_enabled=False)
     app.command("/release")(lambda ack: ack())
     waitress.serve(SlackRequestHandler(app), host="127.0.0.1", port=port, threads=32, _quiet=True)

@@ -130,4 +130,7 @@ def configure(level: int | str = logging.WARNING, stream=None, *, json: bool = F
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # slack_sdk formats each Web API request, its whole body included (a modal is 5 KB), for a debug line
+    # whenever its logger's own level is unset (it reads .level, not the effective level): set it.
+    logging.getLogger("slack_sdk.web.base_client").setLevel(level)
     return handler

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
 from core.crypto import CredentialCipher
-from core.db import check_database, make_engine, make_session_factory, reading, retrying, unit_of_work
+from core.db import (
+    check_database,
+    make_engine,
+    make_reading_factory,
+    make_session_factory,
+    reading,
+    retrying,
+    unit_of_work,
+)
 from core.errors import ConfigurationError
 from core.integrations.base import ProviderContext
 from core.migrate import head_revision, upgrade
@@ -30,6 +38,10 @@ class Runtime:
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    @cached_property
+    def reading_factory(self) -> sessionmaker[Session]:
+        return make_reading_factory(self.engine)
 
     @cached_property
     def cipher(self) -> CredentialCipher:
@@ -53,7 +65,7 @@ class Runtime:
 
     def reading(self):
         """A session for lookups only (never commits; no write lock on SQLite)."""
-        return reading(self.session_factory)
+        return reading(self.reading_factory)
 
     def check_database(self) -> None:
         """Fail fast, in one line, on a database that cannot be reached or is not a database (once)."""

@@ -95,3 +95,33 @@ def test_credentials_in_logged_query_strings_are_blanked(json_lines):
     text = json.dumps(json_lines())
     assert "s3cret" not in text and "abc" not in text.replace("[redacted]", "") and "xyz" not in text
     assert "?token=[redacted]&x=1" in text and "state=ok" in text
+
+
+class Counted(str):
+    """Text that counts how often it is rendered for a log line (a dict's str() renders its values' repr)."""
+
+    renders = 0
+
+    def __repr__(self) -> str:
+        Counted.renders += 1
+        return super().__repr__()
+
+
+@pytest.mark.parametrize(("level", "rendered"), [(logging.INFO, False), (logging.DEBUG, True)])
+def test_slack_sdk_renders_a_request_body_for_its_debug_line_only_when_debug_is_on(level, rendered):
+    from core.integrations.slack_client import slack_client
+    from tests.fakes.slack import FakeSlack
+
+    root, sdk_logger = logging.getLogger(), logging.getLogger("slack_sdk.web.base_client")
+    kept = root.level, sdk_logger.level
+    handler = logs.configure(level, io.StringIO())
+    Counted.renders = 0
+    try:
+        with FakeSlack() as slack:
+            slack.add_channel("C1", "releases")
+            slack_client(slack.bot_token, slack.url + "/api/").chat_postMessage(channel="C1", text=Counted("hello"))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(kept[0])
+        sdk_logger.setLevel(kept[1])
+    assert (Counted.renders > 0) is rendered  # a modal's 5 KB on every call, for a line nobody logs
