@@ -6,7 +6,13 @@ app on the same server that only acks. Run by hand:
 Each server runs in its own process, as in production; the fake Slack and the clients share this one.
 The ratio of the two p50/p99 figures is the cost of releasebot's own work (tenant and account
 lookup before the ack; the modal loaded and opened after it, competing for the same CPU). The
-signature check is in both."""
+signature check is in both.
+
+Fixed on 2026-11-28 (figures before then are not comparable): the bare Bolt app held a token the fake
+Slack refuses, so each of its requests called auth.test and answered Bolt's "reinstall this app" error
+without running its listener; it now holds the fake's token and acks, as releasebot does. And the fakes
+listened with socketserver's backlog of 5, so a burst of modals opening dropped connections that TCP
+retried 1 s later (Slack does not); their backlog is 1024 now (tests/fakes/base.py)."""
 from __future__ import annotations
 
 import argparse
