@@ -330,8 +330,8 @@ _RELEASE_FORM = (select(*_SCM_VIEW_COLUMNS, _HAS_TARGET.label("has_target")).whe
 
 
 def release_form(session: Session, *, tenant_id: str) -> ReleaseForm:
-    """The create form's start in one statement (two when the workspace has no usable repository): its first
-    two usable repositories, each row saying whether a usable store target exists, whatever their numbers."""
+    """What the create form opens with, in one statement whatever the number of integrations (the first two
+    usable repositories, each row saying whether a usable store target exists); two without a repository."""
     rows = session.execute(_RELEASE_FORM, {"tenant_id": tenant_id}).all()
     targets = rows[0].has_target if rows else session.scalar(select(_HAS_TARGET), {"tenant_id": tenant_id})
     scms = [view_of(IntegrationKind.SCM, row) for row in rows]

@@ -142,7 +142,7 @@ def test_options_are_filtered_by_what_is_typed_and_capped_at_100():
 
 
 def test_the_create_modal_passes_slack_sdk_validation_whole():
-    # Part of the modal is validated once and cached; the whole must still parse and validate.
+    # Built as plain dicts: slack_sdk must still parse and validate the whole, as it did its own model objects.
     from slack_sdk.models.views import View
 
 
