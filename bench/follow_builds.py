@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.apart import Apart  # noqa: E402
 from bot.announcer import SlackAnnouncer  # noqa: E402
 from bot.app import web_client  # noqa: E402
 from core.config import Settings  # noqa: E402
@@ -76,11 +77,19 @@ def main() -> None:
     parser.add_argument("--polls-to-finish", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.5, help="the follower's poll interval, seconds")
     parser.add_argument("--round-batch", type=int, default=None, help="steps of each kind per round (Runner's default)")
+    parser.add_argument("--concurrency", type=int, default=8, help="steps run at once (Runner's default 8)")
+    parser.add_argument("--fakes-in-process", action="store_true",
+                        help="run the fake servers in this process (their CPU and GIL then count against the follower)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     url = os.environ.get("TEST_MYSQL_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    slack, github, jenkins = FakeSlack().start(), github_for(), FakeJenkins().start()
+    apart = None
+    if args.fakes_in_process:
+        slack, github, jenkins = FakeSlack().start(), github_for(), FakeJenkins().start()
+    else:  # as the real services are: in another process
+        apart = Apart(lambda: FakeSlack().start(), github_for, lambda: FakeJenkins().start())
+        slack, github, jenkins = apart.proxies
     jenkins.add_job(JOB)
     runtime = Runtime(Settings(database_url=url, secret_keys=(generate_key(),), slack_bot_token=slack.bot_token,
                                slack_signing_secret="bench", slack_api_url=slack.url + "/api/",
@@ -91,10 +100,10 @@ def main() -> None:
     print(f"preparing {args.builds} builds on {runtime.engine.dialect.name} …")
     prepare(runtime, slack, github, jenkins, args.builds)
     jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
-    jenkins_before, slack_before, github_before = len(jenkins.requests), len(slack.requests), len(github.requests)
+    jenkins_before, slack_before, github_before = (len(fake.requests) for fake in (jenkins, slack, github))
 
     follower = Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
-                      round_batch=args.round_batch)
+                      round_batch=args.round_batch, concurrency=args.concurrency)
     thread, stop = follower.start()
     started = time.perf_counter()
     while True:
@@ -111,19 +120,20 @@ def main() -> None:
     while follower.tick():  # the last announcements
         pass
 
-    jenkins_calls = jenkins.requests[jenkins_before:]
-    slack_calls = slack.requests[slack_before:]
+    jenkins_calls, slack_calls = jenkins.requests[jenkins_before:], slack.requests[slack_before:]
     kinds = Counter(_kind(r.method, r.path) for r in jenkins_calls)
     n = args.builds
     print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s, "
-          f"{follower.round_batch} steps of each kind per round")
+          f"{follower.round_batch} steps of each kind per round, {follower.concurrency} at once")
     print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
           + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))
     print(f"  Slack requests per build:   {len(slack_calls) / n:.2f}")
     print(f"  GitHub requests per build:  {(len(github.requests) - github_before) / n:.2f}  (the release branch, cut once)")
-    slack.stop()
-    github.stop()
-    jenkins.stop()
+    if apart is not None:
+        apart.stop()
+    else:
+        for fake in (slack, github, jenkins):
+            fake.stop()
 
 
 def _kind(method: str, path: str) -> str:

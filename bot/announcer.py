@@ -59,7 +59,7 @@ class SlackAnnouncer:
         """Post the announcement in the card's thread (or the release's channel); email it for an email release."""
         if a.release.communication and a.release.communication.type == CommunicationType.EMAIL:
             return self._email(a)
-        with self.runtime.unit_of_work() as session:
+        with self.runtime.reading() as session:
             card = get_card(session, tenant_id=a.release.tenantId, release_id=a.release.id)
             channel, thread = (card.channelId, card.messageTs) if card else (a.release.channelId, None)
         if channel is None:

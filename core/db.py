@@ -1,6 +1,7 @@
 """Engines, sessions and the unit of work. Services never commit; whoever opens the unit does."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -17,12 +18,13 @@ RETRYABLE_MYSQL_ERRORS = (1213, 1205)  # deadlock, lock wait timeout
 # Seconds to connect to MySQL; the start-up check also bounds the server's greeting by it, so a
 # host that accepts connections but never answers is reported within 5 s.
 CONNECT_TIMEOUT = 3
+SQLITE_BUSY_SECONDS = 30  # how long a SQLite writer waits for another to finish
 
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine with the per-dialect settings the bot relies on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -70,18 +72,45 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")  # the seed's ON DELETE actions need this on SQLite
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+    # SQLite has one writer. Threads of this process queue for it on a lock, and the next one goes the
+    # moment the writer is done; left to SQLite's busy handler they would sleep and poll (1, 2, 5 … 100 ms)
+    # while the database sits idle. Other processes still wait through busy_timeout.
+    writer = threading.Lock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # IMMEDIATE takes the write lock up front: two writers wait for each other instead of
         # failing with "database is locked" when a read turns into a write. Read-only units (see
         # `reading`) skip it, so lookups never queue behind writers (WAL lets them read meanwhile).
-        read_only = connection.get_execution_options().get("read_only")
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("read_only"):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is locked"))
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release()
+            raise
+        connection.info["writer"] = writer
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):
+        if connection.info.pop("writer", None) is not None:
+            writer.release()
+
+    # A connection that goes back to the pool, or is dropped, mid-transaction lets go too.
+    @event.listens_for(engine, "checkin")
+    @event.listens_for(engine, "invalidate")
+    def _on_gone(_dbapi_connection, record, *_exception):
+        if record is not None and record.info.pop("writer", None) is not None:
+            writer.release()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

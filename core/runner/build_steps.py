@@ -55,10 +55,11 @@ def record(ctx: RunnerContext, build_id: str, **outcome) -> None:
         build = s.get(PipelineBuild, build_id)
         if outcome["state"] == BuildState.RUNNING and build.abortRequestedAt is not None:
             outcome["next_check"] = utcnow()  # aborted while the CI was being called: stop it now
-        builds.record_progress(s, build, **outcome)
         if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
             build.failures = 0
-        builds.release_claim(s, PipelineBuild, build_id, worker=ctx.worker)
+        if build.claimedBy == ctx.worker:  # let go of the claim in the same UPDATE as the outcome
+            build.claimedUntil = None
+        builds.record_progress(s, build, **outcome)
     if outcome["state"] == BuildState.RUNNING and outcome.get("next_check") and outcome["next_check"] <= utcnow():
         ctx.wake()
 

@@ -37,13 +37,13 @@ class FollowBuilds:
 
     def run(self, build_id: str) -> None:
         """Check one running build."""
+        # The claim alone takes the write lock (briefly: SQLite has one writer); what it needs is read after it.
         with self.ctx.runtime.unit_of_work() as s:
-            build = s.get(PipelineBuild, build_id)
-            if build is None or build.state != BuildState.RUNNING:
-                return
             if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.RUNNING,
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return
+        with self.ctx.runtime.reading() as s:
+            build = s.get(PipelineBuild, build_id)
             ref, requested_at, key, abort = ref_of(build), build.requestedAt, build.idempotencyKey, build.abortRequestedAt
             try:
                 client = ci_client(self.ctx, s, build)

@@ -5,7 +5,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import aliased
 
 from core.enums import BuildState, NotificationState
@@ -58,14 +58,16 @@ class Notifications:
 
     def run(self, notification_id: str) -> None:
         """Post one owed notification, or schedule its retry."""
+        # The claim alone takes the write lock (briefly: SQLite has one writer); the message is read after it.
         with self.ctx.runtime.unit_of_work() as s:
-            n = s.get(Notification, notification_id)
-            if n is None or n.state != NotificationState.PENDING:
-                return
             if not builds.claim(s, Notification, notification_id, Notification.state == NotificationState.PENDING,
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return
-            announcement = _announcement(s, n)
+        with self.ctx.runtime.reading() as s:
+            n = s.get(Notification, notification_id)
+            if n is None:  # its release was deleted meanwhile
+                return
+            attempts, announcement = n.attempts + 1, _announcement(s, n)
         try:
             self.ctx.announcer.announce(announcement)
             state, error, delay = NotificationState.SENT, None, None
@@ -75,16 +77,17 @@ class Notifications:
         except IntegrationError as exc:
             state, error = NotificationState.PENDING, str(exc)
             delay = getattr(exc, "retry_after", None) or self.ctx.interval
+        if state == NotificationState.PENDING and attempts >= MAX_ATTEMPTS:
+            state = NotificationState.ABANDONED
+            log.error("notification %s abandoned after %s attempts: %s", notification_id, attempts, error)
+        # One UPDATE: the outcome, and our claim let go (the attempts counted are ours: we held the claim).
+        mine = Notification.claimedBy == self.ctx.worker
         with self.ctx.runtime.unit_of_work() as s:
-            n = s.get(Notification, notification_id)
-            n.attempts += 1
-            n.lastError = error
-            if state == NotificationState.PENDING and n.attempts >= MAX_ATTEMPTS:
-                state = NotificationState.ABANDONED
-                log.error("notification %s abandoned after %s attempts: %s", n.id, n.attempts, error)
-            n.state = state
-            n.nextAttemptAt = utcnow() + timedelta(seconds=delay * min(n.attempts, 10)) if delay else None
-            builds.release_claim(s, Notification, notification_id, worker=self.ctx.worker)
+            s.execute(update(Notification).where(Notification.id == notification_id)
+                      .values(attempts=attempts, lastError=error, state=state,
+                              claimedUntil=case((mine, None), else_=Notification.claimedUntil),
+                              nextAttemptAt=utcnow() + timedelta(seconds=delay * min(attempts, 10)) if delay else None)
+                      .execution_options(synchronize_session=False))
         if state == NotificationState.SENT and announcement.event is not None:
             self.ctx.wake()  # the release's next line, if any, is due now
 

@@ -31,16 +31,11 @@ class StartBuilds:
 
     def run(self, build_id: str) -> None:
         """Start one requested build."""
-        with self.ctx.runtime.unit_of_work() as s:
+        with self.ctx.runtime.reading() as s:
             build = s.get(PipelineBuild, build_id)
             if build is None or build.state != BuildState.REQUESTED:
                 return
             seen_before = build.claimedBy is not None or build.failures > 0
-            # "Never tried" is restated in the claim: if another worker tried meanwhile, look before triggering.
-            untried = () if seen_before else (PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
-            if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.REQUESTED, *untried,
-                                worker=self.ctx.worker, lease=self.ctx.lease):
-                return
             aborted, key = build.abortRequestedAt is not None, build.idempotencyKey
             parts = None
             if not (aborted and not seen_before):
@@ -48,6 +43,14 @@ class StartBuilds:
                     parts = self._parts(s, build)
                 except CLIENT_ERRORS as exc:
                     parts = exc
+        # The claim restates what was read: still requested, aborted or not, and "never tried" (if another
+        # worker tried meanwhile, look before triggering). It alone takes the write lock: SQLite has one writer.
+        untried = () if seen_before else (PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
+        abort = PipelineBuild.abortRequestedAt.is_not(None) if aborted else PipelineBuild.abortRequestedAt.is_(None)
+        with self.ctx.runtime.unit_of_work() as s:
+            if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.REQUESTED, abort, *untried,
+                                worker=self.ctx.worker, lease=self.ctx.lease):
+                return
         if parts is None:  # aborted before any runner touched it: the CI never had it
             outcome = dict(state=BuildState.CANCELLED, error=None)
         elif isinstance(parts, Exception):
