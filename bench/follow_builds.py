@@ -105,7 +105,7 @@ def main() -> None:
     follower = Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
                       round_batch=args.round_batch, concurrency=args.concurrency)
     thread, stop = follower.start()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while True:
         with runtime.reading() as s:
             done = s.scalar(select(func.count()).select_from(PipelineBuild)
@@ -113,7 +113,7 @@ def main() -> None:
         if done >= args.builds:
             break
         time.sleep(0.2)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     stop.set()
     follower.wake()
     thread.join(60)  # its round ends before the fakes go away
@@ -125,6 +125,7 @@ def main() -> None:
     n = args.builds
     print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s, "
           f"{follower.round_batch} steps of each kind per round, {follower.concurrency} at once")
+    print(f"  this process's CPU: {cpu / n * 1000:.1f} ms per build ({cpu / elapsed:.0%} of one core)")
     print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
           + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))
     print(f"  Slack requests per build:   {len(slack_calls) / n:.2f}")

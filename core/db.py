@@ -24,6 +24,10 @@ SQLITE_BUSY_SECONDS = 30  # how long a SQLite writer waits for another to finish
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine with the per-dialect settings the bot relies on."""
     if url.startswith("sqlite"):
+        if "poolclass" not in kwargs and url.split("?")[0] not in ("sqlite://", "sqlite:///:memory:"):
+            # A connection for each of the server's and the runner's threads: beyond the default 5, every
+            # checkout opened a file and ran the PRAGMAs below anew (a SQLite connection is only a file handle).
+            kwargs.setdefault("pool_size", 40)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -8,6 +8,7 @@ Host header, SNI and certificate checks still on the name; a redirect to a refus
 """
 from __future__ import annotations
 
+import os
 import socket
 import time
 from typing import Any
@@ -106,8 +107,13 @@ def guard_session(session: requests.Session, guard: NetworkGuard, *, service: st
     adapter = GuardedAdapter(guard, service)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    if not guard.allow_private:
-        session.trust_env = False  # no proxies or netrc from the environment: what we connect to is what we checked
+    if guard.allow_private:
+        # The environment's proxy for this origin (NO_PROXY applied) and CA bundle, read once: left to requests,
+        # every call walks all of os.environ twice. (No netrc: an integration's credentials are its own.)
+        session.proxies.update(requests.utils.get_environ_proxies(origin))
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or session.verify
+    # Without the guard's check too: no proxies or netrc from the environment, what we connect to is what we checked.
+    session.trust_env = False
     session.hooks["response"].append(_redirect_check(guard, service, origin))
     return session
 

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from core.enums import BuildState, IntegrationKind
 from core.errors import ReleasebotError
 from core.integrations.base import BuildRef
-from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline
+from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline, ScmIntegration
 from core.runner.context import RunnerContext
 from core.services import builds
 from core.services.integrations import utcnow
@@ -44,15 +44,23 @@ def retry_at(backoff: float, exc: Exception):
 
 def ci_client(ctx: RunnerContext, session, build: PipelineBuild):
     """The CI client of a build's pipeline (raises one of CLIENT_ERRORS when it cannot be built)."""
-    rp = session.get(ReleasePipeline, build.releasePipelineId)
-    pipeline = session.get(PipelineIntegration, rp.pipelineIntegrationId)
+    # One statement for the rows the client is made of (config_of then finds the SCM in the session).
+    _, pipeline, _ = session.execute(
+        select(ReleasePipeline, PipelineIntegration, ScmIntegration)
+        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+        .outerjoin(ScmIntegration, ScmIntegration.id == PipelineIntegration.scmIntegrationId)
+        .where(ReleasePipeline.id == build.releasePipelineId)).one()
     return ctx.clients.get(IntegrationKind.PIPELINE, config_of(session, IntegrationKind.PIPELINE, pipeline, ctx.runtime.cipher))
 
 
 def record(ctx: RunnerContext, build_id: str, **outcome) -> None:
     """Store an outcome, let go of the claim, and come back at once when an abort is waiting."""
     with ctx.runtime.unit_of_work() as s:
-        build = s.get(PipelineBuild, build_id)
+        # The build with the rows its record updates, in one statement (they are then in the session).
+        build = s.execute(select(PipelineBuild, ReleasePipeline, PipelineIntegration)
+                          .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
+                          .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+                          .where(PipelineBuild.id == build_id)).one()[0]
         if outcome["state"] == BuildState.RUNNING and build.abortRequestedAt is not None:
             outcome["next_check"] = utcnow()  # aborted while the CI was being called: stop it now
         if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:

@@ -35,13 +35,16 @@ class FollowBuilds:
         """Running builds due a check and not claimed by another worker."""
         return due_builds(self.ctx, BuildState.RUNNING, limit)
 
-    def run(self, build_id: str) -> None:
-        """Check one running build."""
-        # The claim alone takes the write lock (briefly: SQLite has one writer); what it needs is read after it.
+    def claim(self, build_ids: list[str]) -> list[str]:
+        """Take these builds (still running, not held by another worker) in one short write; returns those taken."""
         with self.ctx.runtime.unit_of_work() as s:
-            if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.RUNNING,
-                                worker=self.ctx.worker, lease=self.ctx.lease):
-                return
+            return builds.claim_each(s, PipelineBuild, build_ids, PipelineBuild.state == BuildState.RUNNING,
+                                     worker=self.ctx.worker, lease=self.ctx.lease)
+
+    def run(self, build_id: str, *, claimed: bool = False) -> None:
+        """Check one running build (`claimed`: the round has taken it already)."""
+        if not claimed and not self.claim([build_id]):
+            return
         with self.ctx.runtime.reading() as s:
             build = s.get(PipelineBuild, build_id)
             ref, requested_at, key, abort = ref_of(build), build.requestedAt, build.idempotencyKey, build.abortRequestedAt

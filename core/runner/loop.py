@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import update
 
@@ -73,16 +74,19 @@ class Runner:
                 due = kind.due()
                 if batch is not None and len(due) > batch:
                     due, self.more = due[:batch], True
-                self._each(kind.run, due)
+                step = kind.run
+                if due and hasattr(kind, "claim"):  # its rows are taken for the round in one write, not one each
+                    due, step = kind.claim(due), partial(kind.run, claimed=True)
+                self._each(kind, step, due)
                 done += len(due)
         self.last_round_at = time.monotonic()
         return done
 
-    def _each(self, step, ids: list[str]) -> None:
-        """Run `step` for each id, `concurrency` at a time (CI and Slack calls wait on the network;
+    def _each(self, kind, step, ids: list[str]) -> None:
+        """Run `step` (of `kind`) for each id, `concurrency` at a time (CI and Slack calls wait on the network;
         claims keep two threads off one row); one failing step does not stop the others."""
-        work = type(step.__self__).__name__
-        field = getattr(step.__self__, "LOG_AS", "row")
+        work = type(kind).__name__
+        field = getattr(kind, "LOG_AS", "row")
 
         def guarded(row_id: str) -> None:
             with logs.about(worker=self.ctx.worker, work=work, **{field: row_id}):

@@ -60,12 +60,12 @@ class StartBuilds:
         record(self.ctx, build_id, **outcome)
 
     def _parts(self, s, build: PipelineBuild):
-        rp = s.get(ReleasePipeline, build.releasePipelineId)
-        release = s.get(Release, rp.releaseId)
+        ci = ci_client(self.ctx, s, build)  # first: it loads the release's pipeline and, usually, its SCM
+        release = s.get(Release, s.get(ReleasePipeline, build.releasePipelineId).releaseId)
         scm_row = s.get(ScmIntegration, release.scmIntegrationId)
         scm = self.ctx.clients.get(IntegrationKind.SCM, config_of(s, IntegrationKind.SCM, scm_row, self.ctx.runtime.cipher))
         params = {"RELEASE_VERSION": release.version, "BRANCH": release.branchRelease}
-        return ci_client(self.ctx, s, build), scm, params, release.baseBranch
+        return ci, scm, params, release.baseBranch
 
     def _start(self, build_id: str, key: str, seen_before: bool, aborted: bool, client, scm, params, base) -> dict:
         try:

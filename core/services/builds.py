@@ -145,6 +145,11 @@ def claim(session: Session, model, row_id: str, *conditions, worker: str, lease:
     ).rowcount == 1
 
 
+def claim_each(session: Session, model, row_ids: list[str], *conditions, worker: str, lease: timedelta) -> list[str]:
+    """`claim` for several rows in one transaction (one conditional update each); returns the ids taken."""
+    return [row_id for row_id in row_ids if claim(session, model, row_id, *conditions, worker=worker, lease=lease)]
+
+
 def _key(model):
     return model.__mapper__.primary_key[0]
 
@@ -175,8 +180,7 @@ def record_progress(session: Session, build: PipelineBuild, *, state: BuildState
     build.nextCheckAt = None if state in TERMINAL_BUILD_STATES else next_check
     if ended_now:
         build.finishedAt = utcnow()
-    _summarise(session, build)
-    release_id = session.scalar(select(ReleasePipeline.releaseId).where(ReleasePipeline.id == build.releasePipelineId))
+    release_id = _summarise(session, build)
     if ended_now:
         owe(session, build, release_id, "FINISHED")
     if visible:
@@ -185,21 +189,21 @@ def record_progress(session: Session, build: PipelineBuild, *, state: BuildState
     return ended_now
 
 
-def _summarise(session: Session, build: PipelineBuild) -> None:
-    """Mirror the latest attempt onto the seed's release_pipelines row and the target's row."""
+def _summarise(session: Session, build: PipelineBuild) -> str:
+    """Mirror the latest attempt onto the seed's release_pipelines row and the target's row; returns the release's id."""
     rp = session.get(ReleasePipeline, build.releasePipelineId)
     rp.buildStatus = SUMMARY_STATUS[build.state]
     rp.buildUrl, rp.buildNumber = build.buildUrl, build.buildNumber
     rp.buildLogUrl, rp.artifactUrl = build.buildLogUrl, build.artifactUrl
     if build.state in TERMINAL_BUILD_STATES:
-        target_id = session.scalar(select(PipelineIntegration.targetIntegrationId).where(
-            PipelineIntegration.id == rp.pipelineIntegrationId))
+        target_id = session.get(PipelineIntegration, rp.pipelineIntegrationId).targetIntegrationId
         values = {"targetStatus": TargetStatus.PENDING}
         if build.state == BuildState.SUCCESS:
             values["buildNumber"] = build.buildNumber
         session.execute(update(ReleaseTarget).where(
             ReleaseTarget.releaseId == rp.releaseId, ReleaseTarget.targetIntegrationId == target_id,
             ReleaseTarget.targetStatus == TargetStatus.BUILDING).values(**values).execution_options(synchronize_session=False))
+    return rp.releaseId
 
 
 def request_abort(session: Session, *, tenant_id: str, release_pipeline_id: str, actor_account_id: str) -> str:
