@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.models import Release, ReleaseCard
@@ -51,18 +51,17 @@ def repost_here(session: Session, *, tenant_id: str, release_id: str, channel_id
     return card
 
 
+# Built once (the runner marks a card stale at every change a build makes): only the values vary.
+_STALE = (update(ReleaseCard).where(ReleaseCard.releaseId == bindparam("release_id"))
+          .values(revision=ReleaseCard.revision + 1,
+                  nextAttemptAt=case((ReleaseCard.nextAttemptAt.is_(None), bindparam("now", type_=DateTime)), else_=ReleaseCard.nextAttemptAt))
+          .execution_options(synchronize_session=False))
+
+
 def mark_stale(session: Session, *, release_id: str) -> None:
     """The release changed: its card owes a redraw (several changes coalesce into one)."""
-    session.execute(update(ReleaseCard).where(ReleaseCard.releaseId == release_id)
-                    .values(revision=ReleaseCard.revision + 1,
-                            nextAttemptAt=_earliest(ReleaseCard.nextAttemptAt))
-                    .execution_options(synchronize_session=False))
+    session.execute(_STALE, {"release_id": release_id, "now": utcnow()})  # a card waiting out a backoff keeps it
     owe_homes_of_release(session, release_id=release_id)  # the Homes that list it show the change too
-
-
-def _earliest(column):
-    # A card waiting out a backoff keeps it; an idle card is due now.
-    return case((column.is_(None), utcnow()), else_=column)
 
 
 def record_card(session: Session, *, tenant_id: str, release_id: str, channel_id: str, message_ts: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.models import HomeView, Release
@@ -48,11 +48,15 @@ def owe_homes(session: Session, *, tenant_id: str) -> None:
                     .execution_options(synchronize_session=False))
 
 
+# Built once (every change of a release runs it): only the values vary.
+_OWED_OF_RELEASE = (update(HomeView).where(HomeView.tenantId == select(Release.tenantId).where(
+    Release.id == bindparam("release_id")).scalar_subquery()).values(**_owed(bindparam("now", type_=DateTime)))
+    .execution_options(synchronize_session=False))
+
+
 def owe_homes_of_release(session: Session, *, release_id: str) -> None:
     """A release changed: the Homes of its tenant owe a publish (one statement)."""
-    tenant = select(Release.tenantId).where(Release.id == release_id).scalar_subquery()
-    session.execute(update(HomeView).where(HomeView.tenantId == tenant).values(**_owed(_now()))
-                    .execution_options(synchronize_session=False))
+    session.execute(_OWED_OF_RELEASE, {"release_id": release_id, "now": _now()})
 
 
 def due_homes(session: Session, *, limit: int = 100) -> list[str]:
