@@ -1,12 +1,14 @@
 """How long the follower takes to see N builds through to their end, and how many HTTP requests it
-makes per build, against the fake Jenkins and the fake Slack over loopback. Run by hand:
+makes per build, against the fake Jenkins, GitHub and Slack over loopback. Run by hand:
 
-    python bench/follow_builds.py [--builds 1000] [--polls-to-start 1] [--polls-to-finish 2]
+    python bench/follow_builds.py [--builds 1000] [--polls-to-start 1] [--polls-to-finish 2] [--concurrency 8]
 
 Uses a SQLite file, or MariaDB when TEST_MYSQL_URL is set (its tables are recreated). Builds are
 recorded as clicks record them (the intent, REQUESTED); one follower then dispatches, follows and
 announces them all. The fake Jenkins starts a build after `--polls-to-start` polls of its queue
-item and finishes it after `--polls-to-finish` polls of the build.
+item and finishes it after `--polls-to-finish` polls of the build. The fakes run in a process of their
+own, as the real services do (`--fakes-in-process` puts their CPU and GIL back in this one); the CPU
+figure is this process's: the follower's.
 """
 from __future__ import annotations
 

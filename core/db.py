@@ -106,7 +106,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _on_end(connection):
-        if connection.info.pop("writer", None) is not None:
+        # (An invalidated connection has no info left to ask: its pool's "invalidate" below let go.)
+        if not connection.invalidated and connection.info.pop("writer", None) is not None:
             writer.release()
 
     # A connection that goes back to the pool, or is dropped, mid-transaction lets go too.
