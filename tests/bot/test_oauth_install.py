@@ -261,6 +261,8 @@ def test_two_workspaces_install_create_and_build_and_every_slack_call_carries_it
     wait_for(lambda: len(jenkins.calls("POST", "buildWithParameters")) == 2)
     for ws in (acme, globex):  # the build's thread line, under each workspace's own card
         wait_for(lambda ws=ws: any("triggered" in m["text"] for m in slack.messages_in(ws.channel) if m.get("thread_ts")))
+    for ws in (acme, globex):  # and the card redrawn: a delivery of its own, in no set order with the thread line
+        wait_for(lambda ws=ws: any(c.method == "chat.update" and c.token == ws.token for c in slack.api_calls))
 
     owner = {acme.token: acme, globex.token: globex}
     calls = [c for c in slack.api_calls if c.method != "oauth.v2.access"]
