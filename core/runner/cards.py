@@ -55,14 +55,17 @@ class Cards:
             self.ctx.announcer.tell_requester(job, posted=posted, error=error)
 
     def _claim(self, release_id: str) -> tuple[CardJob | None, int]:
+        # The claim alone first; then the card's revision and the release are read in one snapshot taken after it.
+        # (Read in the claim's transaction, MySQL gave the release as of the transaction's first read but the
+        # revision as of the claim: a change committed in between was marked drawn without being drawn.)
         with self.ctx.runtime.unit_of_work() as s:
-            card = s.get(ReleaseCard, release_id)
-            if card is None or card.nextAttemptAt is None:
-                return None, 0
             if not builds.claim(s, ReleaseCard, release_id, ReleaseCard.nextAttemptAt.is_not(None),
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return None, 0
-            s.refresh(card)
+        with self.ctx.runtime.reading() as s:
+            card = s.get(ReleaseCard, release_id)
+            if card is None:  # its release was deleted meanwhile
+                return None, 0
             requester = s.get(Account, card.requestedByAccountId) if card.requestedByAccountId else None
             view = card_view(s, tenant_id=s.get(Release, release_id).tenantId, release_id=release_id)
             job = CardJob(view, card.channelId, card.messageTs, requester.slackUserId if requester else None,
