@@ -17,18 +17,12 @@ from core.runner.epics import PLATFORMS, marker
 from core.runner.kickoff import Kickoff
 from core.services import cards, changelog, integrations, lifecycle, tasks
 from core.services.integrations import utcnow
-from tests.core.runner_world import new_release, release_row, runner, runtime_on, world_on
+from tests.core.runner_world import new_release, release_row, runner, world_on
 from tests.factories import github_for
 from tests.fakes.jira import FakeJira
 from tests.fakes.linear import FakeLinear
 
 IOS, ANDROID = PLATFORMS.values()
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 @pytest.fixture

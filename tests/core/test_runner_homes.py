@@ -11,14 +11,8 @@ from core.models import HomeView
 from core.runner import Runner
 from core.runner.homes import Homes
 from core.services.home_views import open_home
-from tests.core.runner_world import Recorder, new_release, race, runner, runtime_on, world_on
+from tests.core.runner_world import Recorder, new_release, race, runner, world_on
 from tests.factories import github_for
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 @pytest.fixture

@@ -22,18 +22,12 @@ from core.runner.kickoff import Kickoff
 from core.runtime import Runtime
 from core.services import builds, lifecycle, tasks
 from core.services.integrations import utcnow
-from tests.core.runner_world import events, new_release, race, release_row, runner, runtime_on, world_on
+from tests.core.runner_world import events, new_release, race, release_row, runner, world_on
 from tests.factories import SCM_TOKEN, github_for
 from tests.fakes.github import sha_of
 
 BRANCH_REF = "/repos/acme/app/git/refs"
 MAIN_SHA = sha_of("main")
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 @pytest.fixture

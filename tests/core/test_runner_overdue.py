@@ -11,14 +11,8 @@ from core.runner.overdue import Overdue
 from core.services import lifecycle
 from core.services.integrations import utcnow
 from tests.core.lifecycle_world import People, bring_to
-from tests.core.runner_world import events, new_release, race, release_row, runner, runtime_on, world_on
+from tests.core.runner_world import events, new_release, race, release_row, runner, world_on
 from tests.factories import github_for
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 @pytest.fixture

@@ -8,14 +8,8 @@ import pytest
 
 from core.models import ReleaseTask
 from core.services import builds, lifecycle
-from tests.core.runner_world import new_release, runner, runtime_on, world_on
+from tests.core.runner_world import new_release, runner, world_on
 from tests.factories import github_for
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 @pytest.fixture

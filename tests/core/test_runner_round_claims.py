@@ -13,14 +13,8 @@ from core.runner.follow_builds import FollowBuilds
 from core.runner.notifications import Notifications
 from core.services import builds
 from core.services.history import record_event
-from tests.core.runner_world import new_release, runner, runtime_on, world_on
+from tests.core.runner_world import new_release, runner, world_on
 from tests.factories import github_for
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 @pytest.fixture

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from core.models import PipelineBuild
 from core.services import webhooks
 from core.services.cards import owe_card
 from core.services.integrations import utcnow
 from core.services.webhooks import AT_ONCE
-from tests.core.runner_world import new_release, runner, runtime_on, world_on
+from tests.core.runner_world import new_release, runner, world_on
 from tests.core.test_webhooks import running_actions_build, signed
-
-
-@pytest.fixture
-def rt(engine, tmp_path):
-    with runtime_on(engine, tmp_path) as runtime:
-        yield runtime
 
 
 def test_a_round_runs_a_batch_of_each_kind_and_says_when_work_is_left(rt):
