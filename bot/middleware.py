@@ -35,8 +35,8 @@ def tenant_scope(runtime: Runtime) -> Callable:
         if team_id is None:
             return next()
         named = frozenset(runtime.settings.admins)
-        with runtime.reading() as session:  # the common case: both known, no write needed
-            known = find_member(session, slack_team_id=team_id, slack_user_id=context.user_id)
+        with runtime.lookup() as conn:  # the common case: both known, no write needed (read on every request)
+            known = find_member(conn, slack_team_id=team_id, slack_user_id=context.user_id)
         # A person the operator names in RELEASEBOT_ADMINS who is still a member goes through ensure_account (promoted).
         if known is not None and (known[2] == Role.ADMIN or context.user_id not in named):
             context["tenant_id"], context["account_id"], context["account_role"] = known

@@ -23,8 +23,8 @@ from core.services.releases import find_release, list_releases
 
 
 def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
-    with runtime.reading() as session:
-        form = release_form(session, tenant_id=tenant_id)
+    with runtime.lookup() as conn:
+        form = release_form(conn, tenant_id=tenant_id)
     if form.missing:
         return setup_needed_modal(list(form.missing))
     return create_release_modal(ModalContext(channel_id, version, form.sole_scm))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import CredentialCipher
@@ -324,16 +324,18 @@ def _usable(model) -> tuple:
 
 # Built once: building it took as much CPU as running it. The columns view_of reads (never the credentials).
 _HAS_TARGET = select(TargetIntegration.id).where(*_usable(TargetIntegration)).exists()
+_HAS_TARGET_ALONE = select(_HAS_TARGET)
 _SCM_VIEW_COLUMNS = [c for c in ScmIntegration.__table__.c if c.key not in ("encryptedCredentials", "createdAt", "updatedAt")]
 _RELEASE_FORM = (select(*_SCM_VIEW_COLUMNS, _HAS_TARGET.label("has_target")).where(*_usable(ScmIntegration))
                  .order_by(ScmIntegration.displayName, ScmIntegration.id).limit(2))
 
 
-def release_form(session: Session, *, tenant_id: str) -> ReleaseForm:
+def release_form(db: Session | Connection, *, tenant_id: str) -> ReleaseForm:
     """What the create form opens with, in one statement whatever the number of integrations (the first two
-    usable repositories, each row saying whether a usable store target exists); two without a repository."""
-    rows = session.execute(_RELEASE_FORM, {"tenant_id": tenant_id}).all()
-    targets = rows[0].has_target if rows else session.scalar(select(_HAS_TARGET), {"tenant_id": tenant_id})
+    usable repositories, each row saying whether a usable store target exists); two without a repository.
+    In a session, or on a bare connection (`Runtime.lookup`)."""
+    rows = db.execute(_RELEASE_FORM, {"tenant_id": tenant_id}).all()
+    targets = rows[0].has_target if rows else db.scalar(_HAS_TARGET_ALONE, {"tenant_id": tenant_id})
     scms = [view_of(IntegrationKind.SCM, row) for row in rows]
     missing = missing_for_release(scms=scms, targets=[True] if targets else [])
     return ReleaseForm(tuple(missing), scms[0] if len(scms) == 1 else None)

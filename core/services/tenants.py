@@ -1,7 +1,7 @@
 """Tenants (Slack workspaces) and their accounts (Slack users), and role checks."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.enums import Role
@@ -59,16 +59,18 @@ def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, disp
     return account
 
 
-# Built once: every Slack request runs it before its ack, and building it cost as much CPU as running it.
+# Built once: every Slack request runs it before its ack, and building it cost as much CPU as running it
+# (run on a bare connection, SQLAlchemy's compiled cache then makes each execution a cache hit).
 _MEMBER = (select(Tenant.id, Account.id, Account.role).join(Account, Account.tenantId == Tenant.id)
            .where(Tenant.slackTeamId == bindparam("team"), Account.slackUserId == bindparam("user")))
 
 
-def find_member(session: Session, *, slack_team_id: str, slack_user_id: str | None) -> tuple[str, str, Role] | None:
-    """(tenant id, account id, role) of a known Slack user of a known workspace, in one query."""
+def find_member(db: Session | Connection, *, slack_team_id: str, slack_user_id: str | None) -> tuple[str, str, Role] | None:
+    """(tenant id, account id, role) of a known Slack user of a known workspace, in one query (in a session, or on
+    a bare connection: `Runtime.lookup`)."""
     if slack_user_id is None:
         return None
-    row = session.execute(_MEMBER, {"team": slack_team_id, "user": slack_user_id}).first()
+    row = db.execute(_MEMBER, {"team": slack_team_id, "user": slack_user_id}).first()
     return tuple(row) if row else None
 
 
