@@ -1,12 +1,18 @@
 """Response time of `/release create` (ack → Slack) under N concurrent requests, beside a bare Bolt
 app on the same server that only acks. Run by hand:
 
-    python bench/slash_latency.py [--requests 200] [--concurrency 50] [--workers 1]
+    python bench/slash_latency.py [--requests 200] [--concurrency 50] [--workers 1] [--fakes-in-process]
 
-Each server runs in its own process, as in production; the fake Slack and the clients share this one.
-The ratio of the two p50/p99 figures is the cost of releasebot's own work (tenant and account
-lookup before the ack; the modal loaded and opened after it, competing for the same CPU). The
-signature check is in both.
+Each server runs in its own process, as in production, and so does the fake Slack (as the real one is
+elsewhere); the clients are in this one. The ratio of the two p50/p99 figures is the cost of releasebot's
+own work (tenant and account lookup before the ack; the modal loaded and opened after it, competing for
+the same CPU). The signature check is in both. Each server's CPU per request (all its threads and worker
+processes, from /proc) is printed beside its latencies.
+
+Fixed on 2026-11-29: the fake Slack answered every `views.open` in this process, so during releasebot's
+phase (not the bare app's, which opens no modal) the 50 measuring clients shared a GIL with it and their
+own time counted as releasebot's. It runs in a process of its own now (bench/apart.py);
+`--fakes-in-process` puts it back here, as before.
 
 Fixed on 2026-11-28 (figures before then are not comparable): the bare Bolt app held a token the fake
 Slack refuses, so each of its requests called auth.test and answered Bolt's "reinstall this app" error
@@ -31,6 +37,7 @@ from slack_bolt import App
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.apart import Apart  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.crypto import generate_key  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
@@ -91,10 +98,33 @@ def spawn(command: list[str], port: int, env: dict[str, str], log=subprocess.DEV
     raise SystemExit(f"server on port {port} did not start: {' '.join(command)}")
 
 
-def report(label: str, times: list[float]) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and the processes it forked (`serve --workers`), from /proc."""
+    tick, total, pending = os.sysconf("SC_CLK_TCK"), 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:  # gone meanwhile
+            continue
+    return total
+
+
+def measured(url: str, team_id: str, args, pid: int, sent: dict[str, float] | None = None) -> tuple[list[float], float]:
+    """Ack times of the measured requests, and the server's CPU seconds per request while they ran."""
+    before = cpu_seconds(pid)
+    times = measure(url, team_id, args.requests, args.concurrency, sent)
+    return times, (cpu_seconds(pid) - before) / args.requests
+
+
+def report(label: str, times: list[float], cpu: float | None = None) -> tuple[float, float]:
     ordered = sorted(times)
     p50, p99 = statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"  {label:<22} p50 {p50 * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms")
+    server = f"   server CPU {cpu * 1000:4.2f} ms/request" if cpu is not None else ""
+    print(f"  {label:<22} p50 {p50 * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms{server}")
     return p50, p99
 
 
@@ -103,13 +133,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="releasebot serve --workers N")
+    parser.add_argument("--fakes-in-process", action="store_true",
+                        help="run the fake Slack in this process, beside the clients (as the benchmark did before)")
     parser.add_argument("--bare-bolt", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the baseline's process
     parser.add_argument("--slack-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_bolt:
         serve_bare_bolt(args.bare_bolt, args.slack_url)
         return
-    with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
+    apart = None if args.fakes_in_process else Apart(lambda: FakeSlack().start())
+    slack = FakeSlack().start() if apart is None else apart.proxies[0]
+    with tempfile.TemporaryDirectory() as tmp:
         database_url, key = f"sqlite:///{tmp}/bench.db", generate_key()
         runtime = Runtime(Settings(database_url=database_url, secret_keys=(key,), slack_bot_token=slack.bot_token,
                                    slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.url + "/api/",
@@ -127,12 +161,12 @@ def main() -> None:
         bare = spawn([sys.executable, __file__, "--bare-bolt", str(bare_port), "--slack-url", slack.url + "/api/"],
                      bare_port, env)
         try:
+            where = "this one" if apart is None else "its own"
             print(f"/release create, {args.requests} requests, {args.concurrency} at a time, releasebot serve "
-                  f"--workers {args.workers} (each server in its own processes; the fake Slack and the clients in this one)")
+                  f"--workers {args.workers} (each server in its own processes; the fake Slack in {where})")
             measure(f"http://127.0.0.1:{ours_port}", slack.team_id, 20, 5)  # warm up
             sent: dict[str, float] = {}
-            ours = report("releasebot", measure(f"http://127.0.0.1:{ours_port}", slack.team_id,
-                                                args.requests, args.concurrency, sent))
+            ours = report("releasebot", *measured(f"http://127.0.0.1:{ours_port}", slack.team_id, args, bot.pid, sent))
             deadline = time.monotonic() + 60  # let the modals opened after the acks finish first
             while len(slack.calls_to("views.open")) < args.requests + 20 and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -140,13 +174,16 @@ def main() -> None:
                       if c.params.get("trigger_id") in sent]
             report("modal opened", opened + [float("inf")] * (args.requests - len(opened)))
             measure(f"http://127.0.0.1:{bare_port}", slack.team_id, 20, 5)
-            base = report("bare Bolt (ack only)", measure(f"http://127.0.0.1:{bare_port}", slack.team_id,
-                                                          args.requests, args.concurrency))
+            base = report("bare Bolt (ack only)", *measured(f"http://127.0.0.1:{bare_port}", slack.team_id, args, bare.pid))
             print(f"  ratio                  p50 {ours[0] / base[0]:7.2f}x    p99 {ours[1] / base[1]:7.2f}x")
             print(f"  modals opened: {len(slack.calls_to('views.open'))} of {args.requests + 20}")
         finally:
             bot.kill()
             bare.kill()
+    if apart is None:
+        slack.stop()
+    else:
+        apart.stop()
 
 
 if __name__ == "__main__":
