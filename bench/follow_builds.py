@@ -2,19 +2,23 @@
 makes per build, against the fake Jenkins, GitHub and Slack over loopback. Run by hand:
 
     python bench/follow_builds.py [--builds 1000] [--polls-to-start 1] [--polls-to-finish 2] [--concurrency 8]
+                                  [--processes 1]
 
 Uses a SQLite file, or MariaDB when TEST_MYSQL_URL is set (its tables are recreated). Builds are
 recorded as clicks record them (the intent, REQUESTED); one follower then dispatches, follows and
 announces them all. The fake Jenkins starts a build after `--polls-to-start` polls of its queue
 item and finishes it after `--polls-to-finish` polls of the build. The fakes run in a process of their
 own, as the real services do (`--fakes-in-process` puts their CPU and GIL back in this one); the CPU
-figure is this process's: the follower's.
+figure is the followers': this process's, and with `--processes N` that of the N - 1 more followers forked
+beside it (as running `releasebot worker` N times would: one interpreter and one GIL each).
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -80,6 +84,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="the follower's poll interval, seconds")
     parser.add_argument("--round-batch", type=int, default=None, help="steps of each kind per round (Runner's default)")
     parser.add_argument("--concurrency", type=int, default=8, help="steps run at once (Runner's default 8)")
+    parser.add_argument("--processes", type=int, default=1, help="followers, each in a process of its own")
     parser.add_argument("--fakes-in-process", action="store_true",
                         help="run the fake servers in this process (their CPU and GIL then count against the follower)")
     args = parser.parse_args()
@@ -104,10 +109,19 @@ def main() -> None:
     jenkins.start_after_polls, jenkins.finish_after_polls = args.polls_to_start, args.polls_to_finish
     jenkins_before, slack_before, github_before = (len(fake.requests) for fake in (jenkins, slack, github))
 
-    follower = Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
+    def follower_of(runtime: Runtime) -> Runner:
+        return Runner(runtime, SlackAnnouncer(web_client(runtime), runtime), interval=args.interval,
                       round_batch=args.round_batch, concurrency=args.concurrency)
-    thread, stop = follower.start()
+
+    runtime.engine.dispose()  # no pooled connection crosses a fork
+    others_stop = multiprocessing.get_context("fork").Event()
+    others = [multiprocessing.get_context("fork").Process(target=_follow_until, args=(follower_of, runtime, others_stop))
+              for _ in range(args.processes - 1)]
+    follower = follower_of(runtime)
     started, cpu = time.perf_counter(), time.process_time()
+    for other in others:
+        other.start()
+    thread, stop = follower.start()
     while True:
         with runtime.reading() as s:
             done = s.scalar(select(func.count()).select_from(PipelineBuild)
@@ -117,8 +131,13 @@ def main() -> None:
         time.sleep(0.2)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     stop.set()
+    others_stop.set()
     follower.wake()
     thread.join(60)  # its round ends before the fakes go away
+    children_before = _children_cpu()
+    for other in others:
+        other.join(60)
+    cpu += _children_cpu() - children_before
     while follower.tick():  # the last announcements
         pass
 
@@ -126,8 +145,9 @@ def main() -> None:
     kinds = Counter(_kind(r.method, r.path) for r in jenkins_calls)
     n = args.builds
     print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s, "
-          f"{follower.round_batch} steps of each kind per round, {follower.concurrency} at once")
-    print(f"  this process's CPU: {cpu / n * 1000:.1f} ms per build ({cpu / elapsed:.0%} of one core)")
+          f"{follower.round_batch} steps of each kind per round, {follower.concurrency} at once, "
+          f"{args.processes} follower process{'es' if args.processes > 1 else ''}")
+    print(f"  the followers' CPU: {cpu / n * 1000:.1f} ms per build ({cpu / elapsed:.0%} of one core)")
     print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
           + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))
     print(f"  Slack requests per build:   {len(slack_calls) / n:.2f}")
@@ -137,6 +157,23 @@ def main() -> None:
     else:
         for fake in (slack, github, jenkins):
             fake.stop()
+
+
+def _follow_until(follower_of, runtime: Runtime, stop) -> None:
+    """A follower process: forked, so it opens its own connections; works until the bench has seen every build end."""
+    logging.getLogger().setLevel(logging.WARNING)
+    runtime = Runtime(runtime.settings)
+    follower = follower_of(runtime)
+    thread, stopping = follower.start()
+    stop.wait()
+    stopping.set()
+    follower.wake()
+    thread.join(60)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _kind(method: str, path: str) -> str:

@@ -24,7 +24,7 @@ COMMANDS = {
     "secrets": ("cli.admin", "Keys that encrypt stored credentials."),
     "serve": ("cli.server", "Run the Slack bot: HTTP on /slack/events (or Socket Mode when SLACK_APP_TOKEN is set)."),
     "tenant": ("cli.admin", "Workspaces (tenants)."),
-    "worker": ("cli.server", "Follow builds and deliver notifications only (run several against one MySQL)."),
+    "worker": ("cli.server", "Follow builds and deliver notifications only (run several against one MySQL, or one SQLite file on one machine)."),
 }
 
 

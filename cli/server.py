@@ -213,7 +213,7 @@ def _wait_for_children(children: list[int]) -> None:
 @click.option("--metrics-host", default="0.0.0.0", show_default=True, help="The address --metrics-port listens on.")
 @pass_runtime
 def worker(rt: Runtime, no_migrate: bool, metrics_port: int | None, metrics_host: str) -> None:
-    """Follow builds and deliver notifications only (run several against one MySQL)."""
+    """Follow builds and deliver notifications only (run several against one MySQL, or one SQLite file on one machine)."""
     _prepare(rt, not no_migrate)
     termination = Termination.install()
     follower = make_follower(rt, slack_clients(rt))

@@ -1,7 +1,10 @@
 """Engines, sessions and the unit of work. Services never commit; whoever opens the unit does."""
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -81,10 +84,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
-    # SQLite has one writer. Threads of this process queue for it on a lock, and the next one goes the
-    # moment the writer is done; left to SQLite's busy handler they would sleep and poll (1, 2, 5 … 100 ms)
-    # while the database sits idle. Other processes still wait through busy_timeout.
-    writer = threading.Lock()
+    writer = _Writer(engine.url.database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
@@ -118,6 +118,74 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_gone(_dbapi_connection, record, *_exception):
         if record is not None and record.info.pop("writer", None) is not None:
             writer.release()
+
+
+class _Writer:
+    """SQLite has one writer. Writers queue for it here and the next one goes the moment the writer is done;
+    left to SQLite's busy handler they would sleep and poll (1, 2, 5 … 100 ms) while the database sits
+    idle. The threads of this process queue on a lock; with a database file, processes then queue on an
+    exclusive flock of `<file>-writer` beside it (which the kernel lets go for a process that dies). A
+    separate file: closing a descriptor of the database itself would drop SQLite's own locks."""
+
+    def __init__(self, database: str | None):
+        self._threads = threading.Lock()
+        self._path = f"{database}-writer" if database not in (None, "", ":memory:") else None
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            if self._path is None or self._flock(deadline):
+                return True
+        except BaseException:
+            self._threads.release()
+            raise
+        self._threads.release()
+        return False
+
+    def _flock(self, deadline: float) -> bool:
+        # Polled, as flock() cannot time out: only this process's one writer polls (its others wait on the
+        # thread lock), every 0.1 ms at first and then every millisecond, a fraction of a short write.
+        fd, pause = self._descriptor(), 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    def release(self) -> None:
+        if self._path is not None and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def _descriptor(self) -> int:
+        if self._pid != os.getpid():  # a forked process opens its own (a shared one would share the lock)
+            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+        return self._fd
+
+
+def per_thread(make: Callable[[], T]) -> Callable[[], T]:
+    """`make()`, made once in each thread that asks. For ORM aliases a query reuses: a fresh alias per call costs
+    more CPU than its query (SQLAlchemy adapts each column anew), and one alias shared by threads is not safe,
+    as SQLAlchemy completes parts of it lazily on first use (a 4-process, 2-thread follower run met a
+    KeyError for an alias's column in a release read)."""
+    local = threading.local()
+
+    def get() -> T:
+        try:
+            return local.value
+        except AttributeError:
+            local.value = make()
+            return local.value
+
+    return get
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
