@@ -18,7 +18,6 @@ from core.integrations.registry import build_client
 from core.models import CommunicationIntegration
 from core.runner.context import Announcement, CardJob, PostedCard
 from core.runtime import Runtime
-from core.services.cards import get_card
 from core.services.home import Home
 from core.services.verification import VerificationOutcome, config_of
 
@@ -59,9 +58,7 @@ class SlackAnnouncer:
         """Post the announcement in the card's thread (or the release's channel); email it for an email release."""
         if a.release.communication and a.release.communication.type == CommunicationType.EMAIL:
             return self._email(a)
-        with self.runtime.reading() as session:
-            card = get_card(session, tenant_id=a.release.tenantId, release_id=a.release.id)
-            channel, thread = (card.channelId, card.messageTs) if card else (a.release.channelId, None)
+        channel, thread = a.card or (a.release.channelId, None)
         if channel is None:
             log.info("release %s has no channel: nothing to announce", a.release.releaseKey)
             return

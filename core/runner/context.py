@@ -93,6 +93,7 @@ class Announcement:
     build: BuildFacts | None = None
     event: EventFacts | None = None
     kickoff: ChangelogFacts | KickoffFacts | None = None  # the changelog, or the kickoff message's facts
+    card: tuple[str, str] | None = None  # the posted card's channel and ts: a reply goes in its thread
 
 
 class Announcer(Protocol):

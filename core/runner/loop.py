@@ -52,6 +52,8 @@ class Runner:
         # round's due queries over more steps.
         self.round_batch = round_batch or 4 * self.concurrency
         self.kinds = [kind(self.ctx) for kind in KINDS]
+        # Kept for the runner's life (its threads start on first use), so a thread keeps what it made once.
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="runner")
         self._wake = threading.Event()
         self.started_at: float | None = None  # time.monotonic() when run() began
         self.last_round_at: float | None = None  # and at the end of the last round: the heartbeat
@@ -99,8 +101,7 @@ class Runner:
             for row_id in ids:
                 guarded(row_id)
             return
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(ids)), thread_name_prefix="runner") as pool:
-            list(pool.map(guarded, ids))
+        list(self._pool.map(guarded, ids))
 
     def wake(self) -> None:
         """Look now (a click, a webhook or a finished step left work)."""

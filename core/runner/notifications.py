@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import aliased
 
+from core.db import per_thread
 from core.enums import BuildState, NotificationState
 from core.errors import IntegrationError, NotInstalledError
 from core.models import (
@@ -28,7 +29,7 @@ from core.services.releases import get_release
 
 log = logging.getLogger("releasebot.runner")
 MAX_ATTEMPTS = 20
-_starter, _aborter = aliased(Account), aliased(Account)  # made once: a fresh alias costs more CPU than its query
+_who = per_thread(lambda: (aliased(Account), aliased(Account)))  # who started and who aborted a build
 
 
 class Notifications:
@@ -71,7 +72,9 @@ class Notifications:
             n = s.get(Notification, notification_id)
             if n is None:  # its release was deleted meanwhile
                 return
-            attempts, announcement = n.attempts + 1, _announcement(s, n)
+            card = s.execute(select(ReleaseCard.channelId, ReleaseCard.messageTs).where(
+                ReleaseCard.releaseId == n.releaseId, ReleaseCard.messageTs.is_not(None))).first()
+            attempts, announcement = n.attempts + 1, replace(_announcement(s, n), card=tuple(card) if card else None)
         try:
             self.ctx.announcer.announce(announcement)
             state, error, delay = NotificationState.SENT, None, None
@@ -102,6 +105,7 @@ def _announcement(s, n: Notification) -> Announcement:
         return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), kickoff=facts)
     if n.eventId is not None:
         return _event_announcement(s, n)
+    _starter, _aborter = _who()
     build, rp, pipeline, who, aborter = s.execute(
         select(PipelineBuild, ReleasePipeline, PipelineIntegration, _starter, _aborter)
         .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)

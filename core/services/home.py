@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from core.db import per_thread
 from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind, ReleaseStatus, Role, TargetStatus, VerificationStatus
 from core.lifecycle import NEXT_STEPS, Action, Who, allowed_actions
 from core.models import Account, RegressionCycle, Release, ReleaseCard, ReleaseTarget, TargetIntegration
@@ -116,11 +117,11 @@ def home_of(session: Session, *, tenant_id: str, slack_user_id: str) -> Home:
                 _admin(session, tenant_id) if is_admin else None)
 
 
-_pilot = aliased(Account)  # made once: a fresh alias costs more CPU than its query
+_pilot = per_thread(lambda: aliased(Account))
 
 
 def _live(session: Session, tenant_id: str, account_id: str | None):
-    pilot = _pilot
+    pilot = _pilot()
     live = and_(Release.tenantId == tenant_id, Release.status.not_in(ENDED_RELEASE_STATUSES))
     mine = or_(Release.releasePilotId == account_id, Release.createdByAccountId == account_id) if account_id else None
     order = [case((mine, 0), else_=1)] if mine is not None else []

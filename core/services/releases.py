@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
+from core.db import per_thread
 from core.enums import (
     ENDED_RELEASE_STATUSES,
     BuildStatus,
@@ -239,13 +240,12 @@ def _is_race(exc: Exception) -> bool:
 # --- read ----------------------------------------------------------------------------------
 
 
-# Made once: an alias built per call costs more CPU than the query it serves (SQLAlchemy adapts its columns anew).
-_pilot, _creator, _starter, _earlier = aliased(Account), aliased(Account), aliased(Account), aliased(PipelineBuild)
+_aliases = per_thread(lambda: (aliased(Account), aliased(Account), aliased(Account), aliased(PipelineBuild)))
 
 
 def get_release(session: Session, *, tenant_id: str, release_id: str) -> ReleaseView:
     """A release of the tenant with its SCM, targets and pipelines, in three statements."""
-    pilot, creator = _pilot, _creator
+    pilot, creator, starter, earlier = _aliases()
     row = session.execute(
         select(Release, ScmIntegration, creator, pilot, CommunicationIntegration, TicketIntegration)
         .join(ScmIntegration, ScmIntegration.id == Release.scmIntegrationId)
@@ -264,9 +264,7 @@ def get_release(session: Session, *, tenant_id: str, release_id: str) -> Release
         .where(ReleaseTarget.releaseId == release.id).order_by(TargetIntegration.displayName, ReleaseTarget.id)
     ).all()
     # Each pipeline with its latest build attempt and who started it: still one statement.
-    earlier = _earlier
     latest_attempt = select(func.max(earlier.attempt)).where(earlier.releasePipelineId == ReleasePipeline.id)
-    starter = _starter
     pipelines = session.execute(
         select(ReleasePipeline, PipelineIntegration, PipelineBuild.error, starter.displayName, PipelineBuild.errorDetail)
         .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)

@@ -46,6 +46,14 @@ def _commits(rt):
     return seen, lambda: event.remove(rt.engine, "commit", listener)
 
 
+def _statements(rt):
+    """The SQL statements the engine runs while it is open (the first word of each)."""
+    seen = []
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement.split()[0].upper())  # noqa: E731
+    event.listen(rt.engine, "before_cursor_execute", listener)
+    return seen, lambda: event.remove(rt.engine, "before_cursor_execute", listener)
+
+
 def test_a_rounds_lines_are_claimed_in_one_write_and_sent_once_each(rt, world):
     ids = _owed_lines(rt, world, 5)
     follower = runner(rt)
@@ -53,9 +61,11 @@ def test_a_rounds_lines_are_claimed_in_one_write_and_sent_once_each(rt, world):
     assert sorted(notifications.due()) == sorted(ids)
 
     seen, stop = _commits(rt)
+    statements, stop_counting = _statements(rt)
     taken = notifications.claim(ids)
-    stop()
+    stop(), stop_counting()
     assert sorted(taken) == sorted(ids) and len(seen) == 1  # five claims, one transaction
+    assert [s for s in statements if s in ("SELECT", "UPDATE")] == ["SELECT", "UPDATE"]  # of two statements
 
     assert notifications.claim(ids) == []  # held now: a second claim (another thread, another worker) gets none
     for notification_id in taken:
