@@ -44,8 +44,9 @@ def retry_at(backoff: float, exc: Exception):
 
 def ci_client(ctx: RunnerContext, session, build: PipelineBuild):
     """The CI client of a build's pipeline (raises one of CLIENT_ERRORS when it cannot be built)."""
-    # One statement for the rows the client is made of (config_of then finds the SCM in the session).
-    _, pipeline, _ = session.execute(
+    # One statement for the rows the client is made of (config_of then finds the SCM in the session: held here,
+    # as the session holds unchanged rows only weakly).
+    _rp, pipeline, _scm = session.execute(
         select(ReleasePipeline, PipelineIntegration, ScmIntegration)
         .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
         .outerjoin(ScmIntegration, ScmIntegration.id == PipelineIntegration.scmIntegrationId)
@@ -56,11 +57,12 @@ def ci_client(ctx: RunnerContext, session, build: PipelineBuild):
 def record(ctx: RunnerContext, build_id: str, **outcome) -> None:
     """Store an outcome, let go of the claim, and come back at once when an abort is waiting."""
     with ctx.runtime.unit_of_work() as s:
-        # The build with the rows its record updates, in one statement (they are then in the session).
-        build = s.execute(select(PipelineBuild, ReleasePipeline, PipelineIntegration)
-                          .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
-                          .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
-                          .where(PipelineBuild.id == build_id)).one()[0]
+        # The build with the rows its record updates, in one statement; held here, as the session holds
+        # unchanged rows only weakly (dropped, they would be read again).
+        build, _rp, _pipeline = s.execute(select(PipelineBuild, ReleasePipeline, PipelineIntegration)
+                                          .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
+                                          .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+                                          .where(PipelineBuild.id == build_id)).one()
         if outcome["state"] == BuildState.RUNNING and build.abortRequestedAt is not None:
             outcome["next_check"] = utcnow()  # aborted while the CI was being called: stop it now
         if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:

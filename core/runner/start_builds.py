@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from core.enums import BuildState, IntegrationKind
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import ensure_branch
@@ -60,9 +62,11 @@ class StartBuilds:
         record(self.ctx, build_id, **outcome)
 
     def _parts(self, s, build: PipelineBuild):
-        ci = ci_client(self.ctx, s, build)  # first: it loads the release's pipeline and, usually, its SCM
-        release = s.get(Release, s.get(ReleasePipeline, build.releasePipelineId).releaseId)
-        scm_row = s.get(ScmIntegration, release.scmIntegrationId)
+        ci = ci_client(self.ctx, s, build)
+        release, scm_row = s.execute(select(Release, ScmIntegration)
+                                     .join(ReleasePipeline, ReleasePipeline.releaseId == Release.id)
+                                     .join(ScmIntegration, ScmIntegration.id == Release.scmIntegrationId)
+                                     .where(ReleasePipeline.id == build.releasePipelineId)).one()
         scm = self.ctx.clients.get(IntegrationKind.SCM, config_of(s, IntegrationKind.SCM, scm_row, self.ctx.runtime.cipher))
         params = {"RELEASE_VERSION": release.version, "BRANCH": release.branchRelease}
         return ci, scm, params, release.baseBranch
