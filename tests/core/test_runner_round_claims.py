@@ -2,6 +2,7 @@
 each, and still never works on a row another worker holds (SQLite and MariaDB)."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -104,3 +105,30 @@ def test_a_step_called_on_its_own_claims_for_itself(rt, world):
     assert follower.work(FollowBuilds).claim([]) == []
     stop()
     assert seen == []  # nothing to take: no write at all
+
+
+def test_workers_claiming_the_same_lines_at_once_take_each_exactly_once(rt, world):
+    ids = _owed_lines(rt, world, 6)
+    barrier, taken, errors = threading.Barrier(4), {}, []
+
+    def worker(name: str) -> None:
+        try:
+            barrier.wait(10)
+            with rt.unit_of_work() as s:
+                taken[name] = builds.claim_each(s, Notification, list(reversed(ids)) if name in "bd" else ids,
+                                                Notification.state == NotificationState.PENDING, worker=name,
+                                                lease=timedelta(minutes=10))
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    claimed = [row_id for name in taken for row_id in taken[name]]
+    assert sorted(claimed) == sorted(ids)  # every line taken, none by two workers
+    with rt.reading() as s:
+        holders = dict(s.execute(select(Notification.id, Notification.claimedBy).where(Notification.id.in_(ids))).all())
+    assert holders == {row_id: name for name in taken for row_id in taken[name]}
