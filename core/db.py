@@ -130,8 +130,7 @@ class _Writer:
     def __init__(self, database: str | None):
         self._threads = threading.Lock()
         self._path = f"{database}-writer" if database not in (None, "", ":memory:") else None
-        self._fd: int | None = None
-        self._pid: int | None = None
+        self._fd: int | None = None  # open while this process writes (one writer: the thread lock's holder)
 
     def acquire(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -148,27 +147,29 @@ class _Writer:
 
     def _flock(self, deadline: float) -> bool:
         # Polled, as flock() cannot time out: only this process's one writer polls (its others wait on the
-        # thread lock), every 0.1 ms at first and then every millisecond, a fraction of a short write.
-        fd, pause = self._descriptor(), 0.0001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, 0.001)
+        # thread lock), every 0.1 ms at first and then every millisecond, a fraction of a short write. Opened
+        # per write and closed to let go: nothing is left open by an engine thrown away, or across a fork.
+        fd, pause = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), 0.0001
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self._fd, fd = fd, None
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.001)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def release(self) -> None:
-        if self._path is not None and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # lets go of the flock
         self._threads.release()
-
-    def _descriptor(self) -> int:
-        if self._pid != os.getpid():  # a forked process opens its own (a shared one would share the lock)
-            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
-        return self._fd
 
 
 def per_thread(make: Callable[[], T]) -> Callable[[], T]:
