@@ -189,6 +189,13 @@ def per_thread(make: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
+def run_prebuilt(session: Session, statement, params: dict):
+    """Run an UPDATE built once on the session's connection: through `session.execute` the ORM would rebuild it,
+    and its cache key, at every call. Pending changes are flushed first, as `session.execute` would."""
+    session.flush()
+    return session.connection().execute(statement, params)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)

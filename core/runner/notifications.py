@@ -5,10 +5,10 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import aliased
 
-from core.db import per_thread
+from core.db import per_thread, run_prebuilt
 from core.enums import BuildState, NotificationState
 from core.errors import IntegrationError, NotInstalledError
 from core.models import (
@@ -29,7 +29,25 @@ from core.services.releases import get_release
 
 log = logging.getLogger("releasebot.runner")
 MAX_ATTEMPTS = 20
-_who = per_thread(lambda: (aliased(Account), aliased(Account)))  # who started and who aborted a build
+def _build_rows():
+    starter, aborter = aliased(Account), aliased(Account)
+    return (select(PipelineBuild, ReleasePipeline, PipelineIntegration, starter, aborter)
+            .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
+            .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+            .outerjoin(starter, starter.id == PipelineBuild.triggeredByAccountId)
+            .outerjoin(aborter, aborter.id == PipelineBuild.abortedByAccountId)
+            .where(PipelineBuild.id == bindparam("build_id")))
+
+
+# Built once per thread (see `per_thread`): building a statement cost more CPU than running it.
+_BUILD_ROWS = per_thread(_build_rows)  # a build with who started and who aborted it
+# One UPDATE: the outcome, and our claim let go (the attempts counted are ours: we held the claim).
+_OUTCOME = (update(Notification).where(Notification.id == bindparam("notification_id"))
+            .values(attempts=bindparam("new_attempts"), lastError=bindparam("error"), state=bindparam("new_state"),
+                    claimedUntil=case((Notification.claimedBy == bindparam("worker"), None), else_=Notification.claimedUntil),
+                    nextAttemptAt=bindparam("next_at", type_=DateTime)))
+_CARD = per_thread(lambda: select(ReleaseCard.channelId, ReleaseCard.messageTs).where(
+    ReleaseCard.releaseId == bindparam("release_id"), ReleaseCard.messageTs.is_not(None)))
 
 
 class Notifications:
@@ -72,8 +90,7 @@ class Notifications:
             n = s.get(Notification, notification_id)
             if n is None:  # its release was deleted meanwhile
                 return
-            card = s.execute(select(ReleaseCard.channelId, ReleaseCard.messageTs).where(
-                ReleaseCard.releaseId == n.releaseId, ReleaseCard.messageTs.is_not(None))).first()
+            card = s.execute(_CARD(), {"release_id": n.releaseId}).first()
             attempts, announcement = n.attempts + 1, replace(_announcement(s, n), card=tuple(card) if card else None)
         try:
             self.ctx.announcer.announce(announcement)
@@ -87,14 +104,11 @@ class Notifications:
         if state == NotificationState.PENDING and attempts >= MAX_ATTEMPTS:
             state = NotificationState.ABANDONED
             log.error("notification %s abandoned after %s attempts: %s", notification_id, attempts, error)
-        # One UPDATE: the outcome, and our claim let go (the attempts counted are ours: we held the claim).
-        mine = Notification.claimedBy == self.ctx.worker
         with self.ctx.runtime.unit_of_work() as s:
-            s.execute(update(Notification).where(Notification.id == notification_id)
-                      .values(attempts=attempts, lastError=error, state=state,
-                              claimedUntil=case((mine, None), else_=Notification.claimedUntil),
-                              nextAttemptAt=utcnow() + timedelta(seconds=delay * min(attempts, 10)) if delay else None)
-                      .execution_options(synchronize_session=False))
+            run_prebuilt(s, _OUTCOME, {
+                "notification_id": notification_id, "new_attempts": attempts, "error": error, "new_state": state,
+                "worker": self.ctx.worker,
+                "next_at": utcnow() + timedelta(seconds=delay * min(attempts, 10)) if delay else None})
         if state == NotificationState.SENT and announcement.event is not None:
             self.ctx.wake()  # the release's next line, if any, is due now
 
@@ -105,14 +119,7 @@ def _announcement(s, n: Notification) -> Announcement:
         return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), kickoff=facts)
     if n.eventId is not None:
         return _event_announcement(s, n)
-    _starter, _aborter = _who()
-    build, rp, pipeline, who, aborter = s.execute(
-        select(PipelineBuild, ReleasePipeline, PipelineIntegration, _starter, _aborter)
-        .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
-        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
-        .outerjoin(_starter, _starter.id == PipelineBuild.triggeredByAccountId)
-        .outerjoin(_aborter, _aborter.id == PipelineBuild.abortedByAccountId)
-        .where(PipelineBuild.id == n.buildId)).one()
+    build, rp, pipeline, who, aborter = s.execute(_BUILD_ROWS(), {"build_id": n.buildId}).one()
     return Announcement(n.kind, get_release(s, tenant_id=n.tenantId, release_id=n.releaseId), BuildFacts(
         build.id, build.attempt, pipeline.displayName, rp.id, build.state, build.buildNumber, build.buildUrl,
         build.buildLogUrl, build.artifactUrl, build.durationSeconds, build.error,

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.db import run_prebuilt
 from core.models import Release, ReleaseCard
 from core.services.home_views import owe_homes, owe_homes_of_release
 from core.services.integrations import utcnow
@@ -60,7 +61,7 @@ _STALE = (update(ReleaseCard).where(ReleaseCard.releaseId == bindparam("release_
 
 def mark_stale(session: Session, *, release_id: str) -> None:
     """The release changed: its card owes a redraw (several changes coalesce into one)."""
-    session.execute(_STALE, {"release_id": release_id, "now": utcnow()})  # a card waiting out a backoff keeps it
+    run_prebuilt(session, _STALE, {"release_id": release_id, "now": utcnow()})  # a card waiting out a backoff keeps it
     owe_homes_of_release(session, release_id=release_id)  # the Homes that list it show the change too
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.db import run_prebuilt
 from core.models import HomeView, Release
 
 MAX_BACKOFF_SECONDS = 600
@@ -56,7 +57,7 @@ _OWED_OF_RELEASE = (update(HomeView).where(HomeView.tenantId == select(Release.t
 
 def owe_homes_of_release(session: Session, *, release_id: str) -> None:
     """A release changed: the Homes of its tenant owe a publish (one statement)."""
-    session.execute(_OWED_OF_RELEASE, {"release_id": release_id, "now": _now()})
+    run_prebuilt(session, _OWED_OF_RELEASE, {"release_id": release_id, "now": _now()})
 
 
 def due_homes(session: Session, *, limit: int = 100) -> list[str]:

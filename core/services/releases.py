@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
@@ -240,39 +240,45 @@ def _is_race(exc: Exception) -> bool:
 # --- read ----------------------------------------------------------------------------------
 
 
-_aliases = per_thread(lambda: (aliased(Account), aliased(Account), aliased(Account), aliased(PipelineBuild)))
+def _release_reads():
+    """get_release's three statements, built once per thread (with their aliases: see `per_thread`); building
+    them cost more CPU than running them."""
+    pilot, creator, starter, earlier = aliased(Account), aliased(Account), aliased(Account), aliased(PipelineBuild)
+    release = (select(Release, ScmIntegration, creator, pilot, CommunicationIntegration, TicketIntegration)
+               .join(ScmIntegration, ScmIntegration.id == Release.scmIntegrationId)
+               .join(creator, creator.id == Release.createdByAccountId)
+               .outerjoin(pilot, pilot.id == Release.releasePilotId)
+               .outerjoin(CommunicationIntegration, CommunicationIntegration.id == Release.communicationIntegrationId)
+               .outerjoin(TicketIntegration, TicketIntegration.id == Release.ticketIntegrationId)
+               .where(Release.id == bindparam("release_id"), Release.tenantId == bindparam("tenant_id")))
+    targets = (select(ReleaseTarget, TargetIntegration)
+               .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
+               .where(ReleaseTarget.releaseId == bindparam("release_id"))
+               .order_by(TargetIntegration.displayName, ReleaseTarget.id))
+    # Each pipeline with its latest build attempt and who started it: still one statement.
+    latest_attempt = select(func.max(earlier.attempt)).where(earlier.releasePipelineId == ReleasePipeline.id)
+    pipelines = (select(ReleasePipeline, PipelineIntegration, PipelineBuild.error, starter.displayName, PipelineBuild.errorDetail)
+                 .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+                 .outerjoin(PipelineBuild, and_(PipelineBuild.releasePipelineId == ReleasePipeline.id,
+                                                PipelineBuild.attempt == latest_attempt.scalar_subquery()))
+                 .outerjoin(starter, starter.id == PipelineBuild.triggeredByAccountId)
+                 .where(ReleasePipeline.releaseId == bindparam("release_id"))
+                 .order_by(PipelineIntegration.displayName, ReleasePipeline.id))
+    return release, targets, pipelines
+
+
+_RELEASE_READS = per_thread(_release_reads)
 
 
 def get_release(session: Session, *, tenant_id: str, release_id: str) -> ReleaseView:
     """A release of the tenant with its SCM, targets and pipelines, in three statements."""
-    pilot, creator, starter, earlier = _aliases()
-    row = session.execute(
-        select(Release, ScmIntegration, creator, pilot, CommunicationIntegration, TicketIntegration)
-        .join(ScmIntegration, ScmIntegration.id == Release.scmIntegrationId)
-        .join(creator, creator.id == Release.createdByAccountId)
-        .outerjoin(pilot, pilot.id == Release.releasePilotId)
-        .outerjoin(CommunicationIntegration, CommunicationIntegration.id == Release.communicationIntegrationId)
-        .outerjoin(TicketIntegration, TicketIntegration.id == Release.ticketIntegrationId)
-        .where(Release.id == release_id, Release.tenantId == tenant_id)
-    ).first()
+    by_id, targets_of, pipelines_of = _RELEASE_READS()
+    row = session.execute(by_id, {"release_id": release_id, "tenant_id": tenant_id}).first()
     if row is None:
         raise NotFoundError(f"no release {release_id!r} in this workspace")
     release, scm, created_by, pilot_row, comm, ticket = row
-    targets = session.execute(
-        select(ReleaseTarget, TargetIntegration)
-        .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
-        .where(ReleaseTarget.releaseId == release.id).order_by(TargetIntegration.displayName, ReleaseTarget.id)
-    ).all()
-    # Each pipeline with its latest build attempt and who started it: still one statement.
-    latest_attempt = select(func.max(earlier.attempt)).where(earlier.releasePipelineId == ReleasePipeline.id)
-    pipelines = session.execute(
-        select(ReleasePipeline, PipelineIntegration, PipelineBuild.error, starter.displayName, PipelineBuild.errorDetail)
-        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
-        .outerjoin(PipelineBuild, and_(PipelineBuild.releasePipelineId == ReleasePipeline.id,
-                                       PipelineBuild.attempt == latest_attempt.scalar_subquery()))
-        .outerjoin(starter, starter.id == PipelineBuild.triggeredByAccountId)
-        .where(ReleasePipeline.releaseId == release.id).order_by(PipelineIntegration.displayName, ReleasePipeline.id)
-    ).all()
+    targets = session.execute(targets_of, {"release_id": release.id}).all()
+    pipelines = session.execute(pipelines_of, {"release_id": release.id}).all()
     return ReleaseView(
         id=release.id, tenantId=release.tenantId, releaseKey=release.releaseKey, version=release.version,
         releaseType=release.releaseType, status=release.status, baseBranch=release.baseBranch,
