@@ -2,7 +2,7 @@
 makes per build, against the fake Jenkins, GitHub and Slack over loopback. Run by hand:
 
     python bench/follow_builds.py [--builds 1000] [--polls-to-start 1] [--polls-to-finish 2] [--concurrency 8]
-                                  [--processes 1]
+                                  [--processes 1] [--sqlite-synchronous FULL]
 
 Uses a SQLite file, or MariaDB when TEST_MYSQL_URL is set (its tables are recreated). Builds are
 recorded as clicks record them (the intent, REQUESTED); one follower then dispatches, follows and
@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--round-batch", type=int, default=None, help="steps of each kind per round (Runner's default)")
     parser.add_argument("--concurrency", type=int, default=8, help="steps run at once (Runner's default 8)")
     parser.add_argument("--processes", type=int, default=1, help="followers, each in a process of its own")
+    parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"), default="FULL",
+                        help="RELEASEBOT_SQLITE_SYNCHRONOUS (default FULL, as the bot's)")
     parser.add_argument("--fakes-in-process", action="store_true",
                         help="run the fake servers in this process (their CPU and GIL then count against the follower)")
     args = parser.parse_args()
@@ -100,7 +102,7 @@ def main() -> None:
     jenkins.add_job(JOB)
     runtime = Runtime(Settings(database_url=url, secret_keys=(generate_key(),), slack_bot_token=slack.bot_token,
                                slack_signing_secret="bench", slack_api_url=slack.url + "/api/",
-                               allow_private_networks=True))
+                               allow_private_networks=True, sqlite_synchronous=args.sqlite_synchronous))
     if not url.startswith("sqlite"):
         _fresh(runtime.engine)
     runtime.migrate()
@@ -146,7 +148,8 @@ def main() -> None:
     n = args.builds
     print(f"{n} builds ended in {elapsed:.1f} s ({n / elapsed:.1f} builds/s), follower interval {args.interval} s, "
           f"{follower.round_batch} steps of each kind per round, {follower.concurrency} at once, "
-          f"{args.processes} follower process{'es' if args.processes > 1 else ''}")
+          f"{args.processes} follower process{'es' if args.processes > 1 else ''}"
+          + (f", SQLite synchronous={args.sqlite_synchronous}" if url.startswith("sqlite") else ""))
     print(f"  the followers' CPU: {cpu / n * 1000:.1f} ms per build ({cpu / elapsed:.0%} of one core)")
     print(f"  Jenkins requests per build: {len(jenkins_calls) / n:.2f}  "
           + ", ".join(f"{k} {v / n:.2f}" for k, v in kinds.most_common()))

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     log_level: str | None = _env("log_level", "RELEASEBOT_LOG_LEVEL", None)  # None: each command's own default
     log_format: Literal["text", "json"] = _env("log_format", "RELEASEBOT_LOG_FORMAT", "text")
     debug: bool = _env("debug", "RELEASEBOT_DEBUG", False)
+    # SQLite only: FULL syncs every commit to disk before it returns; NORMAL (SQLite's advice for WAL) syncs
+    # at checkpoints, so a power cut or OS crash may lose the last commits, never the database's integrity.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = _env("sqlite_synchronous", "RELEASEBOT_SQLITE_SYNCHRONOUS", "FULL")
     # A release whose stage has not moved for this long reminds its pilot (core.runner.reminders).
     stale_hours: float = _env("stale_hours", "RELEASEBOT_STALE_HOURS", 48.0, gt=0, allow_inf_nan=False)
     # OAuth mode (install in any workspace): both set, instead of SLACK_BOT_TOKEN.
@@ -98,6 +101,11 @@ class Settings(BaseSettings):
     @classmethod
     def _format(cls, value: Any) -> Any:
         return str(value).strip().lower()
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _synchronous(cls, value: Any) -> Any:
+        return str(value).strip().upper()
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: Any) -> Any:
@@ -181,6 +189,7 @@ _HOW = {
     "slack_api_url": "is not an http(s) URL (e.g. https://slack.com/api/)",
     "log_level": f"is not a log level: use one of {', '.join(LOG_LEVELS)} (any case)",
     "log_format": "is not a log format: use text or json",
+    "sqlite_synchronous": "is not a SQLite synchronous mode: use FULL (the default) or NORMAL",
     "allow_private_networks": "is not a boolean: use true or false",
     "debug": "is not a boolean: use 1 or 0",
     "slack_redirect_uri": "is not the bot's OAuth redirect URL (e.g. https://releasebot.example.com/slack/oauth_redirect)",

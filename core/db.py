@@ -24,15 +24,15 @@ CONNECT_TIMEOUT = 3
 SQLITE_BUSY_SECONDS = 30  # how long a SQLite writer waits for another to finish
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine with the per-dialect settings the bot relies on."""
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
+    """An engine with the per-dialect settings the bot relies on (`sqlite_synchronous`: see Settings)."""
     if url.startswith("sqlite"):
         if "poolclass" not in kwargs and url.split("?")[0] not in ("sqlite://", "sqlite:///:memory:"):
             # A connection for each of the server's and the runner's threads: beyond the default 5, every
             # checkout opened a file and ran the PRAGMAs below anew (a SQLite connection is only a file handle).
             kwargs.setdefault("pool_size", 40)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_synchronous)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
@@ -72,7 +72,7 @@ def describe_database_error(exc: DBAPIError, url: URL | None = None) -> str:
     return f"cannot use the database{where} ({reason}): check DATABASE_URL and that the server is running and reachable"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINTs and defers locks; take control of BEGIN.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -82,6 +82,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}")
         cursor.close()
 
     writer = _Writer(engine.url.database)

@@ -34,7 +34,7 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        return make_engine(self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous)
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:

@@ -111,3 +111,10 @@ def test_the_stale_period_must_be_a_positive_number_of_hours(value):
     (problem,) = problems({"RELEASEBOT_STALE_HOURS": value})
     assert problem.startswith(f'RELEASEBOT_STALE_HOURS: "{value}" ') and problem.endswith("(e.g. 48, or 0.5 for half an hour)")
     assert ("more than 0 hours" in problem) == (value in ("0", "-3"))
+
+
+def test_sqlite_syncs_every_commit_unless_told_normal():
+    assert Settings.from_env({}).sqlite_synchronous == "FULL"
+    assert Settings.from_env({"RELEASEBOT_SQLITE_SYNCHRONOUS": " normal "}).sqlite_synchronous == "NORMAL"
+    (problem,) = problems({"RELEASEBOT_SQLITE_SYNCHRONOUS": "OFF"})
+    assert problem.startswith('RELEASEBOT_SQLITE_SYNCHRONOUS: "OFF" is not a SQLite synchronous mode: use FULL')

@@ -136,3 +136,11 @@ def test_several_processes_of_several_threads_take_turns_and_lose_no_update(fact
     assert [done.get(timeout=5) for _ in processes] == [0, 0, 0]
     with unit_of_work(factory) as s:
         assert s.scalar(select(counters.c.n)) == 3 * 4 * 20
+
+
+@pytest.mark.parametrize(("mode", "level"), [("FULL", 2), ("NORMAL", 1)])
+def test_the_engine_syncs_as_configured(tmp_path, mode, level):
+    engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}", sqlite_synchronous=mode)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
+    engine.dispose()
