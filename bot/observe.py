@@ -59,6 +59,9 @@ class Observed:
                     body = self.metrics(responding)
                 elif path == "/readyz" and method == "GET":
                     body = self.ready(responding)
+                elif path == "/slack/events":
+                    with self.runtime.in_flight.request():  # until the ack: this process's runner waits
+                        body = self.app(environ, responding)
                 else:
                     body = self.app(environ, responding)
             finally:

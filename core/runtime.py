@@ -21,6 +21,7 @@ from core.db import (
     unit_of_work,
 )
 from core.errors import ConfigurationError
+from core.in_flight import InFlight
 from core.integrations.base import ProviderContext
 from core.migrate import head_revision, upgrade
 
@@ -30,6 +31,7 @@ class Runtime:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.in_flight = InFlight()  # the Slack requests being answered: the runner lets them go first
         self._database_checked = False
 
     @cached_property

@@ -33,6 +33,7 @@ from core.runtime import Runtime
 from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
+YIELD_SECONDS = 1.0  # the longest a step waits for the Slack requests in flight in its process (see core.in_flight)
 # In this order each round: a release kicked off has its tasks run, and a kickoff, a delay or a build
 # started or ended redraws its card, and a card is posted before the thread replies under it; Homes come last,
 # showing what the round changed.
@@ -91,6 +92,7 @@ class Runner:
         field = getattr(kind, "LOG_AS", "row")
 
         def guarded(row_id: str) -> None:
+            self.ctx.runtime.in_flight.wait_idle(YIELD_SECONDS)  # a Slack request being answered goes first
             with logs.about(worker=self.ctx.worker, work=work, **{field: row_id}):
                 try:
                     step(row_id)
