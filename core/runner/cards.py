@@ -40,7 +40,9 @@ class Cards:
             posted, error, retry_after = None, str(exc), exc.retry_after
             held = isinstance(exc, NotInstalledError)
         with self.ctx.runtime.unit_of_work() as s:
-            card = s.get(ReleaseCard, release_id)
+            # Locked: a change committed between this read and the write below would be marked drawn (on MySQL; on
+            # SQLite the one writer already excludes it) and the card never redrawn.
+            card = s.get(ReleaseCard, release_id, with_for_update=True)
             if posted:
                 cards.card_done(s, card, drawn_revision=revision, channel_id=posted.channel, message_ts=posted.ts,
                                 permalink=posted.permalink)

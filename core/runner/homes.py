@@ -42,7 +42,7 @@ class Homes:
         except IntegrationError as exc:
             error = exc
         with self.ctx.runtime.unit_of_work() as s:
-            row = s.get(HomeView, home_id)
+            row = s.get(HomeView, home_id, with_for_update=True)  # locked: see Cards.run
             if error is None:
                 home_views.home_published(s, row, revision=revision, interval=self.interval)
             else:
@@ -52,12 +52,13 @@ class Homes:
             builds.release_claim(s, HomeView, home_id, worker=self.ctx.worker)
 
     def _claim(self, home_id: str) -> tuple[Home | None, int]:
+        # The claim alone, then the revision and what the Home shows read in one snapshot after it (see Cards._claim).
         with self.ctx.runtime.unit_of_work() as s:
-            row = s.get(HomeView, home_id)
-            if row is None or row.nextAttemptAt is None:
-                return None, 0
             if not builds.claim(s, HomeView, home_id, HomeView.nextAttemptAt.is_not(None),
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return None, 0
-            s.refresh(row)
+        with self.ctx.runtime.reading() as s:
+            row = s.get(HomeView, home_id)
+            if row is None:
+                return None, 0
             return home_of(s, tenant_id=row.tenantId, slack_user_id=row.slackUserId), row.revision

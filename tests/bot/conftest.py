@@ -29,6 +29,15 @@ class RunningBot:
     bot: object
     slack: FakeSlack
     team_id: str
+    follower: tuple[threading.Thread, threading.Event] | None = None
+
+    def stop_follower(self) -> None:
+        """Stop the bot's follower and wait for its round to end: what the database holds then stays put."""
+        if self.follower is not None:
+            thread, stop = self.follower
+            stop.set()
+            thread.join(timeout=30)
+            assert not thread.is_alive(), "the follower did not stop within 30 s"
 
     def as_user(self, user_id: str = "U0ADA", name: str = "ada") -> SlackClient:
         return SlackClient(self.url, team_id=self.team_id, user_id=user_id, user_name=name)
@@ -86,9 +95,10 @@ def running_bot(engine, tmp_path, slack, poll_seconds, start_follower, named_adm
     server, bot = make_server(runtime, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    stop_following = bot.follower.start()[1] if start_follower else threading.Event()
-    yield RunningBot(f"http://127.0.0.1:{server.effective_port}", runtime, bot, slack, slack.team_id)
-    stop_following.set()
+    follower = bot.follower.start() if start_follower else None
+    yield RunningBot(f"http://127.0.0.1:{server.effective_port}", runtime, bot, slack, slack.team_id, follower)
+    if follower is not None:
+        follower[1].set()
     server.close()
     if engine.dialect.name != "sqlite":  # the MariaDB test database is shared: leave it as found
         delete_tenant_rows(runtime.engine, tenant_ids(runtime.engine) - before)
