@@ -191,7 +191,7 @@ def per_thread(make: Callable[[], T]) -> Callable[[], T]:
 
 
 def run_prebuilt(session: Session, statement, params: dict):
-    """Run an UPDATE built once on the session's connection: through `session.execute` the ORM would rebuild it,
+    """Run a statement built once on the session's connection: through `session.execute` the ORM would rebuild it,
     and its cache key, at every call. Pending changes are flushed first, as `session.execute` would."""
     session.flush()
     return session.connection().execute(statement, params)

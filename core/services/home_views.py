@@ -43,21 +43,24 @@ def open_home(session: Session, *, tenant_id: str, slack_user_id: str) -> HomeVi
     return home
 
 
+# Built once (every change of a release runs them): only the values vary.
+_OWED_OF_TENANT = (update(HomeView).where(HomeView.tenantId == bindparam("tenant_id"))
+                   .values(**_owed(bindparam("now", type_=DateTime))).execution_options(synchronize_session=False))
+_TENANT_OF_RELEASE = select(Release.tenantId).where(Release.id == bindparam("release_id"))
+
+
 def owe_homes(session: Session, *, tenant_id: str) -> None:
     """Something every Home of this tenant shows changed: each Home opened there owes a publish."""
-    session.execute(update(HomeView).where(HomeView.tenantId == tenant_id).values(**_owed(_now()))
-                    .execution_options(synchronize_session=False))
-
-
-# Built once (every change of a release runs it): only the values vary.
-_OWED_OF_RELEASE = (update(HomeView).where(HomeView.tenantId == select(Release.tenantId).where(
-    Release.id == bindparam("release_id")).scalar_subquery()).values(**_owed(bindparam("now", type_=DateTime)))
-    .execution_options(synchronize_session=False))
+    run_prebuilt(session, _OWED_OF_TENANT, {"tenant_id": tenant_id, "now": _now()})
 
 
 def owe_homes_of_release(session: Session, *, release_id: str) -> None:
-    """A release changed: the Homes of its tenant owe a publish (one statement)."""
-    run_prebuilt(session, _OWED_OF_RELEASE, {"release_id": release_id, "now": _now()})
+    """A release changed: the Homes of its tenant owe a publish."""
+    # The tenant by a plain read first: as a subquery of the UPDATE, MySQL would share-lock the release's row, and a
+    # runner step marking a card stale (its row, then the release's) would deadlock with a transition (the other way).
+    tenant_id = run_prebuilt(session, _TENANT_OF_RELEASE, {"release_id": release_id}).scalar()
+    if tenant_id is not None:
+        owe_homes(session, tenant_id=tenant_id)
 
 
 def due_homes(session: Session, *, limit: int = 100) -> list[str]:
