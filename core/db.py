@@ -216,10 +216,10 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def make_reading_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for lookups (see `reading`), on one read-only view of the engine made once (making it
+def make_reading_factory(read_only_engine: Engine) -> sessionmaker[Session]:
+    """Sessions for lookups (see `reading`), on the engine's read-only view (`read_only`, made once: making it
     per session cost a third of a one-row lookup)."""
-    return sessionmaker(bind=read_only(engine), expire_on_commit=False)
+    return sessionmaker(bind=read_only_engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -44,7 +44,7 @@ class Runtime:
 
     @cached_property
     def reading_factory(self) -> sessionmaker[Session]:
-        return make_reading_factory(self.engine)
+        return make_reading_factory(self.read_only_engine)  # one read-only view, shared with `lookup`
 
     @cached_property
     def read_only_engine(self) -> Engine:
