@@ -1,5 +1,6 @@
 """A running build someone asked the runner to look at again (a CI webhook, an abort click) while the runner was
-polling it stays due at once: the poll's outcome, written after, does not push the look back by its backoff."""
+polling it stays due at once: the poll's outcome, written after, does not push the look back by its backoff. And an
+abort click that comes as the runner records the build's end does not mark the ended build aborted."""
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,9 @@ from core.models import PipelineBuild, ReleasePipeline
 from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
 from core.services import builds, integrations, webhooks
+from core.services.builds import BuildRefusedError
 from core.services.integrations import utcnow
-from tests.core.runner_world import new_release, runner, runtime_on, world_on
+from tests.core.runner_world import events, new_release, runner, runtime_on, world_on
 from tests.core.test_card_redraw_snapshot import committed_meanwhile
 from tests.factories import github_for
 from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
@@ -111,6 +113,31 @@ def test_an_abort_committed_while_the_runner_records_a_poll_leaves_the_build_due
             assert s.get(PipelineBuild, build_id).abortRequestedAt is not None
         assert next_check(rt, build_id) <= utcnow()  # the abort's "stop it now" holds
         assert follow.due() == [build_id]
+
+
+@pytest.mark.mysql_only
+def test_an_abort_clicked_as_the_runner_records_the_builds_end_is_refused(mysql_engine, tmp_path, github, jenkins):
+    with runtime_on(mysql_engine, tmp_path) as rt:
+        world = world_on(rt, github.url)
+        build_id, release_pipeline_id = running_build(rt, world, jenkins)
+
+        def ended(other):  # what the runner records when the CI says the build passed
+            builds.record_progress(other, other.get(PipelineBuild, build_id), state=BuildState.SUCCESS, build_number="7")
+
+        # The click read the build running; the runner's record of its end commits before the click writes.
+        with committed_meanwhile(rt, "abortRequestedAt", ended), pytest.raises(BuildRefusedError):
+            with rt.unit_of_work() as s:
+                builds.request_abort(s, tenant_id=world.tenant.id, release_pipeline_id=release_pipeline_id,
+                                     actor_account_id=world.admin.id)
+        with rt.reading() as s:
+            build = s.get(PipelineBuild, build_id)
+            assert (build.state, build.abortRequestedAt, build.nextCheckAt) == (BuildState.SUCCESS, None, None)
+        assert events(rt, _release_of(rt, build_id), "build-aborted") == []
+
+
+def _release_of(rt, build_id: str) -> str:
+    with rt.reading() as s:
+        return s.get(ReleasePipeline, s.get(PipelineBuild, build_id).releasePipelineId).releaseId
 
 
 def _pipeline_of(s, build_id: str) -> str:
