@@ -3,7 +3,7 @@ and the answer to a pipeline whose stored settings give no usable client."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select
 
@@ -52,6 +52,7 @@ _BUILD_ROWS = per_thread(lambda: select(PipelineBuild, ReleasePipeline, Pipeline
                          .join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
                          .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
                          .where(PipelineBuild.id == bindparam("build_id")))
+_LOCK_BUILD = per_thread(lambda: select(PipelineBuild.id).where(PipelineBuild.id == bindparam("build_id")).with_for_update())
 
 
 def ci_client(ctx: RunnerContext, session, build: PipelineBuild):
@@ -62,14 +63,20 @@ def ci_client(ctx: RunnerContext, session, build: PipelineBuild):
     return ctx.clients.get(IntegrationKind.PIPELINE, config_of(session, IntegrationKind.PIPELINE, pipeline, ctx.runtime.cipher))
 
 
-def record(ctx: RunnerContext, build_id: str, **outcome) -> None:
-    """Store an outcome, let go of the claim, and come back at once when an abort is waiting."""
+def record(ctx: RunnerContext, build_id: str, *, looked_at: datetime | None = None, **outcome) -> None:
+    """Store an outcome, let go of the claim, and come back at once when an abort is waiting or the build was
+    woken (its nextCheckAt moved from `looked_at`, what the runner read before calling the CI: a webhook, an abort)."""
     with ctx.runtime.unit_of_work() as s:
+        # Locked first: an abort or a webhook committed between these reads and the write below would be overwritten
+        # by the outcome's next check (on MySQL; on SQLite the one writer already excludes it).
+        s.execute(_LOCK_BUILD(), {"build_id": build_id}).scalar_one()
         # The build with the rows its record updates, in one statement; held here, as the session holds
         # unchanged rows only weakly (dropped, they would be read again).
         build, _rp, _pipeline = s.execute(_BUILD_ROWS(), {"build_id": build_id}).one()
         if outcome["state"] == BuildState.RUNNING and build.abortRequestedAt is not None:
             outcome["next_check"] = utcnow()  # aborted while the CI was being called: stop it now
+        elif outcome["state"] == BuildState.RUNNING and looked_at is not None and build.nextCheckAt != looked_at:
+            outcome["next_check"] = min(build.nextCheckAt, utcnow())  # woken while the CI was being called: look again now
         if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
             build.failures = 0
         if build.claimedBy == ctx.worker:  # let go of the claim in the same UPDATE as the outcome

@@ -48,6 +48,7 @@ class FollowBuilds:
         with self.ctx.runtime.reading() as s:
             build = s.get(PipelineBuild, build_id)
             ref, requested_at, key, abort = ref_of(build), build.requestedAt, build.idempotencyKey, build.abortRequestedAt
+            looked_at = build.nextCheckAt  # a webhook or an abort that moves it while the CI is asked: look again at once
             try:
                 client = ci_client(self.ctx, s, build)
             except CLIENT_ERRORS as exc:
@@ -67,11 +68,11 @@ class FollowBuilds:
             record(self.ctx, build_id, **unbuildable(self.ctx, build_id, exc, starting=False))
             return
         except (IntegrationError, ConfigurationError) as exc:
-            record(self.ctx, build_id, **self._failed(build_id, exc, client, key))
+            record(self.ctx, build_id, **self._failed(build_id, exc, client, key), looked_at=looked_at)
             return
         record(self.ctx, build_id, state=STATUS_OF[seen.status], build_number=seen.build_number, url=seen.url,
                log_url=seen.log_url, artifact_url=seen.artifact_url, duration=seen.duration_seconds,
-               next_check=next_check(requested_at, self.ctx.interval))
+               next_check=next_check(requested_at, self.ctx.interval), looked_at=looked_at)
 
     def _abort_sent(self, build_id: str) -> None:
         with self.ctx.runtime.unit_of_work() as s:

@@ -31,6 +31,7 @@ class StoreStates:
                                 lease=self.ctx.lease):
                 return
             integration_id, facts = stores.check_of(s, target_id)
+            looked_at = s.get(TargetStore, target_id).nextCheckAt  # a webhook that moves it meanwhile: read again now
             try:
                 row = s.get(TargetIntegration, integration_id)
                 client = self.ctx.clients.get(IntegrationKind.TARGET, config_of(s, IntegrationKind.TARGET, row, self.ctx.runtime.cipher))
@@ -44,11 +45,12 @@ class StoreStates:
             state, exc = None, error
         with self.ctx.runtime.unit_of_work() as s:
             if exc is None:
-                changed = stores.apply_state(s, target_id=target_id, state=state, interval=self.ctx.interval, worker=self.ctx.worker)
+                changed = stores.apply_state(s, target_id=target_id, state=state, interval=self.ctx.interval, worker=self.ctx.worker,
+                                             looked_at=looked_at)
             else:
                 detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
                 log.warning("reading the store state of target %s failed: %s", target_id, detail)
-                stores.check_failed(s, target_id=target_id, worker=self.ctx.worker, interval=self.ctx.interval,
+                stores.check_failed(s, target_id=target_id, worker=self.ctx.worker, interval=self.ctx.interval, looked_at=looked_at,
                                     error="the store could not be read; trying again" if not isinstance(exc, ReleasebotError)
                                     else f"the store could not be read: {exc}")
                 changed = False

@@ -35,17 +35,23 @@ class Verifications:
                                                 IntegrationVerification.state == TaskState.PENDING,
                                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return
-            record = True
+            record, checked = True, None
             try:
                 check = verification.prepared_check(s, tenant_id=owed.tenantId, integration_id=owed.integrationId,
                                                     cipher=rt.cipher, ctx=rt.provider_context)
+                # What the check is of: an edit committed while the provider is asked is not marked verified by it.
+                checked = verification.checked_settings(s, tenant_id=owed.tenantId, integration_id=owed.integrationId)
             except NotFoundError:
                 check = "it was removed before it could be verified"
             except ConfigurationError as exc:  # the operator's keys, not the integration's fault: not recorded on it
                 check, record = f"the bot cannot read its stored credentials ({exc})", False
         error = verification.run_check(check)
         with rt.unit_of_work() as s:
-            outcome = verification.finish_verification(s, verification_id=verification_id, error=error, record=record)
+            outcome = verification.finish_verification(s, verification_id=verification_id, error=error, record=record,
+                                                       checked=checked)
+        if outcome is None:  # edited meanwhile: owed again, checked with its new settings
+            self.ctx.wake()
+            return
         self._tell(outcome)
 
     def _tell(self, outcome: VerificationOutcome) -> None:

@@ -227,13 +227,14 @@ def request_abort(session: Session, *, tenant_id: str, release_pipeline_id: str,
     actor = session.scalar(select(Account).where(Account.id == actor_account_id, Account.tenantId == tenant_id))
     if actor is None or (build.triggeredByAccountId != actor.id and actor.role != Role.ADMIN):
         raise PermissionDeniedError("only the person who started this build, or an admin, can abort it")
-    stop_build(session, build, actor_account_id=actor.id, release_id=rp.releaseId)
+    if not stop_build(session, build, actor_account_id=actor.id, release_id=rp.releaseId):
+        raise BuildRefusedError("this pipeline has no running build to abort")
     return build.id
 
 
-def stop_build(session: Session, build: PipelineBuild, *, actor_account_id: str, release_id: str) -> None:
+def stop_build(session: Session, build: PipelineBuild, *, actor_account_id: str, release_id: str) -> bool:
     """Stop a live build: one no runner has touched is cancelled at once (the CI cannot have it); any
-    other is marked for the runner to stop on the CI. Asking twice records it once."""
+    other is marked for the runner to stop on the CI. Asking twice records it once. False: it ended meanwhile."""
     now = utcnow()
     # Untouched by any runner: the CI cannot have it, so cancelling the intent is the whole abort.
     untouched = session.execute(
@@ -241,7 +242,11 @@ def stop_build(session: Session, build: PipelineBuild, *, actor_account_id: str,
                                     PipelineBuild.claimedBy.is_(None), PipelineBuild.failures == 0)
         .values(abortRequestedAt=now, abortedByAccountId=actor_account_id).execution_options(synchronize_session=False)
     ).rowcount == 1
-    session.refresh(build)
+    # Read as committed, and locked (the UPDATE above took the row): on MySQL a plain read gives the transaction's
+    # first snapshot, where a build the runner has ended since is still running, and its nextCheckAt the one before.
+    session.refresh(build, with_for_update=True)
+    if build.state in TERMINAL_BUILD_STATES and not untouched:
+        return False
     if untouched or build.abortRequestedAt is None:
         name = session.scalar(select(PipelineIntegration.displayName).join(
             ReleasePipeline, ReleasePipeline.pipelineIntegrationId == PipelineIntegration.id).where(ReleasePipeline.id == build.releasePipelineId))
@@ -250,9 +255,10 @@ def stop_build(session: Session, build: PipelineBuild, *, actor_account_id: str,
                      detail=f"{name}, attempt {build.attempt}" + ("" if untouched else ": the runner stops it on the CI"))
     if untouched:
         record_progress(session, build, state=BuildState.CANCELLED)
-        return
+        return True
     if build.abortRequestedAt is None:
         build.abortRequestedAt, build.abortedByAccountId = now, actor_account_id
     build.nextCheckAt = now
     session.flush()
     mark_stale(session, release_id=release_id)
+    return True

@@ -267,7 +267,7 @@ def update_integration(
 ) -> Change:
     """Replace an integration's name, base URL, fields and settings; a secret changes only when a new value is
     given (the others stay as stored). Anything changed makes it PENDING again, to be verified."""
-    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id, lock=True)
     spec = require_spec(kind, str(getattr(row, TYPE_COLUMN[kind])))
     fields, settings = dict(fields or {}), dict(settings or {})
     typed_secrets = {k: v for k, v in (secrets or {}).items() if v}
@@ -376,14 +376,19 @@ def suggest_integrations(
     return [view_of(kind, row) for row in rows]
 
 
-def get_row(session: Session, *, tenant_id: str, integration_id: str, kind: IntegrationKind | None = None):
-    """(kind, row) of the tenant's integration; another tenant's id is as unknown as a made-up one."""
+def get_row(session: Session, *, tenant_id: str, integration_id: str, kind: IntegrationKind | None = None,
+            lock: bool = False):
+    """(kind, row) of the tenant's integration; another tenant's id is as unknown as a made-up one. `lock`: the row
+    read as committed, and locked (on MySQL a plain read gives the transaction's first snapshot: a runner's
+    verification recorded since would be overwritten, or kept, by what is computed from it)."""
     kinds = [kind] if kind else list(IntegrationKind)
     for k in kinds:
         model = INTEGRATION_MODELS[k.value]
         row = session.scalar(select(model).where(model.id == integration_id, model.tenantId == tenant_id,
                                                  model.removedAt.is_(None)))
         if row is not None:
+            if lock:
+                session.refresh(row, with_for_update=True)
             return k, row
     raise NotFoundError(f"no integration {integration_id!r} in this workspace: see `releasebot integration list`")
 

@@ -284,12 +284,14 @@ def check_of(session: Session, target_id: str) -> tuple[str, StoreFacts]:
     return integration.id, facts_of(session, target, integration)
 
 
-def check_failed(session: Session, *, target_id: str, worker: str, error: str, interval: float) -> None:
-    """The store could not be read: say so on the card and read again later, backing off."""
-    store = session.get(TargetStore, target_id)
+def check_failed(session: Session, *, target_id: str, worker: str, error: str, interval: float,
+                 looked_at: datetime | None = None) -> None:
+    """The store could not be read: say so on the card and read again later, backing off; at once if a webhook
+    moved nextCheckAt from `looked_at` (what the runner read before asking the store)."""
+    store = session.get(TargetStore, target_id, with_for_update=True)  # locked: see _next_check
     session.execute(update(TargetStore).where(TargetStore.releaseTargetId == target_id, TargetStore.claimedBy == worker)
                     .values(claimedUntil=None, lastError=error, checks=TargetStore.checks + 1, lastCheckedAt=utcnow(),
-                            nextCheckAt=utcnow() + _backoff(interval, store.checks + 1))
+                            nextCheckAt=_next_check(store, utcnow() + _backoff(interval, store.checks + 1), looked_at))
                     .execution_options(synchronize_session=False))
     if store.lastError != error:
         mark_stale(session, release_id=store.releaseId)
@@ -299,14 +301,24 @@ def _backoff(interval: float, checks: int) -> timedelta:
     return timedelta(seconds=min(interval * 2 ** min(checks, 16), MAX_CHECK_SECONDS))
 
 
+def _next_check(store: TargetStore, later: datetime | None, looked_at: datetime | None) -> datetime | None:
+    """`later`, unless a webhook said "read now" while the store was being read (nextCheckAt moved from `looked_at`):
+    then now. `store` is read locked, so a webhook committed after that read waits and comes after this write (on
+    MySQL; SQLite's one writer already orders them)."""
+    if later is not None and looked_at is not None and store.nextCheckAt is not None and store.nextCheckAt != looked_at:
+        return min(store.nextCheckAt, utcnow())
+    return later
+
+
 def apply_state(session: Session, *, target_id: str, state: StoreState, interval: float, worker: str | None = None,
-                changed_by_action: bool = False) -> bool:
+                changed_by_action: bool = False, looked_at: datetime | None = None) -> bool:
     """Record what the store says of a target; move the target (and the release) to the store's truth,
     one history event per mark, or one `store-state` event when only the store's line changed. Returns
-    whether anything changed."""
+    whether anything changed. `looked_at`: see _next_check."""
     target = session.get(ReleaseTarget, target_id)
     _lock(session, target.releaseId)
-    store = session.get(TargetStore, target_id)
+    # Locked after the release, and read as committed (a plain read gives the snapshot of the first read above).
+    store = session.get(TargetStore, target_id, with_for_update=True)
     if store is None:
         store = TargetStore(releaseTargetId=target_id, tenantId=_tenant_of(session, target.releaseId),
                             releaseId=target.releaseId, phase=StorePhase.NONE.value, checks=0, paused=False)
@@ -321,7 +333,8 @@ def apply_state(session: Session, *, target_id: str, state: StoreState, interval
     for key, value in values.items():
         setattr(store, key, value)
     store.checks, store.lastCheckedAt, store.lastError = checks, utcnow(), None
-    store.nextCheckAt = None if state.phase in FINAL_PHASES else utcnow() + _backoff(interval, checks)
+    store.nextCheckAt = _next_check(store, None if state.phase in FINAL_PHASES else utcnow() + _backoff(interval, checks),
+                                    looked_at)
     if worker is None or store.claimedBy == worker:
         store.claimedUntil = None
     session.flush()

@@ -166,10 +166,12 @@ def owe_verification(session: Session, *, tenant_id: str, integration_id: str, r
                      notify_slack_user: str | None = None, view_id: str | None = None) -> str:
     """Record that the integration is to be verified by the runner (not inside Slack's 3 seconds); one
     owed verification per integration at a time: asking again only changes whom to tell."""
-    get_row(session, tenant_id=tenant_id, integration_id=integration_id)  # the tenant's own, not removed
+    # The tenant's own, not removed; locked, then the owed row read locked, as the runner's finish_verification takes
+    # them: one that finished meanwhile is seen DONE (a plain read on MySQL would give it PENDING and reuse it).
+    get_row(session, tenant_id=tenant_id, integration_id=integration_id, lock=True)
     owed = session.scalar(select(IntegrationVerification).where(
         IntegrationVerification.tenantId == tenant_id, IntegrationVerification.integrationId == integration_id,
-        IntegrationVerification.state == TaskState.PENDING))
+        IntegrationVerification.state == TaskState.PENDING).with_for_update())
     if owed is None:
         owed = IntegrationVerification(tenantId=tenant_id, integrationId=integration_id, state=TaskState.PENDING,
                                        requestedAt=utcnow())
@@ -204,11 +206,30 @@ def run_check(check: Callable[[], None] | str) -> str | None:
     return check if isinstance(check, str) else _check(check)
 
 
-def finish_verification(session: Session, *, verification_id: str, error: str | None,
-                        record: bool = True) -> VerificationOutcome:
+# What verifying an integration writes on it: the rest is what a check reads.
+_NOT_CHECKED = frozenset({"verificationStatus", "verificationError", "lastVerifiedAt", "updatedAt"})
+
+
+def checked_settings(session: Session, *, tenant_id: str, integration_id: str, lock: bool = False) -> dict | None:
+    """The integration as a check reads it (None: removed); `lock`: read as committed, and locked."""
+    try:
+        _, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id, lock=lock)
+    except NotFoundError:
+        return None
+    return {a.key: getattr(row, a.key) for a in row.__mapper__.column_attrs if a.key not in _NOT_CHECKED}
+
+
+def finish_verification(session: Session, *, verification_id: str, error: str | None, record: bool = True,
+                        checked: dict | None = None) -> VerificationOutcome | None:
     """Store the outcome on the integration (unless `record` is False: the bot could not check it) and
-    mark the owed verification done."""
+    mark the owed verification done. None: the integration changed since it was read as `checked` (an edit while
+    the provider was asked); the verification is owed again, for its new settings."""
     owed = session.get(IntegrationVerification, verification_id)
+    if checked is not None and checked_settings(session, tenant_id=owed.tenantId, integration_id=owed.integrationId,
+                                                lock=True) not in (checked, None):
+        owed.claimedUntil = None  # still PENDING: due again at once (whom to tell is the edit's)
+        session.flush()
+        return None
     owed.state, owed.outcome, owed.finishedAt, owed.claimedUntil = TaskState.DONE, error, utcnow(), None
     view = None
     try:

@@ -110,7 +110,10 @@ def app_store_notification(session: Session, *, cipher: CredentialCipher, integr
     event = (json.loads(body).get("data") or {}).get("type")  # only an authenticated body is parsed
     if event not in APP_STORE_EVENTS:
         return None  # a ping, a build or TestFlight event: nothing the card follows
-    targets = select(ReleaseTarget.id).where(ReleaseTarget.targetIntegrationId == integration_id)
+    # The rows first, then updated by their keys: on MariaDB an UPDATE that finds them through a subquery locks the
+    # range of the nextCheckAt index it scans, and deadlocks with a runner recording a read of one of them.
+    targets = session.scalars(select(TargetStore.releaseTargetId).join(ReleaseTarget, ReleaseTarget.id == TargetStore.releaseTargetId)
+                              .where(ReleaseTarget.targetIntegrationId == integration_id, TargetStore.nextCheckAt.is_not(None))).all()
     touched = session.execute(update(TargetStore).where(TargetStore.releaseTargetId.in_(targets), TargetStore.nextCheckAt.is_not(None))
-                              .values(nextCheckAt=utcnow()).execution_options(synchronize_session=False)).rowcount
+                              .values(nextCheckAt=utcnow()).execution_options(synchronize_session=False)).rowcount if targets else 0
     return integration_id if touched else None

@@ -1,0 +1,144 @@
+"""A running build someone asked the runner to look at again (a CI webhook, an abort click) while the runner was
+polling it stays due at once: the poll's outcome, written after, does not push the look back by its backoff. And an
+abort click that comes as the runner records the build's end does not mark the ended build aborted."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from core.enums import BuildState, IntegrationKind
+from core.models import PipelineBuild, ReleasePipeline
+from core.runner.follow_builds import FollowBuilds
+from core.runner.start_builds import StartBuilds
+from core.services import builds, integrations, webhooks
+from core.services.builds import BuildRefusedError
+from core.services.integrations import utcnow
+from tests.core.runner_world import events, new_release, runner, runtime_on, world_on
+from tests.core.test_card_redraw_snapshot import committed_meanwhile
+from tests.factories import github_for
+from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
+
+HOOK_SECRET = "jenkins-hook-secret"
+
+
+@pytest.fixture
+def jenkins():
+    fake = FakeJenkins().start()
+    fake.add_job(RELEASE_JOB)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def github():
+    fake = github_for()
+    yield fake
+    fake.stop()
+
+
+def running_build(rt, world, jenkins) -> tuple[str, str]:
+    """A build started on the fake Jenkins (still in its queue), requested 20 minutes ago: its next poll is a
+    minute away. Returns the build's id and its release pipeline's id."""
+    with rt.unit_of_work() as s:
+        pipeline = integrations.add_integration(
+            s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins",
+            cipher=rt.cipher, base_url=jenkins.url,
+            fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB},
+            secrets={"username": "releasebot", "apiToken": "jenkins-api-token", "webhookSecret": HOOK_SECRET})
+        integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
+    release = new_release(rt, world, target_ids=(world.ios.id,), pipeline_ids=(pipeline.id,))
+    with rt.unit_of_work() as s:
+        release_pipeline_id = release.pipelines[0].id
+        build_id = builds.request_build(s, tenant_id=world.tenant.id, account_id=world.admin.id,
+                                        release_pipeline_id=release_pipeline_id).build_id
+    follower = runner(rt, interval=30)
+    follower.work(StartBuilds).run(build_id)
+    with rt.unit_of_work() as s:
+        build = s.get(PipelineBuild, build_id)
+        assert build.state == BuildState.RUNNING
+        build.requestedAt, build.nextCheckAt = utcnow() - timedelta(minutes=20), utcnow() - timedelta(minutes=1)
+    return build_id, release_pipeline_id
+
+
+def next_check(rt, build_id: str):
+    with rt.reading() as s:
+        return s.get(PipelineBuild, build_id).nextCheckAt
+
+
+def test_a_webhook_that_arrives_while_the_runner_polls_the_build_leaves_it_due(rt, github, jenkins):
+    world = world_on(rt, github.url)
+    build_id, _ = running_build(rt, world, jenkins)
+    with rt.reading() as s:
+        key = s.get(PipelineBuild, build_id).idempotencyKey
+    follow = runner(rt, interval=30).work(FollowBuilds)
+    gate = jenkins.hold(r"/queue/item/\d+/api/json")
+    poll = threading.Thread(target=follow.run, args=(build_id,))
+    poll.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not jenkins.calls("GET", r"/queue/item/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert jenkins.calls("GET", r"/queue/item/"), "the runner never asked Jenkins"
+        # Jenkins answers "still queued"; before the answer is back, the build ends and its webhook comes in.
+        with rt.unit_of_work() as s:
+            assert webhooks.jenkins_notification(s, cipher=rt.cipher, pipeline_id=_pipeline_of(s, build_id), token=HOOK_SECRET,
+                                                 payload={"build": {"phase": "FINALIZED",
+                                                                    "parameters": {"RELEASEBOT_KEY": key}}}) == build_id
+    finally:
+        gate.set()
+        poll.join(30)
+    assert not poll.is_alive()
+    assert next_check(rt, build_id) <= utcnow()  # the webhook's "look now" holds
+    assert follow.due() == [build_id]
+
+
+@pytest.mark.mysql_only
+def test_an_abort_committed_while_the_runner_records_a_poll_leaves_the_build_due(mysql_engine, tmp_path, github, jenkins):
+    with runtime_on(mysql_engine, tmp_path) as rt:
+        world = world_on(rt, github.url)
+        build_id, release_pipeline_id = running_build(rt, world, jenkins)
+        follow = runner(rt, interval=30).work(FollowBuilds)
+
+        def abort(other):
+            builds.request_abort(other, tenant_id=world.tenant.id, release_pipeline_id=release_pipeline_id,
+                                 actor_account_id=world.admin.id)
+
+        # The poll's outcome ("still queued, look in a minute") is being written as someone clicks Abort.
+        with committed_meanwhile(rt, "nextCheckAt", abort):
+            follow.run(build_id)
+        with rt.reading() as s:
+            assert s.get(PipelineBuild, build_id).abortRequestedAt is not None
+        assert next_check(rt, build_id) <= utcnow()  # the abort's "stop it now" holds
+        assert follow.due() == [build_id]
+
+
+@pytest.mark.mysql_only
+def test_an_abort_clicked_as_the_runner_records_the_builds_end_is_refused(mysql_engine, tmp_path, github, jenkins):
+    with runtime_on(mysql_engine, tmp_path) as rt:
+        world = world_on(rt, github.url)
+        build_id, release_pipeline_id = running_build(rt, world, jenkins)
+
+        def ended(other):  # what the runner records when the CI says the build passed
+            builds.record_progress(other, other.get(PipelineBuild, build_id), state=BuildState.SUCCESS, build_number="7")
+
+        # The click read the build running; the runner's record of its end commits before the click writes.
+        with committed_meanwhile(rt, "abortRequestedAt", ended), pytest.raises(BuildRefusedError):
+            with rt.unit_of_work() as s:
+                builds.request_abort(s, tenant_id=world.tenant.id, release_pipeline_id=release_pipeline_id,
+                                     actor_account_id=world.admin.id)
+        with rt.reading() as s:
+            build = s.get(PipelineBuild, build_id)
+            assert (build.state, build.abortRequestedAt, build.nextCheckAt) == (BuildState.SUCCESS, None, None)
+        assert events(rt, _release_of(rt, build_id), "build-aborted") == []
+
+
+def _release_of(rt, build_id: str) -> str:
+    with rt.reading() as s:
+        return s.get(ReleasePipeline, s.get(PipelineBuild, build_id).releasePipelineId).releaseId
+
+
+def _pipeline_of(s, build_id: str) -> str:
+    return s.get(ReleasePipeline, s.get(PipelineBuild, build_id).releasePipelineId).pipelineIntegrationId
