@@ -7,7 +7,8 @@ import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.crypto import generate_key
@@ -15,9 +16,10 @@ from core.models import Release, ReleaseEvent
 from core.runner import Runner
 from core.runner.context import PostedCard
 from core.runtime import Runtime
+from core.services.cards import owe_card
 from core.services.releases import create_release
 from tests.conftest import delete_tenant_rows, tenant_ids
-from tests.factories import World
+from tests.factories import World, github_for
 
 
 class Recorder:
@@ -107,3 +109,45 @@ def race(*steps, timeout: float = 20.0) -> None:
     assert not any(t.is_alive() for t in threads), "a racing step did not finish"
     if errors:
         raise errors[0]
+
+
+@contextmanager
+def release_with_card(engine, tmp_path):
+    """A migrated Runtime, its World (on a fake GitHub) and a release whose card is owed in C0RELEASES."""
+    fake = github_for()
+    try:
+        with runtime_on(engine, tmp_path) as rt:
+            world = world_on(rt, fake.url)
+            release = new_release(rt, world)
+            with rt.unit_of_work() as s:
+                owe_card(s, tenant_id=world.tenant.id, release_id=release.id, channel_id="C0RELEASES")
+            yield rt, world, release
+    finally:
+        fake.stop()
+
+
+@contextmanager
+def committed_meanwhile(rt, marker: str, change):
+    """Just before the UPDATE that sets `marker` runs, another connection commits `change(session)` from
+    another thread; the statement waits for it at most a second (longer only if the change waits on our lock)."""
+    started: list[threading.Thread] = []
+
+    def commit_change():
+        with Session(rt.engine) as other:
+            change(other)
+            other.commit()
+
+    def before(conn, cursor, statement, *args):
+        if statement.startswith("UPDATE") and marker in statement and not started:
+            started.append(threading.Thread(target=commit_change))
+            started[0].start()
+            started[0].join(timeout=1)
+
+    event.listen(rt.engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", before)
+    assert started, f"no UPDATE of {marker} ran"
+    started[0].join(timeout=30)
+    assert not started[0].is_alive(), "the change never committed"

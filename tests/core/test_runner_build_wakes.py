@@ -16,8 +16,7 @@ from core.runner.start_builds import StartBuilds
 from core.services import builds, integrations, webhooks
 from core.services.builds import BuildRefusedError
 from core.services.integrations import utcnow
-from tests.core.runner_world import events, new_release, runner, runtime_on, world_on
-from tests.core.test_card_redraw_snapshot import committed_meanwhile
+from tests.core.runner_world import committed_meanwhile, events, new_release, runner, runtime_on, world_on
 from tests.factories import github_for
 from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
 

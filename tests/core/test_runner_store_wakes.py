@@ -18,8 +18,7 @@ from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
 from core.services import integrations, stores, webhooks
 from core.services.integrations import utcnow
-from tests.core.runner_world import new_release, runner, runtime_on, world_on
-from tests.core.test_card_redraw_snapshot import committed_meanwhile
+from tests.core.runner_world import committed_meanwhile, new_release, runner, runtime_on, world_on
 from tests.factories import github_for
 from tests.fakes.app_store import FakeAppStoreConnect
 from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8

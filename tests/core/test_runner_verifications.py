@@ -10,8 +10,7 @@ import pytest
 from core.enums import VerificationStatus
 from core.runner.verifications import Verifications
 from core.services import integration_changes, integrations
-from tests.core.runner_world import runner, runtime_on, world_on
-from tests.core.test_card_redraw_snapshot import committed_meanwhile
+from tests.core.runner_world import committed_meanwhile, runner, runtime_on, world_on
 from tests.factories import github_for
 
 
