@@ -95,7 +95,9 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
     if not supports_store(integration.targetType.value):
         raise TransitionRefusedError(f"releasebot cannot ask {integration.displayName}'s store yet: mark the target by hand")
     _check_stage(session, ctx, action, target, integration)
-    store = session.get(TargetStore, target_id)
+    # Locked after the release and the target, read as committed: a runner's newer store state, recorded while this
+    # click waited for the lock, decides (a plain read gives the click's first snapshot, or the identity map's row).
+    store = session.get(TargetStore, target_id, with_for_update=True, populate_existing=True)
     allowed = _allowed(store)
     if action not in allowed:
         now = store.line if store and store.line else "not submitted yet"

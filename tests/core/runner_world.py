@@ -127,8 +127,8 @@ def release_with_card(engine, tmp_path):
 
 
 @contextmanager
-def committed_meanwhile(rt, marker: str, change):
-    """Just before the UPDATE that sets `marker` runs, another connection commits `change(session)` from
+def committed_meanwhile(rt, marker: str, change, verb: str = "UPDATE"):
+    """Just before the UPDATE (or `verb`) that has `marker` runs, another connection commits `change(session)` from
     another thread; the statement waits for it at most a second (longer only if the change waits on our lock)."""
     started: list[threading.Thread] = []
 
@@ -138,7 +138,7 @@ def committed_meanwhile(rt, marker: str, change):
             other.commit()
 
     def before(conn, cursor, statement, *args):
-        if statement.startswith("UPDATE") and marker in statement and not started:
+        if statement.startswith(verb) and marker in statement and not started:
             started.append(threading.Thread(target=commit_change))
             started[0].start()
             started[0].join(timeout=1)
@@ -148,6 +148,6 @@ def committed_meanwhile(rt, marker: str, change):
         yield
     finally:
         event.remove(rt.engine, "before_cursor_execute", before)
-    assert started, f"no UPDATE of {marker} ran"
+    assert started, f"no {verb} with {marker} ran"
     started[0].join(timeout=30)
     assert not started[0].is_alive(), "the change never committed"

@@ -1,0 +1,44 @@
+"""A click on a store action decides on the store's state as committed when it holds the release's lock, not on the
+snapshot its first read took: a runner that recorded a newer state meanwhile (MariaDB's REPEATABLE READ) is seen."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.enums import ReleaseStatus as S
+from core.enums import TargetStatus
+from core.integrations.stores import StoreAction, StorePhase, StoreState
+from core.lifecycle import TransitionRefusedError
+from core.models import StoreRequest
+from core.services import stores
+from tests.core.lifecycle_world import People, bring_to, new_release, targets
+from tests.core.runner_world import committed_meanwhile, runtime_on
+from tests.factories import World
+
+APPROVED = StoreState(StorePhase.APPROVED, "Approved: waiting for release", (StoreAction.RELEASE,), TargetStatus.APPROVED)
+LIVE = StoreState(StorePhase.LIVE, "Live on the App Store to everyone", (), TargetStatus.RELEASED)
+
+
+@pytest.mark.mysql_only
+def test_a_release_click_is_refused_when_the_runner_recorded_the_version_live_meanwhile(mysql_engine, tmp_path):
+    with runtime_on(mysql_engine, tmp_path) as rt:
+        with rt.unit_of_work() as s:
+            world = World(s, rt.cipher)
+            people = People(s, world)
+            release = new_release(s, world, people)
+            bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
+            target = targets(s, world, release)[0]  # the App Store
+            stores.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
+
+        def released_by_hand(other):  # someone released it in App Store Connect; the runner's read records it
+            stores.apply_state(other, target_id=target.id, state=LIVE, interval=30)
+
+        # The click has read (its snapshot) when the runner's record commits, just before it takes the release's lock.
+        with committed_meanwhile(rt, "FOR UPDATE", released_by_hand, verb="SELECT"), \
+                pytest.raises(TransitionRefusedError, match="App Store is live on the App Store to everyone: release is not possible now"):
+            with rt.unit_of_work() as s:
+                stores.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
+                                      actor_account_id=people.admin.id, action=StoreAction.RELEASE, params={},
+                                      request_key="release-1")
+        with rt.reading() as s:
+            assert s.scalars(select(StoreRequest.id).where(StoreRequest.releaseId == release.id)).all() == []
