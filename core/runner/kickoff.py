@@ -80,17 +80,22 @@ class Kickoff:
                 fail_task(self.ctx, s, task_id, chore, exc)
 
     def _claim(self, task_id: str) -> Chore | None:
+        # The claim alone first; then the task and its release are read in a snapshot taken after it. (Read before
+        # the claim, MySQL gave them as of the transaction's first read: a release cancelled in between still got its
+        # branch cut.) A cancel committed after this read cannot stop a call already under way.
         with self.ctx.runtime.unit_of_work() as s:
-            task = s.get(ReleaseTask, task_id)
-            if task is None or task.state != TaskState.PENDING or task.task not in CHORES:
-                return None
-            release = s.get(Release, task.releaseId)
-            if release.status != ReleaseStatus.PENDING:  # cancelled meanwhile: nothing to cut
-                return None
             if not builds.claim(s, ReleaseTask, task_id, ReleaseTask.state == TaskState.PENDING,
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return None
-            return CHORES[task.task](self.ctx, s, release)
+        with self.ctx.runtime.reading() as s:
+            task = s.get(ReleaseTask, task_id)
+            release = s.get(Release, task.releaseId) if task is not None else None
+            if task is not None and task.state == TaskState.PENDING and task.task in CHORES \
+                    and release.status == ReleaseStatus.PENDING:
+                return CHORES[task.task](self.ctx, s, release)
+        with self.ctx.runtime.unit_of_work() as s:  # skipped, cancelled (nothing to cut) or deleted meanwhile: let go
+            builds.release_claim(s, ReleaseTask, task_id, worker=self.ctx.worker)
+        return None
 
 
 def fail_task(ctx: RunnerContext, s, task_id: str, chore: Chore, exc: Exception) -> None:

@@ -22,7 +22,7 @@ from core.runner.kickoff import Kickoff
 from core.runtime import Runtime
 from core.services import builds, lifecycle, tasks
 from core.services.integrations import utcnow
-from tests.core.runner_world import events, new_release, race, release_row, runner, world_on
+from tests.core.runner_world import committed_meanwhile, events, new_release, race, release_row, runner, runtime_on, world_on
 from tests.factories import SCM_TOKEN, github_for
 from tests.fakes.github import sha_of
 
@@ -190,6 +190,25 @@ def test_the_task_of_a_release_cancelled_before_the_runner_came_is_not_run(rt, w
     r.work(Kickoff).run(task_row(rt, release).id)  # even when asked directly
     assert github.calls(path_regex="/git/") == []
     assert task_row(rt, release).state == TaskState.PENDING
+
+
+@pytest.mark.mysql_only
+def test_a_release_cancelled_while_the_runner_claims_its_task_gets_no_branch(mysql_engine, tmp_path, github):
+    with runtime_on(mysql_engine, tmp_path) as rt:
+        world = world_on(rt, github.url)
+        release = kicked_off(rt, world)
+        task_id = task_row(rt, release).id
+
+        def cancel(other):
+            lifecycle.cancel(other, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=world.admin.id,
+                             reason="the feature was dropped")
+
+        # The cancel commits as the runner claims the task: after any read of the runner's before its claim.
+        with committed_meanwhile(rt, "release_tasks", cancel):
+            runner(rt).work(Kickoff).run(task_id)
+        assert release_row(rt, release.id).status == S.CANCELLED
+        assert github.calls(path_regex="/git/") == []
+        assert task_row(rt, release).state == TaskState.PENDING
 
 
 def test_two_runners_racing_for_one_task_create_one_branch_and_finish_the_kickoff_once(rt, world, github):
