@@ -91,8 +91,11 @@ def request_build(session: Session, *, tenant_id: str, account_id: str, release_
             RequestKey.tenantId == tenant_id, RequestKey.scope == BUILD_SCOPE, RequestKey.requestKey == request_key))
         if done:
             return BuildIntent(done, release.id, started=False)
-    if release.status not in BUILDS_ALLOWED:
-        raise BuildRefusedError(build_refusal(release.releaseKey, release.status))
+    # The release's row first, locked and read as committed: a cancel committed since this click's first read refuses
+    # it (on MySQL the plain read above is a snapshot), and one waiting for this lock sees the build it stops.
+    status = session.scalar(select(Release.status).where(Release.id == release.id).with_for_update())
+    if status not in BUILDS_ALLOWED:
+        raise BuildRefusedError(build_refusal(release.releaseKey, status))
     if not pipeline.isActive or pipeline.verificationStatus != VerificationStatus.VALID:
         raise BuildRefusedError(f"pipeline “{pipeline.displayName}” is disabled or not verified: ask an admin")
     now = utcnow()

@@ -71,10 +71,14 @@ def cancel(session: Session, *, tenant_id: str, release_id: str, actor_account_i
 
 
 def _stop_builds(session: Session, *, release_id: str, actor_account_id: str) -> None:
-    # One query whatever the number of pipelines: only a pipeline's latest attempt can still be live.
-    live = session.scalars(select(PipelineBuild).join(ReleasePipeline, ReleasePipeline.id == PipelineBuild.releasePipelineId)
-                           .where(ReleasePipeline.releaseId == release_id, PipelineBuild.state.not_in(TERMINAL_BUILD_STATES))
-                           .order_by(PipelineBuild.id)).all()
+    # Two queries whatever the number of pipelines: only a pipeline's latest attempt can still be live. The builds are
+    # read locked, as committed: on MySQL a plain read gives this transaction's first snapshot, without a build a
+    # Trigger click committed before the move above took the release's lock. Only the builds are locked (MariaDB
+    # would lock a join's pipelines too), before their pipelines as the runner's record takes them.
+    pipelines = session.scalars(select(ReleasePipeline.id).where(ReleasePipeline.releaseId == release_id)).all()
+    live = session.scalars(select(PipelineBuild)
+                           .where(PipelineBuild.releasePipelineId.in_(pipelines), PipelineBuild.state.not_in(TERMINAL_BUILD_STATES))
+                           .order_by(PipelineBuild.id).with_for_update().execution_options(populate_existing=True)).all()
     for build in live:
         stop_build(session, build, actor_account_id=actor_account_id, release_id=release_id)
 
