@@ -82,13 +82,16 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
                    action: StoreAction | str, params: dict[str, str | None] | None, request_key: str) -> str:
     """Owe `action` on a target's store for this person; returns the store action's id (the first one's
     for a repeated request)."""
+    # The release row first, then the target's: the order every change and the runner take. Before any other read: on
+    # MySQL the snapshot is taken at the first plain read, and one taken before the lock missed a cancel committed
+    # while this click waited, so an action was owed of a cancelled release.
+    _lock(session, release_id)
     repeated = session.scalar(select(StoreRequest.id).where(StoreRequest.tenantId == tenant_id,
                                                             StoreRequest.requestKey == request_key))
     if repeated:
         return repeated
     action = _action(action)
     ctx = load(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id)
-    _lock(session, release_id)  # the release row first, then the target's: the order every change and the runner take
     if not ctx.actor.kinds & ROLES[action]:
         raise PermissionDeniedError(f"only {_who_may(action, ctx.pilot, ctx.creator)} can {LABELS[action].lower()}")
     target, integration = _target(session, release_id, target_id)

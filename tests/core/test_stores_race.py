@@ -1,5 +1,6 @@
-"""A click on a store action decides on the store's state as committed when it holds the release's lock, not on the
-snapshot its first read took: a runner that recorded a newer state meanwhile (MariaDB's REPEATABLE READ) is seen."""
+"""A click on a store action decides on the release and its store's state as committed once it holds the release's
+lock, not on a snapshot its first read took before (MariaDB's REPEATABLE READ): a state a runner recorded, or a cancel
+committed, while it waited is seen."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +11,7 @@ from core.enums import TargetStatus
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.lifecycle import TransitionRefusedError
 from core.models import StoreRequest
-from core.services import stores
+from core.services import lifecycle, stores
 from tests.core.lifecycle_world import People, bring_to, new_release, targets
 from tests.core.runner_world import committed_meanwhile, runtime_on
 from tests.factories import World
@@ -36,6 +37,32 @@ def test_a_release_click_is_refused_when_the_runner_recorded_the_version_live_me
         # The click has read (its snapshot) when the runner's record commits, just before it takes the release's lock.
         with committed_meanwhile(rt, "FOR UPDATE", released_by_hand, verb="SELECT"), \
                 pytest.raises(TransitionRefusedError, match="App Store is live on the App Store to everyone: release is not possible now"):
+            with rt.unit_of_work() as s:
+                stores.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
+                                      actor_account_id=people.admin.id, action=StoreAction.RELEASE, params={},
+                                      request_key="release-1")
+        with rt.reading() as s:
+            assert s.scalars(select(StoreRequest.id).where(StoreRequest.releaseId == release.id)).all() == []
+
+
+@pytest.mark.mysql_only
+def test_a_click_that_waited_for_a_cancel_is_refused_and_owes_nothing(mysql_engine, tmp_path):
+    with runtime_on(mysql_engine, tmp_path) as rt:
+        with rt.unit_of_work() as s:
+            world = World(s, rt.cipher)
+            people = People(s, world)
+            release = new_release(s, world, people)
+            bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
+            target = targets(s, world, release)[0]
+            stores.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
+
+        def cancelled(other):
+            lifecycle.cancel(other, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=people.admin.id,
+                             reason="the feature was dropped")
+
+        # The cancel commits as the click takes the release's lock (as if the click had waited for the cancel's).
+        with committed_meanwhile(rt, "FOR UPDATE", cancelled, verb="SELECT"), \
+                pytest.raises(TransitionRefusedError, match="is cancelled: nothing can be asked of its stores now"):
             with rt.unit_of_work() as s:
                 stores.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
                                       actor_account_id=people.admin.id, action=StoreAction.RELEASE, params={},
