@@ -8,7 +8,7 @@ or Slack retry (the same request key) finds the first; a second click while an a
 owed or running is told so and creates nothing. None of these functions commits."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,13 +85,14 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
     # The release row first, then the target's: the order every change and the runner take. Before any other read: on
     # MySQL the snapshot is taken at the first plain read, and one taken before the lock missed a cancel committed
     # while this click waited, so an action was owed of a cancelled release.
-    _lock(session, release_id)
+    status = _lock(session, release_id)
     repeated = session.scalar(select(StoreRequest.id).where(StoreRequest.tenantId == tenant_id,
                                                             StoreRequest.requestKey == request_key))
     if repeated:
         return repeated
     action = _action(action)
     ctx = load(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id)
+    ctx = replace(ctx, status=status)  # as locked: a caller may have read first (the CLI finds the release) in a snapshot
     if not ctx.actor.kinds & ROLES[action]:
         raise PermissionDeniedError(f"only {_who_may(action, ctx.pilot, ctx.creator)} can {LABELS[action].lower()}")
     target, integration = _target(session, release_id, target_id)
@@ -261,9 +262,9 @@ def _stale(session: Session, request_id: str) -> bool:
     return True
 
 
-def _lock(session: Session, release_id: str) -> None:
+def _lock(session: Session, release_id: str) -> ReleaseStatus | None:
     # The release row first, as every lifecycle change takes it: no crosswise wait with a click on MariaDB.
-    session.scalar(select(Release.status).where(Release.id == release_id).with_for_update())
+    return session.scalar(select(Release.status).where(Release.id == release_id).with_for_update())
 
 
 # --- the runner's side: following the store's state --------------------------------------------

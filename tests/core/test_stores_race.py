@@ -10,7 +10,7 @@ from core.enums import ReleaseStatus as S
 from core.enums import TargetStatus
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.lifecycle import TransitionRefusedError
-from core.models import StoreRequest
+from core.models import Release, StoreRequest
 from core.services import lifecycle, stores
 from tests.core.lifecycle_world import People, bring_to, new_release, targets
 from tests.core.runner_world import committed_meanwhile, runtime_on
@@ -46,7 +46,8 @@ def test_a_release_click_is_refused_when_the_runner_recorded_the_version_live_me
 
 
 @pytest.mark.mysql_only
-def test_a_click_that_waited_for_a_cancel_is_refused_and_owes_nothing(mysql_engine, tmp_path):
+@pytest.mark.parametrize("read_first", [False, True])  # True: the caller read the release first, as the CLI does
+def test_a_click_that_waited_for_a_cancel_is_refused_and_owes_nothing(mysql_engine, tmp_path, read_first):
     with runtime_on(mysql_engine, tmp_path) as rt:
         with rt.unit_of_work() as s:
             world = World(s, rt.cipher)
@@ -64,6 +65,8 @@ def test_a_click_that_waited_for_a_cancel_is_refused_and_owes_nothing(mysql_engi
         with committed_meanwhile(rt, "FOR UPDATE", cancelled, verb="SELECT"), \
                 pytest.raises(TransitionRefusedError, match="is cancelled: nothing can be asked of its stores now"):
             with rt.unit_of_work() as s:
+                if read_first:
+                    s.scalar(select(Release.status).where(Release.id == release.id))
                 stores.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
                                       actor_account_id=people.admin.id, action=StoreAction.RELEASE, params={},
                                       request_key="release-1")
