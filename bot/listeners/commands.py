@@ -17,7 +17,7 @@ from core.runner import Runner
 from core.runtime import Runtime
 from core.services.card_view import card_view
 from core.services.cards import get_card, repost_here
-from core.services.integrations import release_form
+from core.services.integration_choices import release_form
 from core.services.release_rules import VERSION_MAX_LENGTH
 from core.services.releases import find_release, list_releases
 

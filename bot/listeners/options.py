@@ -10,7 +10,7 @@ from bot.listeners.parse import selected, selected_many, state_values
 from core.enums import IntegrationKind
 from core.runner import Runner
 from core.runtime import Runtime
-from core.services.integrations import suggest_integrations
+from core.services.integration_choices import suggest_integrations
 
 KIND_OF_ACTION = {
     ActionId.SCM: IntegrationKind.SCM,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.crypto import CredentialCipher
@@ -25,7 +25,6 @@ from core.models import (
     TargetIntegration,
 )
 from core.services.home_views import owe_homes
-from core.services.release_rules import missing_for_release
 
 TYPE_COLUMN = {
     IntegrationKind.SCM: "scmType",
@@ -305,75 +304,6 @@ def list_integrations(
     if usable_only:
         query = query.where(model.isActive.is_(True), model.verificationStatus == VerificationStatus.VALID)
     return [view_of(kind, row) for row in session.scalars(query.order_by(model.displayName, model.id))]
-
-
-@dataclass(frozen=True)
-class ReleaseForm:
-    """What the create form opens with: what the workspace lacks to create a release, and its repository when
-    it has exactly one (preselected)."""
-
-    missing: tuple[str, ...]
-    sole_scm: IntegrationView | None
-
-
-def _usable(model) -> tuple:
-    tenant = bindparam("tenant_id")
-    return (model.tenantId == tenant, model.removedAt.is_(None), model.isActive.is_(True),
-            model.verificationStatus == VerificationStatus.VALID)
-
-
-# Built once: building it took as much CPU as running it. The columns view_of reads (never the credentials).
-_HAS_TARGET = select(TargetIntegration.id).where(*_usable(TargetIntegration)).exists()
-_HAS_TARGET_ALONE = select(_HAS_TARGET)
-_SCM_VIEW_COLUMNS = [c for c in ScmIntegration.__table__.c if c.key not in ("encryptedCredentials", "createdAt", "updatedAt")]
-_RELEASE_FORM = (select(*_SCM_VIEW_COLUMNS, _HAS_TARGET.label("has_target")).where(*_usable(ScmIntegration))
-                 .order_by(ScmIntegration.displayName, ScmIntegration.id).limit(2))
-
-
-def release_form(db: Session | Connection, *, tenant_id: str) -> ReleaseForm:
-    """What the create form opens with, in one statement whatever the number of integrations (the first two
-    usable repositories, each row saying whether a usable store target exists); two without a repository.
-    In a session, or on a bare connection (`Runtime.lookup`)."""
-    rows = db.execute(_RELEASE_FORM, {"tenant_id": tenant_id}).all()
-    targets = rows[0].has_target if rows else db.scalar(_HAS_TARGET_ALONE, {"tenant_id": tenant_id})
-    scms = [view_of(IntegrationKind.SCM, row) for row in rows]
-    missing = missing_for_release(scms=scms, targets=[True] if targets else [])
-    return ReleaseForm(tuple(missing), scms[0] if len(scms) == 1 else None)
-
-
-HINT_COLUMN = {IntegrationKind.TARGET: "appIdentifier", IntegrationKind.COMMUNICATION: "channelName",
-               IntegrationKind.TICKET: "projectKey"}
-
-
-def _hint(kind: IntegrationKind, model):
-    # What a dropdown label shows beside the name (bot.blocks.options.integration_label), or None.
-    if kind == IntegrationKind.SCM:
-        return model.organization + "/" + model.repository
-    return getattr(model, HINT_COLUMN[kind]) if kind in HINT_COLUMN else None
-
-
-def suggest_integrations(
-    session: Session, *, tenant_id: str, kind: IntegrationKind, typed: str, limit: int,
-    scm_id: str | None = None, target_ids: tuple[str, ...] = (),
-) -> list[IntegrationView]:
-    """At most `limit` of the tenant's usable integrations of one kind whose name or hint contains
-    `typed` (any case; ASCII case only on SQLite), by name. Filtered, ordered and cut in SQL, along
-    the dropdown index, so a tenant with 10,000 integrations answers as fast as one with 10.
-    Pipelines are only those building `scm_id` for one of `target_ids`."""
-    model = INTEGRATION_MODELS[kind.value]
-    query = select(model).where(model.tenantId == tenant_id, model.isActive.is_(True),
-                                model.verificationStatus == VerificationStatus.VALID)
-    if kind == IntegrationKind.PIPELINE:
-        query = query.where(model.scmIntegrationId == scm_id, model.targetIntegrationId.in_(target_ids))
-    needle = typed.strip().lower()
-    if needle:
-        hint = _hint(kind, model)
-        matches = func.lower(model.displayName).contains(needle, autoescape=True)
-        if hint is not None:
-            matches = matches | func.lower(func.coalesce(hint, "")).contains(needle, autoescape=True)
-        query = query.where(matches)
-    rows = session.scalars(query.order_by(model.displayName, model.id).limit(limit))
-    return [view_of(kind, row) for row in rows]
 
 
 def get_row(session: Session, *, tenant_id: str, integration_id: str, kind: IntegrationKind | None = None,

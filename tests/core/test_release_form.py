@@ -6,7 +6,7 @@ import pytest
 
 from core.enums import IntegrationKind
 from core.services import integrations
-from core.services.integrations import release_form
+from core.services.integration_choices import release_form
 from tests import factories
 from tests.factories import World
 

@@ -7,7 +7,7 @@ from sqlalchemy import delete, update
 
 from core.enums import Role
 from core.models import Account
-from core.services.integrations import release_form
+from core.services.integration_choices import release_form
 from core.services.tenants import find_member
 from tests import factories
 from tests.factories import World

@@ -7,7 +7,7 @@ from sqlalchemy import insert
 
 from core.enums import IntegrationKind, TargetType, VerificationStatus
 from core.models import TargetIntegration, new_id
-from core.services.integrations import suggest_integrations
+from core.services.integration_choices import suggest_integrations
 from tests.factories import World
 
 
