@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from core.crypto import CredentialCipher, generate_key
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
+from tests.factories import github_for
+from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
 
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL")
 BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
@@ -140,3 +142,20 @@ def delete_tenant_rows(engine, tenant_ids) -> None:
 def tenant_ids(engine) -> set[str]:
     with engine.connect() as conn:
         return set(conn.execute(text("SELECT id FROM tenants")).scalars())
+
+
+@pytest.fixture
+def github():
+    """A fake GitHub with the World's repository acme/app (branch main), where release branches are cut."""
+    fake = github_for()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def jenkins():
+    """A fake Jenkins with the release job (folder mobile, job ios-release) and its parameters."""
+    fake = FakeJenkins().start()
+    fake.add_job(RELEASE_JOB)
+    yield fake
+    fake.stop()

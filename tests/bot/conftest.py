@@ -16,8 +16,7 @@ from core.crypto import generate_key
 from core.runtime import Runtime
 from core.services.tenants import add_tenant
 from tests.conftest import delete_tenant_rows, tenant_ids
-from tests.factories import World, github_for
-from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
+from tests.factories import World
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackClient
 
@@ -106,14 +105,6 @@ def running_bot(engine, tmp_path, slack, poll_seconds, start_follower, named_adm
 
 
 @pytest.fixture
-def github():
-    """A fake GitHub with the World's repository acme/app (branch main), where release branches are cut."""
-    fake = github_for()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def world(running_bot, github):
     """The workspace's verified integrations, its Slack channel known to the fake Slack."""
     rt = running_bot.runtime
@@ -122,12 +113,3 @@ def world(running_bot, github):
         world = World(s, rt.cipher, existing_tenant=tenant, scm_base_url=github.url)
     running_bot.slack.add_channel(world.channel.details["channelId"], "releases")
     return world
-
-
-@pytest.fixture
-def jenkins():
-    """A fake Jenkins with the release job (folder mobile, job ios-release) and its parameters."""
-    fake = FakeJenkins().start()
-    fake.add_job(RELEASE_JOB)
-    yield fake
-    fake.stop()

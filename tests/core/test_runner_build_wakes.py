@@ -17,25 +17,9 @@ from core.services import builds, integrations, webhooks
 from core.services.builds import BuildRefusedError
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, events, new_release, runner, runtime_on, world_on
-from tests.factories import github_for
-from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
+from tests.fakes.jenkins import RELEASE_JOB
 
 HOOK_SECRET = "jenkins-hook-secret"
-
-
-@pytest.fixture
-def jenkins():
-    fake = FakeJenkins().start()
-    fake.add_job(RELEASE_JOB)
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def github():
-    fake = github_for()
-    yield fake
-    fake.stop()
 
 
 def running_build(rt, world, jenkins) -> tuple[str, str]:

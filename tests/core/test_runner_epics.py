@@ -18,18 +18,10 @@ from core.runner.kickoff import Kickoff
 from core.services import cards, changelog, integrations, lifecycle, tasks
 from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, release_row, runner, world_on
-from tests.factories import github_for
 from tests.fakes.jira import FakeJira
 from tests.fakes.linear import FakeLinear
 
 IOS, ANDROID = PLATFORMS.values()
-
-
-@pytest.fixture
-def github():
-    fake = github_for()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -23,18 +23,11 @@ from core.runtime import Runtime
 from core.services import builds, lifecycle, tasks
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, events, new_release, race, release_row, runner, runtime_on, world_on
-from tests.factories import SCM_TOKEN, github_for
+from tests.factories import SCM_TOKEN
 from tests.fakes.github import sha_of
 
 BRANCH_REF = "/repos/acme/app/git/refs"
 MAIN_SHA = sha_of("main")
-
-
-@pytest.fixture
-def github():
-    fake = github_for()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from core.runner.store_states import StoreStates
 from core.services import integrations, stores, webhooks
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, new_release, runner, runtime_on, world_on
-from tests.factories import github_for
 from tests.fakes.app_store import FakeAppStoreConnect
 from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
 
@@ -36,13 +35,6 @@ def asc():
     fake.p8 = p8(key)
     with fake:
         yield fake
-
-
-@pytest.fixture
-def github():
-    fake = github_for()
-    yield fake
-    fake.stop()
 
 
 def followed_target(rt, world, asc) -> tuple[str, str]:

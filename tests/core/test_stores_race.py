@@ -20,16 +20,23 @@ APPROVED = StoreState(StorePhase.APPROVED, "Approved: waiting for release", (Sto
 LIVE = StoreState(StorePhase.LIVE, "Live on the App Store to everyone", (), TargetStatus.RELEASED)
 
 
+def approved_on_the_app_store(rt) -> tuple:
+    """A release past regression whose App Store target is approved, waiting for release: (world, people,
+    release, target)."""
+    with rt.unit_of_work() as s:
+        world = World(s, rt.cipher)
+        people = People(s, world)
+        release = new_release(s, world, people)
+        bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
+        target = targets(s, world, release)[0]  # the App Store
+        stores.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
+    return world, people, release, target
+
+
 @pytest.mark.mysql_only
 def test_a_release_click_is_refused_when_the_runner_recorded_the_version_live_meanwhile(mysql_engine, tmp_path):
     with runtime_on(mysql_engine, tmp_path) as rt:
-        with rt.unit_of_work() as s:
-            world = World(s, rt.cipher)
-            people = People(s, world)
-            release = new_release(s, world, people)
-            bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
-            target = targets(s, world, release)[0]  # the App Store
-            stores.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
+        world, people, release, target = approved_on_the_app_store(rt)
 
         def released_by_hand(other):  # someone released it in App Store Connect; the runner's read records it
             stores.apply_state(other, target_id=target.id, state=LIVE, interval=30)
@@ -49,13 +56,7 @@ def test_a_release_click_is_refused_when_the_runner_recorded_the_version_live_me
 @pytest.mark.parametrize("read_first", [False, True])  # True: the caller read the release first, as the CLI does
 def test_a_click_that_waited_for_a_cancel_is_refused_and_owes_nothing(mysql_engine, tmp_path, read_first):
     with runtime_on(mysql_engine, tmp_path) as rt:
-        with rt.unit_of_work() as s:
-            world = World(s, rt.cipher)
-            people = People(s, world)
-            release = new_release(s, world, people)
-            bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
-            target = targets(s, world, release)[0]
-            stores.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
+        world, people, release, target = approved_on_the_app_store(rt)
 
         def cancelled(other):
             lifecycle.cancel(other, tenant_id=world.tenant.id, release_id=release.id, actor_account_id=people.admin.id,
