@@ -86,6 +86,9 @@ class ActionId(StrEnum):
     SPEC_VALUE = "spec_value"  # every input of the integration form; its block id is the spec's name
     ADMIN_REVOKE = "admin_revoke"  # value: the account id
     NEW_ADMIN = "new_admin_select"
+    HOME_NEW_RELEASE = "home_new_release"  # the Home tab's buttons: each opens the modal its slash command opens
+    HOME_INTEGRATIONS = "home_integrations"
+    HOME_ADMINS = "home_admins"
 
 
 class MenuOp(StrEnum):

@@ -25,8 +25,10 @@ TOKEN = re.compile(r"[!-~]{1,255}")  # trigger ids, timestamps, view ids: printa
 VIEW_TYPES = ("modal", "home")
 STORE_VALUE = re.compile(r"[!-9;-~]{1,255}:[!-9;-~]{1,255}")  # <release id>:<release target id>
 VALUE_ACTIONS = {ActionId.TRIGGER_BUILD, ActionId.RETRY_BUILD, ActionId.ABORT_BUILD}
-# Buttons and menus that live in releasebot's modals (integrations, admins): they come with their view.
-VIEW_ACTIONS = {ActionId.INTEGRATION_ADD, ActionId.INTEGRATION_MENU, ActionId.ADMIN_REVOKE}
+# Buttons and menus that live in releasebot's views (the integrations' and admins' modals, the Home tab): they come
+# with their view, and each opens or pushes a modal, so with a trigger id.
+VIEW_ACTIONS = {ActionId.INTEGRATION_ADD, ActionId.INTEGRATION_MENU, ActionId.ADMIN_REVOKE, ActionId.HOME_NEW_RELEASE,
+                ActionId.HOME_INTEGRATIONS, ActionId.HOME_ADMINS}
 MENU_VALUE = re.compile("(" + "|".join(op.value for op in MenuOp) + r"):[!-~]{1,140}")
 
 
@@ -217,7 +219,7 @@ def _check_block_actions(payload: dict) -> None:
 
 
 def _check_view_action(payload: dict, action: dict) -> None:
-    """The integrations' and admins' buttons: in a view, with the value they were drawn with."""
+    """The buttons of releasebot's views (modals, the Home tab): in a view, with the value they were drawn with."""
     action_id = action.get("action_id")
     if action_id not in VIEW_ACTIONS:
         return

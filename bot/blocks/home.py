@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.blocks.card import progress_line
 from bot.blocks.text import SECTION_TEXT, escape, link, shorten
-from bot.ids import CallbackId
+from bot.ids import ActionId, CallbackId
 from core.enums import ReleaseStatus, VerificationStatus
 from core.lifecycle import LABELS, STATUS_PHRASES
 from core.services.home import AdminSection, EndedLine, Home, IntegrationHealth, ReleaseLine
@@ -64,8 +72,11 @@ def health_line(i: IntegrationHealth) -> str:
 
 
 def admin_blocks(admin: AdminSection) -> list:
-    """What admins see: whether a release can be created, and every integration's health (extend freely)."""
-    blocks: list = [DividerBlock(), HeaderBlock(text="Workspace setup (admins)")]
+    """What admins see: whether a release can be created, every integration's health, and the buttons that open
+    the integrations' and admins' modals (`/release integrations`, `/release admins`)."""
+    blocks: list = [DividerBlock(), HeaderBlock(text="Workspace setup (admins)"), ActionsBlock(elements=[
+        ButtonElement(text="Integrations", action_id=ActionId.HOME_INTEGRATIONS),
+        ButtonElement(text="Admins", action_id=ActionId.HOME_ADMINS)])]
     if admin.missing:
         blocks.append(_section("⚠️ Releases cannot be created yet: add a verified, active "
                                + " and a ".join(admin.missing) + " (`releasebot integration add`)."))
@@ -92,7 +103,8 @@ def _release_blocks(title: str, lines: tuple[ReleaseLine, ...], room: int) -> tu
 
 def home_view(home: Home) -> dict:
     """The Home tab's view for views.publish."""
-    head = [HeaderBlock(text="Releases")]
+    head = [HeaderBlock(text="Releases"),
+            ActionsBlock(elements=[ButtonElement(text="New release", action_id=ActionId.HOME_NEW_RELEASE, style="primary")])]
     tail: list = []
     if home.recent:
         tail += [DividerBlock(), _section("*Recently ended*\n" + ended_text(home.recent))]

@@ -22,7 +22,8 @@ from core.services.release_rules import VERSION_MAX_LENGTH
 from core.services.releases import find_release, list_releases
 
 
-def _modal_for(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
+def create_modal(runtime: Runtime, tenant_id: str, channel_id: str | None, version: str | None) -> dict:
+    """The create form, or what the workspace still lacks to create a release."""
     with runtime.lookup() as conn:
         form = release_form(conn, tenant_id=tenant_id)
     if form.missing:
@@ -90,5 +91,5 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
         # The version only prefills the form (core checks it on submit); a long one is not worth sending to Slack.
         version = words[1] if len(words) > 1 and len(words[1]) <= VERSION_MAX_LENGTH else None
         with reported(command, client):  # after the ack, an error must not reach Bolt (it would drop the ack)
-            modal = _modal_for(runtime, context["tenant_id"], command.get("channel_id"), version)
+            modal = create_modal(runtime, context["tenant_id"], command.get("channel_id"), version)
             client.views_open(trigger_id=command["trigger_id"], view=modal)
