@@ -219,13 +219,19 @@ def pipeline_section(p: PipelineView, status: ReleaseStatus = ReleaseStatus.STAR
                         accessory=_button(p, status))
 
 
-def _stage_actions(v: CardView) -> ActionsBlock | None:
+def stage_buttons(actions, release_id: str) -> list[ButtonElement]:
+    """The buttons of the stage steps among `actions` (on the card, and on the Home tab for one's own next steps)."""
     elements = []
     for action, (label, style, confirm) in STAGE_BUTTONS.items():
-        if action in v.actions:
+        if action in actions:
             elements.append(ButtonElement(
-                text=label, action_id=f"{ActionId.STAGE_PREFIX}{action.value}", value=v.release.id, style=style,
+                text=label, action_id=f"{ActionId.STAGE_PREFIX}{action.value}", value=release_id, style=style,
                 confirm=ConfirmObject(title=f"{label}?", text=confirm, confirm=label, deny="Not now") if confirm else None))
+    return elements
+
+
+def _stage_actions(v: CardView) -> ActionsBlock | None:
+    elements: list = stage_buttons(v.actions, v.release.id)
     menu = [Option(text=label, value=f"{action.value}:{v.release.id}") for action, label in MENU.items() if action in v.actions]
     if menu:
         elements.append(OverflowMenuElement(action_id=ActionId.RELEASE_MENU, options=menu))

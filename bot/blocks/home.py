@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.card import progress_line
+from bot.blocks.card import progress_line, stage_buttons
 from bot.blocks.text import SECTION_TEXT, escape, link, shorten
 from bot.ids import ActionId, CallbackId
 from core.enums import ReleaseStatus, VerificationStatus
@@ -93,12 +93,24 @@ def admin_blocks(admin: AdminSection) -> list:
     return blocks
 
 
-def _release_blocks(title: str, lines: tuple[ReleaseLine, ...], room: int) -> tuple[list, int]:
+def _release(r: ReleaseLine, with_buttons: bool) -> list:
+    """A release's section, and (for the person's own next steps) the buttons of those that are stage steps."""
+    buttons = stage_buttons(r.my_steps, r.id) if with_buttons else []
+    return [_section(release_text(r))] + ([ActionsBlock(elements=buttons)] if buttons else [])
+
+
+def _release_blocks(title: str, lines: tuple[ReleaseLine, ...], room: int, *, with_buttons: bool = False) -> tuple[list, int]:
     """A titled list of releases in at most `room` blocks (title included); returns (blocks, releases left out)."""
     if not lines or room < 2:
         return [], len(lines)
-    shown = lines[:room - 1]
-    return [_section(f"*{title}*"), *(_section(release_text(r)) for r in shown)], len(lines) - len(shown)
+    blocks, shown = [_section(f"*{title}*")], 0
+    for r in lines:
+        more = _release(r, with_buttons)
+        if len(blocks) + len(more) > room:
+            break
+        blocks += more
+        shown += 1
+    return (blocks, len(lines) - shown) if shown else ([], len(lines))
 
 
 def home_view(home: Home) -> dict:
@@ -111,7 +123,7 @@ def home_view(home: Home) -> dict:
     if home.admin is not None:
         tail += admin_blocks(home.admin)
     room = HOME_BLOCKS - len(head) - len(tail) - 1  # one for the "…and N more" line
-    mine, left_mine = _release_blocks("Your next steps", home.my_turn, room)
+    mine, left_mine = _release_blocks("Your next steps", home.my_turn, room, with_buttons=True)
     others, left_others = _release_blocks("Live releases", home.others, room - len(mine))
     body = mine + others
     left = left_mine + left_others + home.live_total - len(home.releases)

@@ -44,6 +44,9 @@ def test_my_steps_come_first_then_the_other_releases_each_with_its_card():
     assert "*Your next step:* start regression" in text and "Next: build every target" in text
     assert "card in <#CRELEASES>" in text and "card not posted yet" in text
     assert "Workspace setup" not in text  # a member sees no admin section
+    # Her own step is the card's button; the release that is not hers has none.
+    steps = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"] if "value" in e]
+    assert [(e["action_id"], e["value"]) for e in steps] == [(f"stage:{Action.START_REGRESSION.value}", "r1")]
     within_slacks_limits(view)
 
 
@@ -78,6 +81,8 @@ def test_200_releases_and_90_integrations_fit_in_100_blocks_with_the_rest_counte
     within_slacks_limits(view)
     text = texts(view)
     shown = sum(1 for n in range(50) if f"*v1.{n}.0*" in text)
+    mine_shown = sum(1 for n in range(30) if f"*v1.{n}.0*" in text)
+    assert text.count('"stage:kickoff"') == mine_shown > 0  # each own release shown with its button, never one without
     assert f"…and {200 - shown} more live releases" in text
     assert "…and 30 more: `releasebot integration list`" in text
     assert "Recently ended" in text and "v0.4.0" in text

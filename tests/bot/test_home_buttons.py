@@ -1,7 +1,8 @@
 """The Home tab's buttons, through the real server: everyone gets *New release* (the create form, as
 `/release create` opens it; the release's confirmation then goes to the person directly, there being no
 channel), admins get *Integrations* and *Admins*; a member who forges an admin's button gets the read-only
-list, as from `/release integrations`."""
+list, as from `/release integrations`. One's own next steps that are stage steps (kick off, start
+regression, …) are buttons too, the card's own, checked by core the same way."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,8 @@ import uuid
 import pytest
 
 from bot.ids import ActionId, BlockId, CallbackId
-from core.services.releases import find_release
+from core.enums import ReleaseStatus
+from core.services.releases import create_release, find_release
 from tests.bot.helpers import wait_for
 from tests.bot.test_create_flow import values
 
@@ -95,3 +97,33 @@ def test_a_home_button_without_a_trigger_id_is_refused_with_the_reason(running_b
     answer = press(ada, home(slack, world.admin.slackUserId), ActionId.HOME_NEW_RELEASE, trigger=False)
     assert answer.status_code == 400 and "trigger_id" in answer.text
     assert opened(slack, CallbackId.CREATE_RELEASE) == []
+
+
+def test_ones_next_step_is_a_button_on_the_home_tab_and_pressing_it_moves_the_release(running_bot, world):
+    slack = running_bot.slack
+    with running_bot.runtime.unit_of_work() as s:  # Ada creates it: kicking it off is her next step
+        release = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft())
+    # Created in core, no card owed: the Homes show it once opened (after the release, so they cannot miss it).
+    slack.add_user(world.admin.slackUserId, name="ada")
+    slack.add_user(world.member.slackUserId, name="grace")
+    ada = running_bot.as_user(world.admin.slackUserId, "ada")
+    for person in (ada, running_bot.as_user(world.member.slackUserId, "grace")):
+        assert person.home_opened().status_code == 200
+    view = wait_for(lambda: (v := slack.home_of(world.admin.slackUserId)) and "v1.5.0" in json.dumps(v) and v)
+    kick_off = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == f"{ActionId.STAGE_PREFIX}kickoff"]
+    assert [(e["text"]["text"], e["value"]) for e in kick_off] == [("Kick off", release.id)]
+    grace_view = wait_for(lambda: (v := slack.home_of(world.member.slackUserId)) and "v1.5.0" in json.dumps(v) and v)
+    assert f"{ActionId.STAGE_PREFIX}kickoff" in json.dumps(grace_view)  # its pilot: her step too
+    slack.add_user("U0ALAN", name="alan")
+    running_bot.as_user("U0ALAN", "alan").home_opened()  # a member who neither created nor pilots it
+    alan_view = wait_for(lambda: (v := slack.home_of("U0ALAN")) and "v1.5.0" in json.dumps(v) and v)
+    assert f"{ActionId.STAGE_PREFIX}kickoff" not in json.dumps(alan_view) and "Next: " in json.dumps(alan_view)
+
+    pressed = ada.interactive({"type": "block_actions", "trigger_id": "1.2.3", "container": {"type": "view", "view_id": view["id"]},
+                               "view": view, "actions": [{**kick_off[0], "block_id": "b", "action_ts": "1700000000.000002"}]})
+    assert pressed.status_code == 200
+    with running_bot.runtime.unit_of_work() as s:
+        assert find_release(s, tenant_id=world.tenant.id, ref="v1.5.0").status != ReleaseStatus.KICKOFF_PENDING
+    # The change re-publishes her Home: the step is done, its button gone.
+    wait_for(lambda: f"{ActionId.STAGE_PREFIX}kickoff" not in json.dumps(slack.home_of(world.admin.slackUserId)))
