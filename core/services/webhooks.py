@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,16 @@ from core.services.integrations import load_secrets, utcnow
 # Before any real time: the runner's next round looks at a build a webhook says has ended before the builds
 # merely due a poll (they are taken earliest due first), so its card and thread line follow at once.
 AT_ONCE = datetime(2000, 1, 1)
+
+
+def _wake(session: Session, build_id: str) -> None:
+    """Make the build due at once, with a nextCheckAt it has never had: a second earlier than both AT_ONCE and its
+    current one. A runner polling the build meanwhile compares what it read with what it finds when it records
+    (`build_steps.record`); with one fixed value, a wake-up after another (GitHub's `in_progress`, then `completed`
+    while the runner asks about the first) would look unchanged and wait for the next poll. Read locked, as
+    committed: from an older snapshot the value could repeat one the runner read."""
+    build = session.get(PipelineBuild, build_id, with_for_update=True, populate_existing=True)
+    build.nextCheckAt = min(build.nextCheckAt or AT_ONCE, AT_ONCE) - timedelta(seconds=1)
 
 def _builds_of(session: Session, pipeline_type: PipelineType, *conditions):
     return session.execute(
@@ -68,7 +78,7 @@ def github_workflow_run(session: Session, *, cipher: CredentialCipher, run_id: s
                                    resultId=build.id))
     except IntegrityError:
         return None  # GitHub redelivered it: already acted on
-    build.nextCheckAt = AT_ONCE
+    _wake(session, build.id)
     return build.id
 
 
@@ -89,7 +99,7 @@ def jenkins_notification(session: Session, *, cipher: CredentialCipher, pipeline
     if not matches:
         return None
     build = matches[0][0]
-    build.nextCheckAt = AT_ONCE
+    _wake(session, build.id)
     return build.id
 
 

@@ -51,9 +51,15 @@ def next_check(rt, build_id: str):
         return s.get(PipelineBuild, build_id).nextCheckAt
 
 
-def test_a_webhook_that_arrives_while_the_runner_polls_the_build_leaves_it_due(rt, github, jenkins):
+@pytest.mark.parametrize("woken_before", [False, True], ids=["due-a-poll", "woken-before"])
+def test_a_webhook_that_arrives_while_the_runner_polls_the_build_leaves_it_due(rt, github, jenkins, woken_before):
+    """`woken-before`: the runner is polling the build because of an earlier wake-up (a GitHub run's `in_progress`
+    delivery, say), and the next one comes while it asks: it must not look like the one already read."""
     world = world_on(rt, github.url)
     build_id, _ = running_build(rt, world, jenkins)
+    if woken_before:
+        with rt.unit_of_work() as s:
+            s.get(PipelineBuild, build_id).nextCheckAt = webhooks.AT_ONCE
     with rt.reading() as s:
         key = s.get(PipelineBuild, build_id).idempotencyKey
     follow = runner(rt, interval=30).work(FollowBuilds)

@@ -35,5 +35,5 @@ def test_a_build_a_webhook_ended_is_due_before_those_due_a_poll(session, cipher)
     assert webhooks.github_workflow_run(session, cipher=cipher, run_id="4343", delivery_id="d1", body=body,
                                         signature=signed(body, "globex-secret")) == hooked
     session.flush()
-    assert session.get(PipelineBuild, hooked).nextCheckAt == AT_ONCE
+    assert session.get(PipelineBuild, hooked).nextCheckAt < AT_ONCE  # before any real time
     assert session.get(PipelineBuild, hooked).nextCheckAt < session.get(PipelineBuild, polled).nextCheckAt
