@@ -1,5 +1,5 @@
 """What every fake server shares: a threaded HTTP server on 127.0.0.1, a request log, and knobs to
-make it fail, slow down or disappear. Each fake subclasses FakeServer and registers routes."""
+make it fail, slow down, lose its answers or disappear. Each fake subclasses FakeServer and registers routes."""
 from __future__ import annotations
 
 import json
@@ -56,6 +56,17 @@ class Failure:
     times: int = 1
 
 
+@dataclass
+class Loss:
+    """A scripted lost answer: the next `times` requests matching `path_regex` are carried out, then their
+    connection closes `after` seconds later without an answer."""
+
+    path_regex: str
+    method: str | None = None
+    times: int = 1
+    after: float = 0.0
+
+
 Handler = Callable[[Request, re.Match], Response]
 
 
@@ -82,6 +93,7 @@ class FakeServer:
         self.failures: list[Failure] = []
         self.delay = 0.0
         self.holds: list[tuple[re.Pattern, threading.Event]] = []
+        self.losses: list[Loss] = []  # requests carried out whose answers never reach the client
         self.lock = threading.RLock()
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
         self.setup_routes()
@@ -147,6 +159,13 @@ class FakeServer:
             self.holds.append((re.compile(path_regex), gate))
         return gate
 
+    def lose_answers(self, path_regex: str, *, times: int = 1, after: float = 0.0) -> None:
+        """Carry out the next `times` requests whose path matches, then close the connection without answering
+        (after `after` seconds: past the client's timeout, it is a timeout). The remote system did the work; the
+        client cannot know it."""
+        with self.lock:
+            self.losses.append(Loss(path_regex, times=times, after=after))
+
     def calls(self, method: str | None = None, path_regex: str = ".*") -> list[Request]:
         """The requests received, optionally filtered."""
         with self.lock:
@@ -174,9 +193,14 @@ class FakeServer:
                 gate.wait(30)
         with self.lock:  # after the hold: a failure scripted while a request waits applies to it
             failure = self._take_failure(request)
+            lost = self._take_scripted(self.losses, request)
         if self.delay:
             time.sleep(self.delay)
         response = failure or self._route(request)
+        if lost is not None:
+            time.sleep(lost.after)
+            h.close_connection = True  # no status line: the client sees the connection end (or its timeout)
+            return
         payload, headers = response.encoded()
         h.send_response(response.status)
         for key, value in headers.items():
@@ -187,12 +211,17 @@ class FakeServer:
             h.wfile.write(payload)
 
     def _take_failure(self, request: Request) -> Response | None:
-        for failure in self.failures:
+        failure = self._take_scripted(self.failures, request)
+        return failure.response if failure else None
+
+    @staticmethod
+    def _take_scripted(scripted: list, request: Request):
+        for failure in scripted:
             if (failure.method in (None, request.method)) and re.search(failure.path_regex, request.path):
                 failure.times -= 1
                 if failure.times <= 0:
-                    self.failures.remove(failure)
-                return failure.response
+                    scripted.remove(failure)
+                return failure
         return None
 
     def _route(self, request: Request) -> Response:

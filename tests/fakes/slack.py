@@ -6,7 +6,12 @@ answers are HTTP 200 with `{"ok": true, …}` or `{"ok": false, "error": "<code>
 `Retry-After` header when rate-limited. Point slack_sdk at it with `base_url=fake.url + "/api/"`.
 
 A test drives it with helpers: `add_channel`, `add_user`, `add_token`, `revoke_token`, `rate_limit`,
-`error`, and reads what happened with `calls_to`, `messages_in`, `last_message`, `replies`, `views`.
+`error`, `lose_answers` (a call carried out whose answer never arrives), and reads what happened with
+`calls_to`, `messages_in`, `last_message`, `replies`, `views`.
+
+Messages keep the `metadata` they were posted with; `conversations.history` (a channel's messages, newest
+first) and `conversations.replies` (a thread, its parent first) return it only with `include_all_metadata`,
+since this app subscribes to no metadata event types; both take `oldest`, `latest`, `inclusive` and `limit`.
 
 Several workspaces: `add_workspace` registers another team (optionally in an Enterprise Grid org); every
 token belongs to a team (or, org-wide, to an org), and a channel answers only to tokens of its team, as in
@@ -36,13 +41,15 @@ from urllib.parse import parse_qs
 from tests.fakes.base import FakeServer, Request, Response
 
 BOT_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "channels:read", "channels:join", "groups:read",
-                        "users:read", "users:read.email", "team:read"})
+                        "channels:history", "groups:history", "users:read", "users:read.email", "team:read"})
 JSON_PARAMS = ("blocks", "attachments", "view", "metadata")
 # Scopes per method, the public-channel flavour first (Slack names the first one in `needed`).
 METHOD_SCOPES = {
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.list": ("channels:read", "groups:read"),
     "conversations.join": ("channels:join",),
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.replies": ("channels:history", "groups:history"),
     "chat.postMessage": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
@@ -398,6 +405,14 @@ class FakeSlack(FakeServer):
             raise SlackError("not_in_channel")
         return channel.id
 
+    def _readable(self, ref: str | None, token: Token) -> str:
+        """The channel id whose messages the bot may read: a public channel it is not in answers not_in_channel
+        (a private one it is not in is channel_not_found, as everywhere)."""
+        channel = self._channel(ref, token)
+        if not channel.is_member:
+            raise SlackError("not_in_channel")
+        return channel.id
+
     def _message(self, channel_id: str, ts: str | None) -> dict[str, Any]:
         found = next((m for m in self.messages if m["channel"] == channel_id and m["ts"] == ts), None)
         if found is None:
@@ -616,9 +631,62 @@ def chat_post_message(fake: FakeSlack, params: dict, token: Token) -> dict:
     message = {"type": "message", "subtype": "bot_message" if token.bot_id else None, "channel": channel_id,
                "ts": ts, "text": params.get("text") or "", "blocks": params.get("blocks"),
                "thread_ts": params.get("thread_ts") or None, "user": token.user_id, "bot_id": token.bot_id,
-               "team": token.team_id or fake.team_id, "edited": None}
+               "team": token.team_id or fake.team_id, "edited": None, "metadata": params.get("metadata")}
     fake.messages.append(message)
     return {"channel": channel_id, "ts": ts, "message": _public(message)}
+
+
+def conversations_history(fake: FakeSlack, params: dict, token: Token) -> dict:
+    # A channel's messages (thread replies excepted), newest first, between `oldest` and `latest`.
+    _require(params, "channel")
+    channel_id = fake._readable(params["channel"], token)
+    top = [m for m in fake.messages if m["channel"] == channel_id and m.get("thread_ts") in (None, m["ts"])]
+    found = list(reversed(_between(top, params)))
+    limit = _limit(params, 100, 999)
+    return {"messages": [_listed(m, params) for m in found[:limit]], "has_more": len(found) > limit, "pin_count": 0,
+            "channel_actions_ts": None, "channel_actions_count": 0, "response_metadata": {"next_cursor": ""}}
+
+
+def conversations_replies(fake: FakeSlack, params: dict, token: Token) -> dict:
+    # A thread: its parent first, then the replies between `oldest` and `latest`, oldest first.
+    _require(params, "channel", "ts")
+    channel_id = fake._readable(params["channel"], token)
+    parent = next((m for m in fake.messages if m["channel"] == channel_id and m["ts"] == params["ts"]), None)
+    if parent is None:
+        raise SlackError("thread_not_found")
+    replies = _between([m for m in fake.messages if m["channel"] == channel_id and m.get("thread_ts") == parent["ts"]
+                        and m is not parent], params)
+    limit = _limit(params, 1000, 1000)
+    thread = [parent, *replies]
+    return {"messages": [_listed(m, params) for m in thread[:limit]], "has_more": len(thread) > limit,
+            "response_metadata": {"next_cursor": ""}}
+
+
+def _between(messages: list[dict], params: dict) -> list[dict]:
+    """The messages whose ts is after `oldest` and before `latest` (either one included with `inclusive`)."""
+    inclusive = _flag(params.get("inclusive"))
+    oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or time.time() + 1)
+    return [m for m in messages if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)]
+
+
+def _limit(params: dict, default: int, most: int) -> int:
+    try:
+        return max(1, min(int(params.get("limit") or default), most))
+    except ValueError:
+        raise SlackError("invalid_limit") from None
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
+def _listed(message: dict, params: dict) -> dict:
+    """A message as history and replies list it: its metadata only when asked for (no subscriptions here)."""
+    shown = _public(message)
+    if not _flag(params.get("include_all_metadata")):
+        shown.pop("metadata", None)
+    return shown
 
 
 def chat_post_ephemeral(fake: FakeSlack, params: dict, token: Token) -> dict:
@@ -738,6 +806,8 @@ HANDLERS: dict[str, Callable[[FakeSlack, dict, Token], dict]] = {
     "conversations.info": conversations_info,
     "conversations.list": conversations_list,
     "conversations.join": conversations_join,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.update": chat_update,
