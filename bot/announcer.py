@@ -12,6 +12,7 @@ from bot.blocks.integrations import verification_text, verified_modal
 from bot.blocks.notices import notice_blocks, notice_text
 from bot.cards import publish_card, tell_requester
 from bot.clients import SlackClients
+from bot.posted import find_posted, notice_metadata
 from core.enums import CommunicationType, IntegrationKind
 from core.errors import IntegrationError, NotInstalledError
 from core.integrations.registry import build_client
@@ -54,18 +55,24 @@ class SlackAnnouncer:
         """The single-workspace client (None in OAuth mode, where each tenant has its own)."""
         return self.clients.single
 
-    def announce(self, a: Announcement) -> None:
-        """Post the announcement in the card's thread (or the release's channel); email it for an email release."""
+    def announce(self, a: Announcement) -> str | None:
+        """Post the announcement in the card's thread (or the release's channel), unless an earlier attempt did;
+        returns its ts. Emailed for an email release (None)."""
         if a.release.communication and a.release.communication.type == CommunicationType.EMAIL:
             return self._email(a)
         channel, thread = a.card or (a.release.channelId, None)
         if channel is None:
             log.info("release %s has no channel: nothing to announce", a.release.releaseKey)
-            return
+            return None
         client = self.clients.for_tenant(a.release.tenantId)
+        metadata = notice_metadata(a.notice_id) if a.notice_id else None
         try:
-            client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a),
-                                    blocks=notice_blocks(a), unfurl_links=False)
+            if metadata and a.maybe_posted_since:  # an earlier attempt may have posted it: look before posting again
+                found = find_posted(client, channel=channel, metadata=metadata, since=a.maybe_posted_since, thread_ts=thread)
+                if found:
+                    return found
+            return client.chat_postMessage(channel=channel, thread_ts=thread, text=notice_text(a), blocks=notice_blocks(a),
+                                           unfurl_links=False, metadata=metadata)["ts"]
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise _translate(exc, oauth=self.oauth) from None
 

@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.card import card_fallback_text, release_card
 from bot.blocks.messages import card_blocked, release_created
+from bot.posted import card_metadata, find_posted
 from core.errors import IntegrationError
 from core.runner.context import CardJob, PostedCard
 
@@ -16,20 +17,27 @@ log = logging.getLogger("releasebot.cards")
 
 
 def publish_card(client: WebClient, job: CardJob) -> PostedCard:
-    """Redraw the card when it exists, else post it (and ask for its permalink); returns where it is."""
+    """Redraw the card when it exists, else post it (and ask for its permalink), unless an earlier attempt did;
+    returns where it is."""
     blocks, text = release_card(job.view), card_fallback_text(job.release)
     if job.message_ts:
         client.chat_update(channel=job.channel_id, ts=job.message_ts, text=text, blocks=blocks)
         return PostedCard(job.channel_id, job.message_ts)
+    metadata = card_metadata(job.release.id)
+    if job.maybe_posted_since:  # an earlier attempt may have posted it: posting again would show two cards
+        found = find_posted(client, channel=job.channel_id, metadata=metadata, since=job.maybe_posted_since)
+        if found:
+            return PostedCard(job.channel_id, found, _permalink(client, job.channel_id, found))
+    post = dict(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False, metadata=metadata)
     try:
-        posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
+        posted = client.chat_postMessage(**post)
     except SlackApiError as exc:
         if exc.response.get("error") == "channel_not_found":  # how Slack answers for a private channel without the bot
             raise _invite_me(job.channel_id) from None
         if exc.response.get("error") != "not_in_channel":
             raise
         _join(client, job.channel_id)
-        posted = client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False)
+        posted = client.chat_postMessage(**post)
     return PostedCard(posted["channel"], posted["ts"], _permalink(client, posted["channel"], posted["ts"]))
 
 

@@ -31,7 +31,8 @@ log = logging.getLogger("releasebot.oauth")
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 STATE_SECONDS = 600
 # The bot scopes the install asks for: exactly manifest.yml's (a test checks they agree).
-BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:join")
+BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:join", "channels:history",
+              "groups:history")
 
 
 def _scopes(value) -> str:

@@ -14,6 +14,7 @@ SCOPES = {
     "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
     "chat_getPermalink": None, "views_open": None, "views_update": None, "views_push": None, "views_publish": None, "users_info": "users:read",
     "conversations_info": ("channels:read", "groups:read"), "auth_test": None, "conversations_join": "channels:join",
+    "conversations_history": ("channels:history", "groups:history"), "conversations_replies": ("channels:history", "groups:history"),
 }
 
 

@@ -12,8 +12,11 @@ What happens when a process dies:
   sees the build was claimed before and first asks the CI for a build carrying the build's
   idempotency key, triggering only if there is none (cutting the release branch is idempotent);
 - while following: the claim lapses and another runner polls it; state changes are idempotent;
-- after a card or a thread reply was posted, before it was marked done: it is posted again (the one
-  window where a message can repeat; Slack offers no idempotency key for chat.postMessage).
+- after Slack accepted a card or a thread reply, before it was marked done (or when Slack's answer is
+  lost: a timeout, a dropped connection): chat.postMessage takes no idempotency key, so every card and
+  reply carries metadata naming its row, and a retry first looks for it (the channel's recent history,
+  the card's thread) and stores the one it finds. Only when Slack will not let the bot read there (a
+  workspace installed before the history scopes: missing_scope) is it posted again.
 """
 from core.runner.context import Announcement, Announcer, BuildFacts
 from core.runner.loop import Runner

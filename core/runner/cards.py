@@ -1,12 +1,16 @@
 """Work: post each owed card once, redraw stale ones, retry what Slack refused.
 
 Each step claims the card's row with a conditional update, so however many deliveries race (three
-deliveries of one submission, two workers) a release gets one card. The one window where a card can
-repeat is a crash after Slack accepted it and before its ts was stored (chat.postMessage takes no
-idempotency key)."""
+deliveries of one submission, two workers) a release gets one card. chat.postMessage takes no idempotency
+key, so a card carries metadata naming its release: when an earlier attempt may have posted it (Slack
+accepted it but the answer was lost, or the worker died before storing its ts), the channel's recent
+history is read first and a card found there is stored instead of posted again. Without the history
+scopes (a workspace installed before releasebot asked for them) it is posted again, as before."""
 from __future__ import annotations
 
 import logging
+
+from sqlalchemy import or_
 
 from core.errors import IntegrationError, NotInstalledError
 from core.models import Account, Release, ReleaseCard
@@ -61,8 +65,8 @@ class Cards:
         # (Read in the claim's transaction, MySQL gave the release as of the transaction's first read but the
         # revision as of the claim: a change committed in between was marked drawn without being drawn.)
         with self.ctx.runtime.unit_of_work() as s:
-            if not builds.claim(s, ReleaseCard, release_id, ReleaseCard.nextAttemptAt.is_not(None),
-                                worker=self.ctx.worker, lease=self.ctx.lease):
+            maybe_posted = not self._take(s, release_id, untouched=True)
+            if maybe_posted and not self._take(s, release_id, untouched=False):
                 return None, 0
         with self.ctx.runtime.reading() as s:
             card = s.get(ReleaseCard, release_id)
@@ -71,5 +75,14 @@ class Cards:
             requester = s.get(Account, card.requestedByAccountId) if card.requestedByAccountId else None
             view = card_view(s, tenant_id=s.get(Release, release_id).tenantId, release_id=release_id)
             job = CardJob(view, card.channelId, card.messageTs, requester.slackUserId if requester else None,
-                          card.originChannelId, first_attempt=card.attempts == 0)
+                          card.originChannelId, first_attempt=card.attempts == 0,
+                          maybe_posted_since=card.createdAt if maybe_posted and card.messageTs is None else None)
             return job, card.revision
+
+    def _take(self, s, release_id: str, *, untouched: bool) -> bool:
+        """Claim the card; `untouched`: only if no runner has taken it before, or it is posted (a redraw). claimedBy
+        stays after a claim ends, so a card taken before and still unposted may be in Slack already; the common
+        path stays one UPDATE, and only such a card costs a second one."""
+        fresh = (or_(ReleaseCard.messageTs.is_not(None), ReleaseCard.claimedBy.is_(None)),) if untouched else ()
+        return builds.claim(s, ReleaseCard, release_id, ReleaseCard.nextAttemptAt.is_not(None), *fresh,
+                            worker=self.ctx.worker, lease=self.ctx.lease)

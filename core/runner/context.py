@@ -8,7 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from core.enums import BuildState
@@ -34,6 +34,8 @@ class CardJob:
     requester_slack_id: str | None
     origin_channel_id: str | None
     first_attempt: bool
+    # Set when an earlier attempt may have posted it (Slack's answer lost, or its worker gone): look from then first.
+    maybe_posted_since: datetime | None = None
 
     @property
     def release(self) -> ReleaseView:
@@ -94,13 +96,16 @@ class Announcement:
     event: EventFacts | None = None
     kickoff: ChangelogFacts | KickoffFacts | None = None  # the changelog, or the kickoff message's facts
     card: tuple[str, str] | None = None  # the posted card's channel and ts: a reply goes in its thread
+    notice_id: str | None = None  # the owed notification it delivers: the message's metadata names it
+    maybe_posted_since: datetime | None = None  # as CardJob's: an earlier attempt may have posted it
 
 
 class Announcer(Protocol):
     """Where releases are shown and told about (Slack, implemented by the bot)."""
 
-    def announce(self, announcement: Announcement) -> None:
-        """Post a thread reply once; raise IntegrationError (retryable or not) when it could not be posted."""
+    def announce(self, announcement: Announcement) -> str | None:
+        """Post a thread reply once; returns its ts (None when not sent to Slack). Raises IntegrationError
+        (retryable or not) when it could not be posted."""
 
     def publish(self, job: CardJob) -> PostedCard:
         """Post the card (or redraw it when `message_ts` is set); returns where it is. Raises IntegrationError."""

@@ -1,4 +1,8 @@
-"""Work: post each owed thread reply once (after its card), or schedule its retry."""
+"""Work: post each owed thread reply once (after its card), or schedule its retry.
+
+The claim counts the attempt, so an attempt whose worker died still counts: a reply claimed before may be in
+Slack already (its answer lost), and is looked for in the card's thread, by the metadata naming it, before it is
+posted again."""
 from __future__ import annotations
 
 import logging
@@ -41,9 +45,9 @@ def _build_rows():
 
 # Built once per thread (see `per_thread`): building a statement cost more CPU than running it.
 _BUILD_ROWS = per_thread(_build_rows)  # a build with who started and who aborted it
-# One UPDATE: the outcome, and our claim let go (the attempts counted are ours: we held the claim).
+# One UPDATE: the outcome, and our claim let go (the claim counted the attempt).
 _OUTCOME = (update(Notification).where(Notification.id == bindparam("notification_id"))
-            .values(attempts=bindparam("new_attempts"), lastError=bindparam("error"), state=bindparam("new_state"),
+            .values(lastError=bindparam("error"), state=bindparam("new_state"), messageTs=bindparam("ts"),
                     claimedUntil=case((Notification.claimedBy == bindparam("worker"), None), else_=Notification.claimedUntil),
                     nextAttemptAt=bindparam("next_at", type_=DateTime)))
 _CARD = per_thread(lambda: select(ReleaseCard.channelId, ReleaseCard.messageTs).where(
@@ -80,7 +84,8 @@ class Notifications:
         """Take these notifications (still owed, not held by another worker) in one short write; returns those taken."""
         with self.ctx.runtime.unit_of_work() as s:
             return builds.claim_each(s, Notification, notification_ids, Notification.state == NotificationState.PENDING,
-                                     worker=self.ctx.worker, lease=self.ctx.lease)
+                                     worker=self.ctx.worker, lease=self.ctx.lease,
+                                     values={"attempts": Notification.attempts + 1})
 
     def run(self, notification_id: str, *, claimed: bool = False) -> None:
         """Post one owed notification, or schedule its retry (`claimed`: the round has taken it already)."""
@@ -91,9 +96,12 @@ class Notifications:
             if n is None:  # its release was deleted meanwhile
                 return
             card = s.execute(_CARD(), {"release_id": n.releaseId}).first()
-            attempts, announcement = n.attempts + 1, replace(_announcement(s, n), card=tuple(card) if card else None)
+            attempts = n.attempts  # ours included: the claim counted it
+            announcement = replace(_announcement(s, n), card=tuple(card) if card else None, notice_id=n.id,
+                                   maybe_posted_since=n.createdAt if attempts > 1 else None)
+        ts = None
         try:
-            self.ctx.announcer.announce(announcement)
+            ts = self.ctx.announcer.announce(announcement)
             state, error, delay = NotificationState.SENT, None, None
         except NotInstalledError as exc:  # the workspace uninstalled releasebot: dropped with the reason, not retried
             state, error, delay = NotificationState.ABANDONED, str(exc), None
@@ -106,7 +114,7 @@ class Notifications:
             log.error("notification %s abandoned after %s attempts: %s", notification_id, attempts, error)
         with self.ctx.runtime.unit_of_work() as s:
             run_prebuilt(s, _OUTCOME, {
-                "notification_id": notification_id, "new_attempts": attempts, "error": error, "new_state": state,
+                "notification_id": notification_id, "error": error, "new_state": state, "ts": ts,
                 "worker": self.ctx.worker,
                 "next_at": utcnow() + timedelta(seconds=delay * min(attempts, 10)) if delay else None})
         if state == NotificationState.SENT and announcement.event is not None:

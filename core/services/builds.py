@@ -148,17 +148,18 @@ def claim(session: Session, model, row_id: str, *conditions, worker: str, lease:
     ).rowcount == 1
 
 
-def claim_each(session: Session, model, row_ids: list[str], *conditions, worker: str, lease: timedelta) -> list[str]:
+def claim_each(session: Session, model, row_ids: list[str], *conditions, worker: str, lease: timedelta,
+               values: dict | None = None) -> list[str]:
     """`claim` for several rows in two statements: the claimable ones read with a lock (on MySQL, a worker claiming
-    the same rows waits, then reads them taken; SQLite has one writer), then taken in one update. Returns the ids
-    taken, in the order asked."""
+    the same rows waits, then reads them taken; SQLite has one writer), then taken in one update (which also sets
+    `values`). Returns the ids taken, in the order asked."""
     if not row_ids:
         return []
     now, key = utcnow(), _key(model)
     taken = set(session.scalars(select(key).where(
         key.in_(row_ids), or_(model.claimedUntil.is_(None), model.claimedUntil < now), *conditions).with_for_update()))
     if taken:
-        session.execute(update(model).where(key.in_(taken)).values(claimedBy=worker, claimedUntil=now + lease)
+        session.execute(update(model).where(key.in_(taken)).values(claimedBy=worker, claimedUntil=now + lease, **(values or {}))
                         .execution_options(synchronize_session=False))
     return [row_id for row_id in row_ids if row_id in taken]
 

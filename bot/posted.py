@@ -1,0 +1,63 @@
+"""What a card or thread reply carries so a retry can find it (message metadata), and the finding.
+
+chat.postMessage takes no idempotency key: when an earlier attempt may have posted a message (its answer
+lost, or its worker gone), the runner says since when, and the message is looked for by its metadata in the
+channel's recent history (a card) or the card's thread (a reply) before it is posted again."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger("releasebot.posted")
+
+CARD_EVENT, NOTICE_EVENT = "releasebot_card", "releasebot_notice"
+# At most this many messages a look: what conversations.history and .replies give a non-Marketplace app since 2025.
+LOOK_LIMIT = 15
+CLOCK_SKEW_SECONDS = 60  # our clock and Slack's (the rows' times are ours, a message's ts is Slack's)
+# Slack will not let us read there: post as before. missing_scope: installed before releasebot asked for the history
+# scopes; not_in_channel / channel_not_found: posting says what to do about it (join, or ask to be invited).
+UNREADABLE = ("missing_scope", "not_in_channel", "channel_not_found")
+_told: set[str] = set()
+_told_lock = threading.Lock()
+
+
+def card_metadata(release_id: str) -> dict:
+    """The card's metadata: which release it shows."""
+    return {"event_type": CARD_EVENT, "event_payload": {"release_id": release_id}}
+
+
+def notice_metadata(notification_id: str) -> dict:
+    """A thread reply's metadata: which owed notification it delivers."""
+    return {"event_type": NOTICE_EVENT, "event_payload": {"notification_id": notification_id}}
+
+
+def find_posted(client: WebClient, *, channel: str, metadata: dict, since: datetime, thread_ts: str | None = None) -> str | None:
+    """The ts of the message carrying `metadata` posted since `since` (in the thread of `thread_ts`, else the
+    channel), or None: not there, or not readable. Other Slack errors are raised (the attempt is retried)."""
+    oldest = f"{since.replace(tzinfo=UTC).timestamp() - CLOCK_SKEW_SECONDS:.6f}"
+    look = dict(channel=channel, oldest=oldest, limit=LOOK_LIMIT, include_all_metadata=True)
+    try:
+        answer = client.conversations_replies(ts=thread_ts, **look) if thread_ts else client.conversations_history(**look)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error not in UNREADABLE:
+            raise
+        _say_once(error, channel)
+        return None
+    return next((m["ts"] for m in answer.get("messages") or [] if m.get("metadata") == metadata), None)
+
+
+def _say_once(error: str, channel: str) -> None:
+    if error == "missing_scope":  # the workspace's setting: said once per process, not at every retry
+        with _told_lock:
+            if error in _told:
+                return
+            _told.add(error)
+        log.info("cannot look for a message a lost answer may have posted (Slack answered missing_scope): it is posted "
+                 "again instead; reinstall releasebot so it gets the channels:history and groups:history scopes")
+        return
+    log.info("cannot read %s to look for a message a lost answer may have posted (%s): posting it", channel, error)
