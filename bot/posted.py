@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -21,7 +22,7 @@ CLOCK_SKEW_SECONDS = 60  # our clock and Slack's (the rows' times are ours, a me
 # Slack will not let us read there: post as before. missing_scope: installed before releasebot asked for the history
 # scopes; not_in_channel / channel_not_found: posting says what to do about it (join, or ask to be invited).
 UNREADABLE = ("missing_scope", "not_in_channel", "channel_not_found")
-_told: set[str] = set()
+_told: weakref.WeakSet[WebClient] = weakref.WeakSet()  # the clients (one per workspace token) that said missing_scope
 _told_lock = threading.Lock()
 
 
@@ -46,17 +47,17 @@ def find_posted(client: WebClient, *, channel: str, metadata: dict, since: datet
         error = exc.response.get("error")
         if error not in UNREADABLE:
             raise
-        _say_once(error, channel)
+        _say_once(client, error, channel)
         return None
     return next((m["ts"] for m in answer.get("messages") or [] if m.get("metadata") == metadata), None)
 
 
-def _say_once(error: str, channel: str) -> None:
-    if error == "missing_scope":  # the workspace's setting: said once per process, not at every retry
+def _say_once(client: WebClient, error: str, channel: str) -> None:
+    if error == "missing_scope":  # the workspace's installation: said once per client, not at every retry
         with _told_lock:
-            if error in _told:
+            if client in _told:
                 return
-            _told.add(error)
+            _told.add(client)
         log.info("cannot look for a message a lost answer may have posted (Slack answered missing_scope): it is posted "
                  "again instead; reinstall releasebot so it gets the channels:history and groups:history scopes")
         return
