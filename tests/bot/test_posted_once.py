@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.announcer import SlackAnnouncer
@@ -189,3 +190,25 @@ def test_a_retry_into_a_channel_the_bot_left_posts_as_before(stage):
     cards.run(stage.release.id)
     assert [c.error for c in stage.slack.calls_to("conversations.history")] == ["not_in_channel"]
     assert len(stage.cards()) == 2 and stage.card().messageTs == stage.cards()[-1]["ts"]
+
+
+def test_the_fake_reads_history_and_threads_as_slack_documents():
+    """Newest first in a channel, the parent first in a thread, metadata only with include_all_metadata, `oldest`
+    exclusive, `limit` honoured, and missing_scope naming the scope (what the lookup above relies on)."""
+    with FakeSlack() as slack:
+        slack.add_channel("C1", "releases")
+        client = slack_client(slack.bot_token, slack.url + "/api/")
+        tagged = {"event_type": "releasebot_card", "event_payload": {"release_id": "r1"}}
+        first = client.chat_postMessage(channel="C1", text="one", metadata=tagged)["ts"]
+        second = client.chat_postMessage(channel="C1", text="two")["ts"]
+        reply = client.chat_postMessage(channel="C1", text="re", thread_ts=first)["ts"]
+        history = client.conversations_history(channel="C1", include_all_metadata=True)
+        assert [m["ts"] for m in history["messages"]] == [second, first] and history["messages"][1]["metadata"] == tagged
+        assert "metadata" not in client.conversations_history(channel="C1")["messages"][1]
+        assert [m["ts"] for m in client.conversations_history(channel="C1", oldest=first)["messages"]] == [second]
+        assert client.conversations_history(channel="C1", limit=1)["has_more"] is True
+        assert [m["ts"] for m in client.conversations_replies(channel="C1", ts=first)["messages"]] == [first, reply]
+        without_history_scope(slack)
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_history(channel="C1")
+        assert refused.value.response["error"] == "missing_scope" and refused.value.response["needed"] == "channels:history"
