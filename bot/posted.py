@@ -61,4 +61,4 @@ def _say_once(client: WebClient, error: str, channel: str) -> None:
         log.info("cannot look for a message a lost answer may have posted (Slack answered missing_scope): it is posted "
                  "again instead; reinstall releasebot so it gets the channels:history and groups:history scopes")
         return
-    log.info("cannot read %s to look for a message a lost answer may have posted (%s): posting it", channel, error)
+    log.debug("cannot read %s to look for a message a lost answer may have posted (%s): posting it", channel, error)
