@@ -52,6 +52,8 @@ class ConcurrentChangeError(TransitionRefusedError):
 
 FINAL = frozenset({S.CANCELLED, S.ARCHIVED})
 LIVE = tuple(s for s in S if s not in FINAL)
+# Once every store has the version live, cancelling would mean nothing and free a version that is out: archive it.
+CANCELLABLE = tuple(s for s in LIVE if s != S.RELEASED)
 BEFORE_RELEASE = (S.KICKOFF_PENDING, S.PENDING, S.STARTED, S.REGRESSION_IN_PROGRESS, S.BUILD_SUBMITTED)
 SUBMITTING = (S.REGRESSION_IN_PROGRESS, S.BUILD_SUBMITTED)  # once regression passed (a guard)
 
@@ -72,7 +74,7 @@ TRANSITIONS: dict[tuple[S, Action], S] = {
     **{(s, Action.MARK_DELAYED): s for s in BEFORE_RELEASE},
     **{(s, Action.EDIT_DATES): s for s in BEFORE_RELEASE},
     **{(s, Action.CHANGE_PILOT): s for s in LIVE},
-    **{(s, Action.CANCEL): S.CANCELLED for s in LIVE},
+    **{(s, Action.CANCEL): S.CANCELLED for s in CANCELLABLE},
 }
 
 # The actions that change the status (the others keep it): a refusal names the last of them.
@@ -128,6 +130,8 @@ NEXT_STEPS = {
     S.BUILD_SUBMITTED: "mark each target approved, then released", S.RELEASED: "archive it",
     S.CANCELLED: "it is over: create a new release of this version", S.ARCHIVED: "it is over: create a new release",
 }
+# A refusal whose way forward is not the status's usual next step.
+REFUSAL_STEPS = {(S.RELEASED, Action.CANCEL): "it is live in the stores already: archive it instead"}
 
 
 # Builds may run until regression starts, and again once it fails: a build during regression or after
@@ -158,7 +162,8 @@ def allowed_actions(status: S, kinds: frozenset[Who]) -> list[Action]:
 
 def refusal(release_key: str, status: S, action: Action, *, since: str = "") -> str:
     """Why the table refuses `action` in `status` (`since`: who made it so, and when), with the way forward."""
-    return f"cannot {LABELS[action]}: {release_key} is {STATUS_PHRASES[status]}{since}; {NEXT_STEPS[status]}"
+    step = REFUSAL_STEPS.get((status, action), NEXT_STEPS[status])
+    return f"cannot {LABELS[action]}: {release_key} is {STATUS_PHRASES[status]}{since}; {step}"
 
 
 def build_refusal(release_key: str, status: S) -> str:

@@ -13,11 +13,13 @@ from bot.listeners.admins import admins_view
 from bot.listeners.integrations import list_view
 from core.enums import ENDED_RELEASE_STATUSES
 from core.errors import NotFoundError
+from core.lifecycle import Action
 from core.runner import Runner
 from core.runtime import Runtime
 from core.services.card_view import card_view
 from core.services.cards import get_card, repost_here
 from core.services.integration_choices import release_form
+from core.services.lifecycle import check_allowed
 from core.services.release_rules import VERSION_MAX_LENGTH
 from core.services.releases import find_release, list_releases
 
@@ -79,9 +81,11 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
             return
         if sub == "cancel" and len(words) > 1:
             ack()
-            with reported(command, client):  # who may cancel is checked by core when the form is submitted
+            with reported(command, client):  # a release that cannot be cancelled (or by this person) gets why, not a form
                 with runtime.reading() as session:
                     release = find_release(session, tenant_id=context["tenant_id"], ref=words[1])
+                    check_allowed(session, tenant_id=context["tenant_id"], release_id=release.id,
+                                  actor_account_id=context["account_id"], action=Action.CANCEL)
                 client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(release))
             return
         if sub != "create":

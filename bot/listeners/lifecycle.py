@@ -107,11 +107,13 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
         with reported(body, client):
             chosen = ((body["actions"][0].get("selected_option") or {}).get("value") or "")
             word, _, release_id = chosen.partition(":")
-            form = FORMS.get(_action(word))
+            action = _action(word)
+            form = FORMS.get(action)
             if form is None:
                 raise NotFoundError("that menu item is not one releasebot knows")
-            with runtime.reading() as session:
+            with runtime.reading() as session:  # a stale card may offer what is no longer possible: say why, not a form
                 release = get_release(session, tenant_id=context["tenant_id"], release_id=release_id)
+                lifecycle.check_allowed(session, **_who(context), release_id=release.id, action=action)
             client.views_open(trigger_id=body["trigger_id"], view=form(release))
 
     def submit(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:

@@ -61,7 +61,7 @@ def archive(session: Session, *, tenant_id: str, release_id: str, actor_account_
 
 def cancel(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str, reason: str,
            request_key: str | None = None) -> Outcome:
-    """Any live status → CANCELLED, with a reason; running builds are stopped (the runner stops them on the CI)."""
+    """Any status before RELEASED → CANCELLED, with a reason; running builds are stopped (the runner stops them on the CI)."""
     reason = _reason(reason, "reason", "say why the release is cancelled")
     outcome = _step(session, Action.CANCEL, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id,
                     request_key=request_key, detail=reason)
@@ -140,6 +140,11 @@ def change_pilot(session: Session, *, tenant_id: str, release_id: str, actor_acc
     move(session, ctx, ctx.status, releasePilotId=pilot.id)
     return finish(session, ctx, Action.CHANGE_PILOT, to=ctx.status, from_value=ctx.pilot or "no pilot",
                   to_value=pilot.displayName, request_key=request_key)
+
+
+def check_allowed(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str, action: Action) -> None:
+    """Refuse now, as the change itself would, an action whose form is about to ask for its details."""
+    begin(session, tenant_id=tenant_id, release_id=release_id, actor_account_id=actor_account_id, action=action)
 
 
 def available_actions(session: Session, *, tenant_id: str, release_id: str, actor_account_id: str) -> list[Action]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from sqlalchemy import update
+
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import ReleaseStatus
+from core.models import Release
 from core.services.releases import create_release, get_release
 from tests.bot.helpers import post_card_now, wait_for
 from tests.slack_requests import text_value
@@ -101,3 +105,28 @@ def test_release_list_shows_the_live_releases_with_their_stage_and_card(running_
 
         lifecycle.cancel(s, tenant_id=world.tenant.id, release_id=card[0].id, actor_account_id=world.admin.id, reason="no")
     assert "No live releases" in running_bot.as_user().command("list").json()["text"]
+
+
+@pytest.mark.parametrize("status", [ReleaseStatus.RELEASED, ReleaseStatus.CANCELLED])
+def test_release_cancel_on_a_release_that_cannot_be_cancelled_says_why_instead_of_opening_a_form(running_bot, world, status):
+    created, _, _ = released_card(running_bot, world)
+    with running_bot.runtime.unit_of_work() as s:  # its status as the stores (or a cancel) left it
+        s.execute(update(Release).where(Release.id == created.id).values(status=status))
+    admin = running_bot.as_user(world.admin.slackUserId, "ada")
+    assert admin.command("cancel 1.5.0", trigger_id="trigger-cancel-released").status_code == 200
+    told = wait_for(lambda: [e for e in running_bot.slack.ephemerals if e["user"] == world.admin.slackUserId])
+    hint = "it is live in the stores already: archive it instead" if status == ReleaseStatus.RELEASED else "it is over"
+    assert told[-1]["text"].startswith(f"⚠️ cannot cancel it: v1.5.0 is {status.value.lower()}") and hint in told[-1]["text"]
+    assert not [c for c in running_bot.slack.calls_to("views.open") if c.params["trigger_id"] == "trigger-cancel-released"]
+    assert status_of(running_bot, created) == status
+
+
+def test_the_menu_of_a_stale_card_does_not_open_a_cancel_form_for_a_released_release(running_bot, world):
+    card = released_card(running_bot, world)
+    with running_bot.runtime.unit_of_work() as s:  # released since the card was drawn (its redraw is not in yet)
+        s.execute(update(Release).where(Release.id == card[0].id).values(status=ReleaseStatus.RELEASED))
+    press(running_bot, world.admin.slackUserId, card, ActionId.RELEASE_MENU, None,
+          selected_option={"value": f"cancel:{card[0].id}"}, trigger_id="trigger-menu-released")
+    told = wait_for(lambda: [e for e in running_bot.slack.ephemerals if e["user"] == world.admin.slackUserId])
+    assert "archive it instead" in told[-1]["text"]
+    assert not [c for c in running_bot.slack.calls_to("views.open") if c.params["trigger_id"] == "trigger-menu-released"]

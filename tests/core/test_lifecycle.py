@@ -79,7 +79,8 @@ EXPECTED: dict[S, dict[Action, S | str]] = {
             A.KICKOFF, A.KICKOFF_DONE, A.START_REGRESSION, A.REGRESSION_PASSED, A.REGRESSION_FAILED, A.MARK_SUBMITTED,
             A.MARK_APPROVED, A.MARK_RELEASED)},
         A.MARK_DELAYED: "cannot mark it delayed: v1.5.0 is released", A.EDIT_DATES: "cannot edit its dates: v1.5.0 is released",
-        A.CHANGE_PILOT: S.RELEASED, A.CANCEL: S.CANCELLED, A.ARCHIVE: S.ARCHIVED,
+        A.CHANGE_PILOT: S.RELEASED, A.ARCHIVE: S.ARCHIVED,
+        A.CANCEL: "cannot cancel it: v1.5.0 is released (released by releasebot at ",
     },
     S.CANCELLED: {a: "v1.5.0 is cancelled (cancelled by Ada at " for a in CALLED},
     S.ARCHIVED: {a: "v1.5.0 is archived (archived by Ada at " for a in CALLED},
@@ -139,10 +140,21 @@ def test_the_pure_table_matches_the_spec_including_what_follows_the_targets():
             assert next_status(status, action) == table.get((status, action)), (status, action)
 
 
-def test_final_statuses_allow_nothing_and_every_live_status_can_be_cancelled():
+def test_final_statuses_allow_nothing_and_every_status_before_released_can_be_cancelled():
     kinds = frozenset(Who)
     assert allowed_actions(S.CANCELLED, kinds) == allowed_actions(S.ARCHIVED, kinds) == []
-    assert all(A.CANCEL in allowed_actions(s, kinds) for s in S if s not in (S.CANCELLED, S.ARCHIVED))
+    assert all(A.CANCEL in allowed_actions(s, kinds) for s in S if s not in (S.RELEASED, S.CANCELLED, S.ARCHIVED))
+    assert allowed_actions(S.RELEASED, kinds) == [A.CHANGE_PILOT, A.ARCHIVE]  # live in the stores: only archive is left
+
+
+def test_cancelling_a_released_release_is_refused_with_archive_as_the_way_out(session, world, people, release):
+    bring_to(session, world, people, release, S.RELEASED)
+    with pytest.raises(TransitionRefusedError, match=r"^cannot cancel it: v1\.5\.0 is released \(released by releasebot at "
+                                                     r"\d\d:\d\d UTC\); it is live in the stores already: archive it instead$"):
+        act(session, world, people, release, A.CANCEL, people.admin)
+    assert status_of(session, release) == S.RELEASED
+    assert lifecycle.available_actions(session, tenant_id=world.tenant.id, release_id=release.id,
+                                       actor_account_id=people.admin.id) == [A.CHANGE_PILOT, A.ARCHIVE]
 
 
 # --- guards ----------------------------------------------------------------------------------
@@ -363,7 +375,7 @@ def committed(session_factory, cipher, engine):
 
 def test_conflicting_clicks_at_once_let_exactly_one_win_and_tell_the_others_what_happened(session_factory, committed):
     world, people, release = committed
-    racers = [(A.ARCHIVE, people.pilot), (A.CANCEL, people.creator)] * 4
+    racers = [(A.ARCHIVE, people.pilot), (A.ARCHIVE, people.admin)] * 4  # a released release can only be archived
     barrier, outcomes = threading.Barrier(len(racers)), [None] * len(racers)
 
     def click(i, action, by):
@@ -381,8 +393,7 @@ def test_conflicting_clicks_at_once_let_exactly_one_win_and_tell_the_others_what
         t.join(60)
     winners = [o for o in outcomes if not isinstance(o, Exception)]
     assert len(winners) == 1, outcomes
-    final = {A.ARCHIVE: "archived", A.CANCEL: "cancelled"}[winners[0].action]
-    assert all(f"v1.5.0 is already {final}" in str(o) or f"v1.5.0 is {final}" in str(o) for o in outcomes if o is not winners[0])
+    assert all("v1.5.0 is already archived" in str(o) or "v1.5.0 is archived" in str(o) for o in outcomes if o is not winners[0])
     with unit_of_work(session_factory) as db:
         assert db.scalar(select(Release.status).where(Release.id == release.id)) == winners[0].to_status
         assert db.scalar(select(func.count()).select_from(ReleaseEvent).where(
