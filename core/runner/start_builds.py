@@ -39,8 +39,12 @@ class StartBuilds:
                 return
             seen_before = build.claimedBy is not None or build.failures > 0
             aborted, key = build.abortRequestedAt is not None, build.idempotencyKey
-            parts = None
+            parts = refused = None
             if not (aborted and not seen_before):
+                # Checked here too, whatever path left the build requested: an ended release or an unusable pipeline
+                # gets no build (a plain read, see start_refusal).
+                refused = builds.start_refusal(s, build)
+            if not (aborted and not seen_before) and (refused is None or seen_before):
                 try:
                     parts = self._parts(s, build)
                 except CLIENT_ERRORS as exc:
@@ -53,12 +57,18 @@ class StartBuilds:
             if not builds.claim(s, PipelineBuild, build_id, PipelineBuild.state == BuildState.REQUESTED, abort, *untried,
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return
-        if parts is None:  # aborted before any runner touched it: the CI never had it
+        if refused is not None:
+            log.info("build %s: not started: %s", build_id, refused)
+        if refused is not None and not seen_before:  # no runner touched it: the CI never had it
+            outcome = dict(state=BuildState.CANCELLED, error=refused)
+        elif parts is None:  # aborted before any runner touched it: the CI never had it
             outcome = dict(state=BuildState.CANCELLED, error=None)
         elif isinstance(parts, Exception):
             outcome = unbuildable(self.ctx, build_id, parts, starting=True)
-        else:
-            outcome = self._start(build_id, key, seen_before, aborted, *parts)
+        else:  # one tried before may be on the CI already: a refused one is looked for, as if aborted, never triggered
+            outcome = self._start(build_id, key, seen_before, aborted or refused is not None, *parts)
+            if refused is not None and outcome["state"] == BuildState.CANCELLED:
+                outcome["error"] = refused
         record(self.ctx, build_id, **outcome)
 
     def _parts(self, s, build: PipelineBuild):

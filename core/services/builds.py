@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.enums import (
+    ENDED_RELEASE_STATUSES,
     TERMINAL_BUILD_STATES,
     BuildState,
     BuildStatus,
@@ -97,7 +98,7 @@ def request_build(session: Session, *, tenant_id: str, account_id: str, release_
     if status not in BUILDS_ALLOWED:
         raise BuildRefusedError(build_refusal(release.releaseKey, status))
     if not pipeline.isActive or pipeline.verificationStatus != VerificationStatus.VALID:
-        raise BuildRefusedError(f"pipeline “{pipeline.displayName}” is disabled or not verified: ask an admin")
+        raise BuildRefusedError(pipeline_refusal(pipeline.displayName))
     now = utcnow()
     claimed = session.execute(
         update(ReleasePipeline)
@@ -128,6 +129,29 @@ def request_build(session: Session, *, tenant_id: str, account_id: str, release_
         session.add(RequestKey(tenantId=tenant_id, scope=BUILD_SCOPE, requestKey=request_key, resultId=build.id))
     session.flush()
     return BuildIntent(build.id, release.id, started=True)
+
+
+def pipeline_refusal(name: str) -> str:
+    """Why no build may start on a disabled, unverified or removed pipeline."""
+    return f"pipeline “{name}” is disabled or not verified: ask an admin"
+
+
+def start_refusal(session: Session, build: PipelineBuild) -> str | None:
+    """Why a requested build may no longer start (its release ended, its pipeline no longer usable), else None.
+
+    A plain read, no lock (a lock here would come after the build's, out of the release-first order): an ended
+    status is final, and a cancel committed after this read stops the build itself."""
+    key, status, name, active, verification, removed = session.execute(
+        select(Release.releaseKey, Release.status, PipelineIntegration.displayName, PipelineIntegration.isActive,
+               PipelineIntegration.verificationStatus, PipelineIntegration.removedAt)
+        .join(ReleasePipeline, ReleasePipeline.releaseId == Release.id)
+        .join(PipelineIntegration, PipelineIntegration.id == ReleasePipeline.pipelineIntegrationId)
+        .where(ReleasePipeline.id == build.releasePipelineId)).one()
+    if status in ENDED_RELEASE_STATUSES:
+        return build_refusal(key, status)
+    if removed is not None or not active or verification != VerificationStatus.VALID:
+        return pipeline_refusal(name)
+    return None
 
 
 def owe(session: Session, build: PipelineBuild, release_id: str, kind: str) -> None:
