@@ -12,6 +12,7 @@ from core.crypto import CredentialCipher
 from core.enums import Role
 from core.integrations.base import ProviderContext
 from core.models import Account, Release, ReleaseCard, SlackInstallation, SlackOAuthState, Tenant
+from core.services import audit
 from core.services.integrations import utcnow
 from core.services.tenants import ensure_account, ensure_tenant
 
@@ -79,7 +80,7 @@ def save_tokens(session: Session, *, cipher: CredentialCipher, bot: InstalledBot
 
 def record_installation(session: Session, *, cipher: CredentialCipher, bot: InstalledBot) -> Installed:
     """A completed OAuth install: store the tokens, create or reactivate the workspace's tenant (its data
-    untouched), and make the installer an admin of it. An org-wide install creates no tenant: each
+    untouched), and make the installer an admin of it (audited). An org-wide install creates no tenant: each
     workspace of the org becomes one on its first request, with the installer as its first admin."""
     before = _row(session, _key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install))
     reinstalled = before is not None
@@ -91,7 +92,8 @@ def record_installation(session: Session, *, cipher: CredentialCipher, bot: Inst
         tenant.slackEnterpriseId = bot.enterprise_id or tenant.slackEnterpriseId
         row.tenantId = tenant_id = tenant.id
         if bot.installer_user_id:
-            _make_admin(session, tenant_id=tenant.id, slack_user_id=bot.installer_user_id)
+            _make_admin(session, tenant_id=tenant.id, slack_user_id=bot.installer_user_id,
+                        why="installed the app again" if reinstalled else "installed the app")
         _resume_cards(session, tenant_id=tenant.id)
     else:
         for tenant_id_of_org in session.scalars(select(Tenant.id).where(Tenant.slackEnterpriseId == bot.enterprise_id)):
@@ -100,9 +102,13 @@ def record_installation(session: Session, *, cipher: CredentialCipher, bot: Inst
     return Installed(tenant_id, bot.installer_user_id, reinstalled, bot.is_enterprise_install)
 
 
-def _make_admin(session: Session, *, tenant_id: str, slack_user_id: str) -> Account:
+def _make_admin(session: Session, *, tenant_id: str, slack_user_id: str, why: str) -> Account:
+    """The installer is an admin; a grant is audited like any other (by the installer), an admin already is not."""
     account = ensure_account(session, tenant_id=tenant_id, slack_user_id=slack_user_id, display_name=slack_user_id)
-    account.role = Role.ADMIN
+    if account.role != Role.ADMIN:
+        account.role = Role.ADMIN
+        audit.record(session, tenant_id=tenant_id, actor=account, subject_kind=audit.ADMIN_SUBJECT, subject_id=account.id,
+                     subject_name=account.displayName, action="admin granted", detail=why)
     return account
 
 
@@ -127,7 +133,7 @@ def adopt_org_workspace(session: Session, *, tenant_id: str, slack_enterprise_id
         SlackInstallation.enterpriseId == slack_enterprise_id, SlackInstallation.teamId == "",
         SlackInstallation.isActive.is_(True)))
     if installer:
-        _make_admin(session, tenant_id=tenant_id, slack_user_id=installer)
+        _make_admin(session, tenant_id=tenant_id, slack_user_id=installer, why="installed the app for the whole organization")
 
 
 def find_installation(session: Session, *, cipher: CredentialCipher, enterprise_id: str | None, team_id: str | None,

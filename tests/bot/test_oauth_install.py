@@ -20,7 +20,7 @@ from cli.server import make_server
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import BuildState, IntegrationKind, NotificationState, Role
-from core.models import Account, Notification, PipelineBuild, Release, SlackInstallation, Tenant
+from core.models import Account, AuditEvent, Notification, PipelineBuild, Release, SlackInstallation, Tenant
 from core.runtime import Runtime
 from core.services import integrations
 from core.services.verification import verify_integration
@@ -91,6 +91,19 @@ class OAuthBot:
     def role_of(self, tenant_id: str, user_id: str) -> Role | None:
         with self.runtime.reading() as s:
             return s.scalar(select(Account.role).where(Account.tenantId == tenant_id, Account.slackUserId == user_id))
+
+
+    def admin_grants(self, tenant_id: str) -> list[tuple]:
+        """The tenant's audit rows of admin grants, oldest first: (actor id, actor, subject id, subject, action, detail)."""
+        with self.runtime.reading() as s:
+            return [tuple(r) for r in s.execute(
+                select(AuditEvent.actorAccountId, AuditEvent.actorName, AuditEvent.subjectId, AuditEvent.subjectName,
+                       AuditEvent.action, AuditEvent.detail)
+                .where(AuditEvent.tenantId == tenant_id, AuditEvent.subjectKind == "admin").order_by(AuditEvent.id))]
+
+    def account_id(self, tenant_id: str, user_id: str) -> str | None:
+        with self.runtime.reading() as s:
+            return s.scalar(select(Account.id).where(Account.tenantId == tenant_id, Account.slackUserId == user_id))
 
 
 def _detached(session, row):
@@ -423,3 +436,39 @@ def test_a_slack_channel_is_verified_with_its_own_workspaces_token(oauth_bot, sl
                                       ctx=rt.provider_context)
     assert mine.usable and not smuggled.usable and "does not exist" in smuggled.verificationError
     assert {c.token for c in slack.calls_to("conversations.info")} == {acme.token}
+
+
+def test_the_installers_admin_grant_is_audited_once_and_a_new_installers_too(oauth_bot, slack):
+    team = new_team()
+    slack.add_workspace(team, "Initech")
+    for user in ("U0PETER", "U0JOANNA"):
+        slack.add_user(user, name=user[2:].lower())
+    assert oauth_bot.install(team, "U0PETER").status_code == 200
+    tenant = oauth_bot.tenant(team)
+    peter = oauth_bot.account_id(tenant.id, "U0PETER")
+    granted = (peter, "U0PETER", peter, "U0PETER", "admin granted", "installed the app")
+    assert oauth_bot.admin_grants(tenant.id) == [granted]
+    assert oauth_bot.install(team, "U0PETER").status_code == 200  # the same admin again: nothing new to record
+    assert oauth_bot.admin_grants(tenant.id) == [granted]
+    assert oauth_bot.install(team, "U0JOANNA").status_code == 200
+    joanna = oauth_bot.account_id(tenant.id, "U0JOANNA")
+    assert oauth_bot.admin_grants(tenant.id) == [granted, (joanna, "U0JOANNA", joanna, "U0JOANNA", "admin granted",
+                                                           "installed the app again")]
+
+
+def test_an_org_wide_installers_admin_grant_is_audited_in_each_workspace_it_adopts(oauth_bot, slack):
+    org, team = "E" + uuid.uuid4().hex[:9].upper(), new_team()
+    slack.add_workspace(team, "Umbrella East", enterprise_id=org, enterprise_name="Umbrella")
+    slack.add_user("W0ALICE", name="alice")
+    assert oauth_bot.install(None, "W0ALICE", enterprise_id=org).status_code == 200
+    body = urlencode({"token": "x", "team_id": team, "team_domain": "umbrella", "enterprise_id": org,
+                      "enterprise_name": "Umbrella", "is_enterprise_install": "true", "channel_id": "C0GENERAL",
+                      "user_id": "W0CARLOS", "user_name": "carlos", "command": "/release", "text": "help",
+                      "api_app_id": "A0RELEASEBOT", "response_url": "https://hooks.slack.com/commands/T0/1/x",
+                      "trigger_id": "1.2.3"})
+    for _ in range(2):  # the workspace is adopted on its first request only
+        assert requests.post(oauth_bot.url + "/slack/events", data=body.encode(), headers=sign(body), timeout=10).status_code == 200
+    tenant = oauth_bot.tenant(team)
+    alice = oauth_bot.account_id(tenant.id, "W0ALICE")
+    assert oauth_bot.admin_grants(tenant.id) == [(alice, "W0ALICE", alice, "W0ALICE", "admin granted",
+                                                  "installed the app for the whole organization")]
