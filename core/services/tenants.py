@@ -46,17 +46,29 @@ def ensure_account(session: Session, *, tenant_id: str, slack_user_id: str, disp
     if account is not None:
         if slack_user_id in named_admins and account.role != Role.ADMIN:
             account.role = Role.ADMIN
-            session.flush()
+            _granted(session, account, by=None, why=NAMED_BY_OPERATOR)
         return account
     if slack_user_id in named_admins:
-        role = Role.ADMIN
+        role, why = Role.ADMIN, NAMED_BY_OPERATOR
     else:
         first = arriving and not named_admins and not _admin_count(session, tenant_id)
-        role = Role.ADMIN if first else Role.MEMBER
+        role, why = (Role.ADMIN, FIRST_PERSON) if first else (Role.MEMBER, None)
     account = Account(tenantId=tenant_id, slackUserId=slack_user_id, displayName=display_name, role=role)
     session.add(account)
     session.flush()  # a racing twin fails here on the unique key; the caller retries and finds it
+    if why:
+        _granted(session, account, by=None if why == NAMED_BY_OPERATOR else account, why=why)
     return account
+
+
+NAMED_BY_OPERATOR = "named in RELEASEBOT_ADMINS"
+FIRST_PERSON = "the first person of a workspace without an admin"
+
+
+def _granted(session: Session, account: Account, *, by: Account | None, why: str) -> None:
+    """A grant made by a rule rather than by an admin, audited like theirs (`by` None: the operator's configuration)."""
+    audit.record(session, tenant_id=account.tenantId, actor=by, subject_kind=audit.ADMIN_SUBJECT, subject_id=account.id,
+                 subject_name=account.displayName, action="admin granted", detail=why)
 
 
 # Built once: every Slack request runs it before its ack, and building it cost as much CPU as running it

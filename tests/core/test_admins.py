@@ -21,9 +21,15 @@ def arrive(session, tenant, user, **named):
                                   arriving=True, **named)
 
 
+def grants(session, tenant) -> list[tuple]:
+    return [(e.actor, e.subject_name, e.detail) for e in audit.list_audit(session, tenant_id=tenant.id)
+            if e.action == "admin granted"]
+
+
 def test_the_first_person_of_a_workspace_without_admins_becomes_its_admin(session, tenant):
     assert arrive(session, tenant, "U0FIRST").role == Role.ADMIN
     assert arrive(session, tenant, "U0SECOND").role == Role.MEMBER
+    assert grants(session, tenant) == [("u0first", "u0first", "the first person of a workspace without an admin")]
 
 
 def test_an_admin_the_operator_registered_keeps_the_first_person_a_member(session, tenant):
@@ -38,19 +44,23 @@ def test_members_registered_first_do_not_stop_the_first_user_rule(session, tenan
 
 def test_a_person_named_as_pilot_never_becomes_admin_by_arriving_first(session, tenant):
     pilot = tenants.ensure_account(session, tenant_id=tenant.id, slack_user_id="U0PILOT", display_name="pilot")
-    assert pilot.role == Role.MEMBER
+    assert pilot.role == Role.MEMBER and grants(session, tenant) == []
 
 
 def test_people_the_operator_names_are_admins_and_nobody_else_by_default(session, tenant):
     named = frozenset({"U0BOSS"})
     assert arrive(session, tenant, "U0FIRST", named_admins=named).role == Role.MEMBER
     assert arrive(session, tenant, "U0BOSS", named_admins=named).role == Role.ADMIN
+    assert arrive(session, tenant, "U0BOSS", named_admins=named).role == Role.ADMIN  # seen again: nothing new
+    assert grants(session, tenant) == [(audit.OPERATOR, "u0boss", "named in RELEASEBOT_ADMINS")]
 
 
 def test_a_member_the_operator_names_later_is_promoted_on_their_next_request(session, tenant):
     assert arrive(session, tenant, "U0FIRST").role == Role.ADMIN
     assert arrive(session, tenant, "U0LATER").role == Role.MEMBER
     assert arrive(session, tenant, "U0LATER", named_admins=frozenset({"U0LATER"})).role == Role.ADMIN
+    assert grants(session, tenant) == [(audit.OPERATOR, "u0later", "named in RELEASEBOT_ADMINS"),
+                                       ("u0first", "u0first", "the first person of a workspace without an admin")]
 
 
 def test_releasebot_admins_is_read_from_the_environment_and_checked():
