@@ -9,7 +9,7 @@ from core import logs
 from core.enums import Role
 from core.runtime import Runtime
 from core.services.installations import adopt_org_workspace
-from core.services.tenants import ensure_account, ensure_tenant, find_member
+from core.services.tenants import ensure_account, ensure_tenant, find_member, learn_name
 
 MAX_NAME = 255  # the name columns' width: a longer name from a payload is cut, never a failed insert
 
@@ -38,9 +38,12 @@ def tenant_scope(runtime: Runtime) -> Callable:
         with runtime.lookup() as conn:  # the common case: both known, no write needed (read on every request)
             known = find_member(conn, slack_team_id=team_id, slack_user_id=context.user_id)
         # A person the operator names in RELEASEBOT_ADMINS who is still a member goes through ensure_account (promoted).
-        if known is not None and (known[2] == Role.ADMIN or context.user_id not in named):
-            context["tenant_id"], context["account_id"], context["account_role"] = known
-            logs.add_ids(tenant=known[0], account=known[1])
+        if known is not None and (known.role == Role.ADMIN or context.user_id not in named):
+            context["tenant_id"], context["account_id"], context["account_role"] = known.tenant_id, known.account_id, known.role
+            logs.add_ids(tenant=known.tenant_id, account=known.account_id)
+            name = _user_name(body) if known.name_unknown else None
+            if name:  # made before its name was known (the app's installer, a pilot Slack would not name): learnt once
+                runtime.retrying(lambda s: learn_name(s, account_id=known.account_id, slack_user_id=context.user_id, name=name))
             return next()
 
         def resolve(session):

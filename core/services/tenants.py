@@ -1,13 +1,16 @@
 """Tenants (Slack workspaces) and their accounts (Slack users), and role checks."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, func, or_, select
+from typing import NamedTuple
+
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.enums import Role
+from core.enums import ENDED_RELEASE_STATUSES, Role
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, Problem
-from core.models import Account, Tenant
+from core.models import Account, Release, Tenant
 from core.services import audit
+from core.services.cards import mark_stale
 from core.services.home_views import owe_homes
 
 
@@ -71,19 +74,41 @@ def _granted(session: Session, account: Account, *, by: Account | None, why: str
                  subject_name=account.displayName, action="admin granted", detail=why)
 
 
+class Member(NamedTuple):
+    """A known Slack user of a known workspace, as every request needs it."""
+
+    tenant_id: str
+    account_id: str
+    role: Role
+    name_unknown: bool  # named by its Slack id: made before its name was known (a pilot picked in a form, the installer)
+
+
 # Built once: every Slack request runs it before its ack, and building it cost as much CPU as running it
 # (run on a bare connection, SQLAlchemy's compiled cache then makes each execution a cache hit).
-_MEMBER = (select(Tenant.id, Account.id, Account.role).join(Account, Account.tenantId == Tenant.id)
+_MEMBER = (select(Tenant.id, Account.id, Account.role, Account.displayName).join(Account, Account.tenantId == Tenant.id)
            .where(Tenant.slackTeamId == bindparam("team"), Account.slackUserId == bindparam("user")))
 
 
-def find_member(db: Session | Connection, *, slack_team_id: str, slack_user_id: str | None) -> tuple[str, str, Role] | None:
-    """(tenant id, account id, role) of a known Slack user of a known workspace, in one query (in a session, or on
-    a bare connection: `Runtime.lookup`)."""
+def find_member(db: Session | Connection, *, slack_team_id: str, slack_user_id: str | None) -> Member | None:
+    """A known Slack user of a known workspace, in one query (in a session, or on a bare connection:
+    `Runtime.lookup`)."""
     if slack_user_id is None:
         return None
     row = db.execute(_MEMBER, {"team": slack_team_id, "user": slack_user_id}).first()
-    return tuple(row) if row else None
+    return Member(row[0], row[1], row[2], row[3] == slack_user_id) if row else None
+
+
+def learn_name(session: Session, *, account_id: str, slack_user_id: str, name: str) -> bool:
+    """An account named by its Slack id takes the name a request of theirs carries (never replacing a real one); the
+    live releases it pilots or created owe their cards a redraw. Returns whether the name changed."""
+    changed = session.execute(update(Account).where(Account.id == account_id, Account.displayName == slack_user_id)
+                              .values(displayName=name[:255]).execution_options(synchronize_session=False)).rowcount
+    if changed:
+        for release_id in session.scalars(select(Release.id).where(
+                or_(Release.releasePilotId == account_id, Release.createdByAccountId == account_id),
+                Release.status.not_in(ENDED_RELEASE_STATUSES))):
+            mark_stale(session, release_id=release_id)
+    return bool(changed)
 
 
 def add_account(session: Session, *, tenant_id: str, slack_user_id: str, display_name: str, role: Role) -> Account:

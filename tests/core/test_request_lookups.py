@@ -6,8 +6,11 @@ from __future__ import annotations
 from sqlalchemy import delete, update
 
 from core.enums import Role
-from core.models import Account
+from core.models import Account, ReleaseCard
+from core.services import tenants
+from core.services.cards import owe_card
 from core.services.integration_choices import release_form
+from core.services.releases import create_release
 from core.services.tenants import find_member
 from tests import factories
 from tests.factories import World
@@ -30,7 +33,7 @@ def test_a_member_is_found_on_a_bare_connection_as_in_a_session(rt, statements):
         found = _member(rt, team, user)
     with rt.reading() as s:
         assert found == find_member(s, slack_team_id=team, slack_user_id=user)
-    assert found == (world.tenant.id, world.member.id, Role.MEMBER) and isinstance(found[2], Role)
+    assert found == (world.tenant.id, world.member.id, Role.MEMBER, False) and isinstance(found.role, Role)
     assert statements.count == 1 and "accounts" in statements.statements[0]
 
 
@@ -75,3 +78,27 @@ def test_the_create_form_on_a_bare_connection_is_the_one_a_session_reads(rt, sta
         bare = factories.tenant(s, "Bare Co")
     with rt.lookup() as conn:  # no repository: a second statement asks for a target alone
         assert release_form(conn, tenant_id=bare.id).missing == ("source control integration", "store target")
+
+
+def test_an_account_named_by_its_slack_id_learns_its_name_once_and_its_live_releases_cards_are_redrawn(rt):
+    world = _world(rt)
+    team = world.tenant.slackTeamId
+    with rt.unit_of_work() as s:  # a pilot picked in a form, whose name Slack would not give: named by its id
+        pilot = tenants.ensure_account(s, tenant_id=world.tenant.id, slack_user_id="U0PILOT", display_name="U0PILOT")
+        release = create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
+                                 draft=world.draft(release_pilot_id=pilot.id))
+        owe_card(s, tenant_id=world.tenant.id, release_id=release.id, channel_id="C0RELEASES")
+        revision = s.get(ReleaseCard, release.id).revision
+    assert _member(rt, team, "U0PILOT").name_unknown and not _member(rt, team, world.admin.slackUserId).name_unknown
+    with rt.unit_of_work() as s:
+        assert tenants.learn_name(s, account_id=pilot.id, slack_user_id="U0PILOT", name="linus")
+    with rt.reading() as s:
+        assert s.get(Account, pilot.id).displayName == "linus"
+        assert s.get(ReleaseCard, release.id).revision == revision + 1  # the card showed the id: drawn again
+    assert not _member(rt, team, "U0PILOT").name_unknown
+    with rt.unit_of_work() as s:  # a real name is never replaced
+        assert not tenants.learn_name(s, account_id=pilot.id, slack_user_id="U0PILOT", name="someone else")
+        assert not tenants.learn_name(s, account_id=world.admin.id, slack_user_id=world.admin.slackUserId, name="x")
+    with rt.reading() as s:
+        assert s.get(Account, pilot.id).displayName == "linus"
+        assert s.get(ReleaseCard, release.id).revision == revision + 1
