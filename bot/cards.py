@@ -26,7 +26,8 @@ def publish_card(client: WebClient, job: CardJob) -> PostedCard:
     metadata = card_metadata(job.release.id)
     if job.maybe_posted_since:  # an earlier attempt may have posted it: posting again would show two cards
         found = find_posted(client, channel=job.channel_id, metadata=metadata, since=job.maybe_posted_since)
-        if found:
+        if found:  # drawn now: the release may have changed since that attempt drew it
+            client.chat_update(channel=job.channel_id, ts=found, text=text, blocks=blocks)
             return PostedCard(job.channel_id, found, _permalink(client, job.channel_id, found))
     post = dict(channel=job.channel_id, text=text, blocks=blocks, unfurl_links=False, metadata=metadata)
     try:

@@ -16,12 +16,16 @@ from slack_sdk.errors import SlackApiError
 log = logging.getLogger("releasebot.posted")
 
 CARD_EVENT, NOTICE_EVENT = "releasebot_card", "releasebot_notice"
-# At most this many messages a look: what conversations.history and .replies give a non-Marketplace app since 2025.
+# At most this many messages a page: what conversations.history and .replies give a non-Marketplace app since 2025;
+# and at most this many pages (150 messages since the message was owed: a busy channel or thread, never all of it).
 LOOK_LIMIT = 15
+LOOK_PAGES = 10
 CLOCK_SKEW_SECONDS = 60  # our clock and Slack's (the rows' times are ours, a message's ts is Slack's)
-# Slack will not let us read there: post as before. missing_scope: installed before releasebot asked for the history
-# scopes; not_in_channel / channel_not_found: posting says what to do about it (join, or ask to be invited).
-UNREADABLE = ("missing_scope", "not_in_channel", "channel_not_found")
+# Slack will not let us read there, or not now: post as before. missing_scope: installed before releasebot asked for
+# the history scopes; not_in_channel / channel_not_found: posting says what to do about it (join, or ask to be invited);
+# thread_not_found: the card was deleted; ratelimited (what is left after the client's own retry): a message posted
+# twice is better than one failed until abandoned.
+UNREADABLE = ("missing_scope", "not_in_channel", "channel_not_found", "thread_not_found", "ratelimited")
 _told: weakref.WeakSet[WebClient] = weakref.WeakSet()  # the clients (one per workspace token) that said missing_scope
 _told_lock = threading.Lock()
 
@@ -42,14 +46,20 @@ def find_posted(client: WebClient, *, channel: str, metadata: dict, since: datet
     oldest = f"{since.replace(tzinfo=UTC).timestamp() - CLOCK_SKEW_SECONDS:.6f}"
     look = dict(channel=channel, oldest=oldest, limit=LOOK_LIMIT, include_all_metadata=True)
     try:
-        answer = client.conversations_replies(ts=thread_ts, **look) if thread_ts else client.conversations_history(**look)
+        cursor = None
+        for _ in range(LOOK_PAGES):  # the messages before it fill the first pages of a busy thread
+            page = {**look, "cursor": cursor} if cursor else look
+            answer = client.conversations_replies(ts=thread_ts, **page) if thread_ts else client.conversations_history(**page)
+            found = next((m["ts"] for m in answer.get("messages") or [] if m.get("metadata") == metadata), None)
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if found or not cursor:
+                return found
     except SlackApiError as exc:
         error = exc.response.get("error")
         if error not in UNREADABLE:
             raise
         _say_once(client, error, channel)
-        return None
-    return next((m["ts"] for m in answer.get("messages") or [] if m.get("metadata") == metadata), None)
+    return None
 
 
 def _say_once(client: WebClient, error: str, channel: str) -> None:

@@ -69,7 +69,15 @@ class StartBuilds:
             outcome = self._start(build_id, key, seen_before, aborted or refused is not None, *parts)
             if refused is not None and outcome["state"] == BuildState.CANCELLED:
                 outcome["error"] = refused
+            elif refused is not None and outcome["state"] == BuildState.RUNNING:  # the CI has it: stopped there too
+                self._abort(build_id)
         record(self.ctx, build_id, **outcome)
+
+    def _abort(self, build_id: str) -> None:
+        # As an abort click does: the outcome's record then makes it due at once, and following it stops it on the CI.
+        with self.ctx.runtime.unit_of_work() as s:
+            build = s.get(PipelineBuild, build_id, with_for_update=True, populate_existing=True)
+            build.abortRequestedAt = build.abortRequestedAt or utcnow()
 
     def _parts(self, s, build: PipelineBuild):
         ci = ci_client(self.ctx, s, build)

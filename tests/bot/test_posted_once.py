@@ -6,10 +6,11 @@ instead of posting it again. The common path reads no history.
 The runner's steps are called directly, with the real SlackAnnouncer and slack_sdk client on a fake Slack."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -23,6 +24,7 @@ from core.runner import Runner
 from core.runner.cards import Cards
 from core.runner.notifications import Notifications
 from core.runtime import Runtime
+from core.services import lifecycle
 from core.services.cards import owe_card
 from core.services.history import record_event
 from core.services.integrations import utcnow
@@ -155,6 +157,70 @@ def test_a_thread_reply_slack_accepted_without_answering_is_found_and_not_posted
     assert sent.state == NotificationState.SENT and sent.messageTs == line["ts"] and sent.attempts == 2
     [looked] = stage.slack.calls_to("conversations.replies")
     assert looked.ok and looked.params["ts"] == card["ts"]
+
+
+def test_a_card_found_by_the_retry_is_drawn_again_with_what_changed_since(stage):
+    """The attempt whose answer was lost drew the release as it was then; the retry finds that card and draws it now."""
+    stage.slack.lose_answers("chat.postMessage")
+    cards = stage.runner().work(Cards)
+    cards.run(stage.release.id)  # Slack posts it, the answer is lost
+    with stage.rt.unit_of_work() as s:
+        lifecycle.mark_delayed(s, tenant_id=stage.world.tenant.id, release_id=stage.release.id,
+                               actor_account_id=stage.world.admin.id, reason="QA needs time", target_date=date(2027, 3, 3))
+    cards.run(stage.release.id)  # the retry finds it
+    [card] = stage.cards()
+    assert "QA needs time" in json.dumps(card["blocks"])
+    assert stage.card().messageTs == card["ts"] and stage.card().drawnRevision == stage.card().revision
+
+
+def test_a_reply_lost_after_many_others_in_its_thread_is_still_found(stage):
+    """The replies before it fill the first pages of the thread: the lookup pages on (at most 150 messages)."""
+    follower = stage.runner()
+    follower.work(Cards).run(stage.release.id)
+    with stage.rt.unit_of_work() as s:
+        for day in range(1, 21):
+            record_event(s, tenant_id=stage.world.tenant.id, release_id=stage.release.id,
+                         actor_account_id=stage.world.admin.id, action="target-date-changed", to_value=f"2027-01-{day:02d}")
+    with stage.rt.reading() as s:
+        ids = list(s.scalars(select(Notification.id).where(Notification.releaseId == stage.release.id,
+                                                           Notification.state == NotificationState.PENDING)
+                             .order_by(Notification.eventId)))
+    notifications = follower.work(Notifications)
+    for notification_id in ids[:-1]:
+        notifications.run(notification_id)
+    stage.slack.lose_answers("chat.postMessage")
+    notifications.run(ids[-1])
+    notifications.run(ids[-1])  # the retry: 20 messages in the thread before it, 15 a page
+    [card] = stage.cards()
+    assert len(stage.slack.replies(stage.channel, card["ts"])) == 20
+    assert stage.notification(ids[-1]).state == NotificationState.SENT
+    assert len(stage.slack.calls_to("conversations.replies")) == 2
+
+
+def test_a_lookup_slack_rate_limits_posts_rather_than_failing_the_message(stage):
+    """Reading history is rate-limited hard for some apps: a message posted twice is better than one abandoned."""
+    follower = stage.runner()
+    stage.slack.lose_answers("chat.postMessage")
+    cards = follower.work(Cards)
+    cards.run(stage.release.id)
+    stage.slack.rate_limit("conversations.history", retry_after=0.1, times=3)  # past the client's two retries
+    cards.run(stage.release.id)
+    assert [c.error for c in stage.slack.calls_to("conversations.history")] == ["ratelimited"] * 3
+    assert len(stage.cards()) == 2 and stage.card().messageTs == stage.cards()[-1]["ts"]
+
+
+def test_a_reply_whose_card_was_deleted_is_posted_not_retried_until_abandoned(stage):
+    follower = stage.runner()
+    follower.work(Cards).run(stage.release.id)
+    notification_id = stage.owe_line()
+    stage.slack.lose_answers("chat.postMessage")
+    notifications = follower.work(Notifications)
+    notifications.run(notification_id)
+    [card] = stage.cards()
+    stage.slack.messages.remove(next(m for m in stage.slack.messages if m["ts"] == card["ts"]))  # someone deleted the card
+    notifications.run(notification_id)
+    assert [c.error for c in stage.slack.calls_to("conversations.replies")] == ["thread_not_found"]
+    assert stage.notification(notification_id).state == NotificationState.SENT
 
 
 def test_without_the_history_scope_a_retry_posts_as_before_and_says_so_once(stage, caplog):

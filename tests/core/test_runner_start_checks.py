@@ -7,8 +7,10 @@ from sqlalchemy import update
 
 from core.enums import BuildState, BuildStatus, IntegrationKind, ReleaseStatus
 from core.models import PipelineBuild, Release, ReleasePipeline
+from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
 from core.services import builds, integrations
+from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, runner, world_on
 from tests.fakes.jenkins import RELEASE_JOB
 
@@ -84,3 +86,20 @@ def test_a_build_tried_before_is_looked_for_on_the_ci_but_never_triggered_once_i
     assert jenkins.calls("POST", r"/buildWithParameters$") == []
     assert jenkins.calls("GET")  # it may have reached the CI: looked for by its key first
     assert build.state == BuildState.CANCELLED and build.error.startswith("release v1.5.0 is cancelled: no new builds")
+
+
+def test_a_build_a_crashed_runner_had_started_on_the_ci_is_stopped_there_once_its_release_ended(rt, github, jenkins):
+    world = world_on(rt, github.url)
+    release_id, _, build_id = requested_build(rt, world, jenkins)
+    assert started(rt, jenkins, build_id).state == BuildState.RUNNING  # Jenkins has it (in its queue)
+    with rt.unit_of_work() as s:  # as if the runner had died before recording it; the release ended since (by a path
+        # that asked no abort)
+        s.execute(update(PipelineBuild).where(PipelineBuild.id == build_id).values(
+            state=BuildState.REQUESTED, claimedBy="w0", claimedUntil=None, nextCheckAt=utcnow()))
+        s.execute(update(Release).where(Release.id == release_id).values(status=ReleaseStatus.CANCELLED))
+    build = started(rt, jenkins, build_id)
+    assert len(jenkins.calls("POST", r"/buildWithParameters$")) == 1  # found by its key, not triggered again
+    assert build.state == BuildState.RUNNING and build.abortRequestedAt is not None and build.nextCheckAt <= utcnow()
+    follow = runner(rt).work(FollowBuilds)
+    follow.run(build_id)
+    assert jenkins.calls("POST", r"/queue/cancelItem")  # taken off Jenkins' queue

@@ -641,10 +641,9 @@ def conversations_history(fake: FakeSlack, params: dict, token: Token) -> dict:
     _require(params, "channel")
     channel_id = fake._readable(params["channel"], token)
     top = [m for m in fake.messages if m["channel"] == channel_id and m.get("thread_ts") in (None, m["ts"])]
-    found = list(reversed(_between(top, params)))
-    limit = _limit(params, 100, 999)
-    return {"messages": [_listed(m, params) for m in found[:limit]], "has_more": len(found) > limit, "pin_count": 0,
-            "channel_actions_ts": None, "channel_actions_count": 0, "response_metadata": {"next_cursor": ""}}
+    page, more, cursor = _page(list(reversed(_between(top, params))), params, _limit(params, 100, 999))
+    return {"messages": [_listed(m, params) for m in page], "has_more": more, "pin_count": 0,
+            "channel_actions_ts": None, "channel_actions_count": 0, "response_metadata": {"next_cursor": cursor}}
 
 
 def conversations_replies(fake: FakeSlack, params: dict, token: Token) -> dict:
@@ -656,10 +655,15 @@ def conversations_replies(fake: FakeSlack, params: dict, token: Token) -> dict:
         raise SlackError("thread_not_found")
     replies = _between([m for m in fake.messages if m["channel"] == channel_id and m.get("thread_ts") == parent["ts"]
                         and m is not parent], params)
-    limit = _limit(params, 1000, 1000)
-    thread = [parent, *replies]
-    return {"messages": [_listed(m, params) for m in thread[:limit]], "has_more": len(thread) > limit,
-            "response_metadata": {"next_cursor": ""}}
+    page, more, cursor = _page([parent, *replies], params, _limit(params, 1000, 1000))
+    return {"messages": [_listed(m, params) for m in page], "has_more": more, "response_metadata": {"next_cursor": cursor}}
+
+
+def _page(messages: list[dict], params: dict, limit: int) -> tuple[list[dict], bool, str]:
+    """One page from `cursor`, whether more follow, and the cursor of the next page ("" on the last), as Slack pages."""
+    start = _cursor_offset(params.get("cursor"))
+    more = start + limit < len(messages)
+    return messages[start:start + limit], more, base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
 
 
 def _between(messages: list[dict], params: dict) -> list[dict]:
