@@ -67,6 +67,17 @@ class Stage:
             return s.scalar(select(Notification.id).where(Notification.releaseId == self.release.id,
                                                           Notification.state == NotificationState.PENDING))
 
+    def line_lost(self) -> tuple[str, Notifications]:
+        """The card posted, then a thread line Slack accepts without answering; returns the line's notification id and
+        the runner's step that tried it (to try it again)."""
+        follower = self.runner()
+        follower.work(Cards).run(self.release.id)
+        notification_id = self.owe_line()
+        self.slack.lose_answers("chat.postMessage")
+        notifications = follower.work(Notifications)
+        notifications.run(notification_id)
+        return notification_id, notifications
+
     def notification(self, notification_id: str) -> Notification:
         with self.rt.reading() as s:
             row = s.get(Notification, notification_id)
@@ -141,12 +152,7 @@ def test_the_first_attempts_read_no_history_and_name_what_they_post(stage):
 
 
 def test_a_thread_reply_slack_accepted_without_answering_is_found_and_not_posted_again(stage):
-    follower = stage.runner()
-    follower.work(Cards).run(stage.release.id)
-    notification_id = stage.owe_line()
-    stage.slack.lose_answers("chat.postMessage")
-    notifications = follower.work(Notifications)
-    notifications.run(notification_id)
+    notification_id, notifications = stage.line_lost()
     pending = stage.notification(notification_id)
     assert pending.state == NotificationState.PENDING and pending.attempts == 1
 
@@ -210,12 +216,7 @@ def test_a_lookup_slack_rate_limits_posts_rather_than_failing_the_message(stage)
 
 
 def test_a_reply_whose_card_was_deleted_is_posted_not_retried_until_abandoned(stage):
-    follower = stage.runner()
-    follower.work(Cards).run(stage.release.id)
-    notification_id = stage.owe_line()
-    stage.slack.lose_answers("chat.postMessage")
-    notifications = follower.work(Notifications)
-    notifications.run(notification_id)
+    notification_id, notifications = stage.line_lost()
     [card] = stage.cards()
     stage.slack.messages.remove(next(m for m in stage.slack.messages if m["ts"] == card["ts"]))  # someone deleted the card
     notifications.run(notification_id)
