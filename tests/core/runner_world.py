@@ -4,6 +4,8 @@ runner whose steps a test calls directly."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -151,3 +153,21 @@ def committed_meanwhile(rt, marker: str, change, verb: str = "UPDATE"):
     assert started, f"no {verb} with {marker} ran"
     started[0].join(timeout=30)
     assert not started[0].is_alive(), "the change never committed"
+
+
+@contextmanager
+def held_while_asked(gate: threading.Event, asked: Callable[[], object], step: Callable, *args, who: str):
+    """Run `step(*args)` in a thread until the fake it calls has been asked (`asked()`) and holds its answer (`gate`,
+    from the fake's `hold`); the body runs meanwhile, then the answer goes and the step must finish."""
+    thread = threading.Thread(target=step, args=args)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not asked() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert asked(), f"the runner never asked {who}"
+        yield
+    finally:
+        gate.set()
+        thread.join(30)
+    assert not thread.is_alive()

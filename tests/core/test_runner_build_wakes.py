@@ -3,8 +3,6 @@ polling it stays due at once: the poll's outcome, written after, does not push t
 abort click that comes as the runner records the build's end does not mark the ended build aborted."""
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,7 +14,7 @@ from core.runner.start_builds import StartBuilds
 from core.services import builds, integrations, webhooks
 from core.services.builds import BuildRefusedError
 from core.services.integrations import utcnow
-from tests.core.runner_world import committed_meanwhile, events, new_release, runner, runtime_on, world_on
+from tests.core.runner_world import committed_meanwhile, events, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.jenkins import RELEASE_JOB
 
 HOOK_SECRET = "jenkins-hook-secret"
@@ -64,22 +62,12 @@ def test_a_webhook_that_arrives_while_the_runner_polls_the_build_leaves_it_due(r
         key = s.get(PipelineBuild, build_id).idempotencyKey
     follow = runner(rt, interval=30).work(FollowBuilds)
     gate = jenkins.hold(r"/queue/item/\d+/api/json")
-    poll = threading.Thread(target=follow.run, args=(build_id,))
-    poll.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not jenkins.calls("GET", r"/queue/item/") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert jenkins.calls("GET", r"/queue/item/"), "the runner never asked Jenkins"
+    with held_while_asked(gate, lambda: jenkins.calls("GET", r"/queue/item/"), follow.run, build_id, who="Jenkins"):
         # Jenkins answers "still queued"; before the answer is back, the build ends and its webhook comes in.
         with rt.unit_of_work() as s:
             assert webhooks.jenkins_notification(s, cipher=rt.cipher, pipeline_id=_pipeline_of(s, build_id), token=HOOK_SECRET,
                                                  payload={"build": {"phase": "FINALIZED",
                                                                     "parameters": {"RELEASEBOT_KEY": key}}}) == build_id
-    finally:
-        gate.set()
-        poll.join(30)
-    assert not poll.is_alive()
     assert next_check(rt, build_id) <= utcnow()  # the webhook's "look now" holds
     assert follow.due() == [build_id]
 

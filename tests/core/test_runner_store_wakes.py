@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,7 +16,7 @@ from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
 from core.services import integrations, stores, webhooks
 from core.services.integrations import utcnow
-from tests.core.runner_world import committed_meanwhile, new_release, runner, runtime_on, world_on
+from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.app_store import FakeAppStoreConnect
 from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
 
@@ -79,18 +77,8 @@ def test_a_webhook_that_arrives_while_the_runner_reads_the_store_leaves_the_targ
     gate = asc.hold(r"/v1/apps")
     if answer != 200:
         asc.fail(answer, {"errors": [{"status": str(answer), "title": "Service Unavailable"}]}, path=r"/v1/apps", times=10)
-    read = threading.Thread(target=states.run, args=(target_id,))
-    read.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not asc.calls(path_regex=r"/v1/apps") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert asc.calls(path_regex=r"/v1/apps"), "the runner never asked App Store Connect"
+    with held_while_asked(gate, lambda: asc.calls(path_regex=r"/v1/apps"), states.run, target_id, who="App Store Connect"):
         state_changed(rt, integration_id)  # the version moved at the store while the runner's read was under way
-    finally:
-        gate.set()
-        read.join(30)
-    assert not read.is_alive()
     assert next_check(rt, target_id) <= utcnow()  # the webhook's "read now" holds
     assert target_id in states.due()
 

@@ -2,15 +2,12 @@
 integration, and tells whoever asked, once, however many workers look."""
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from core.enums import VerificationStatus
 from core.runner.verifications import Verifications
 from core.services import integration_changes, integrations
-from tests.core.runner_world import committed_meanwhile, runner, runtime_on, world_on
+from tests.core.runner_world import committed_meanwhile, held_while_asked, runner, runtime_on, world_on
 from tests.factories import github_for
 
 
@@ -80,13 +77,7 @@ def test_an_edit_saved_while_the_provider_is_asked_is_verified_again_not_marked_
             work.ctx.announcer = teller
             due = work.due()
             gate = github.hold(r"/repos/acme/app")
-            check = threading.Thread(target=work.run, args=(due[0],))
-            check.start()
-            try:
-                deadline = time.monotonic() + 10
-                while not github.calls(path_regex=r"/repos/acme/app") and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                assert github.calls(path_regex=r"/repos/acme/app"), "the runner never asked GitHub"
+            with held_while_asked(gate, lambda: github.calls(path_regex=r"/repos/acme/app"), work.run, due[0], who="GitHub"):
                 # The admin saves a wrong token (the form saves, then asks for a verification) as GitHub is asked.
                 with rt.unit_of_work() as s:
                     integration_changes.edit(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
@@ -96,10 +87,6 @@ def test_an_edit_saved_while_the_provider_is_asked_is_verified_again_not_marked_
                     integration_changes.request_verification(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
                                                              integration_id=world.scm.id, notify_slack_user="U0ADA",
                                                              view_id="V0SECOND")
-            finally:
-                gate.set()
-                check.join(30)
-            assert not check.is_alive()
             with rt.reading() as s:
                 view = integrations.get_integration(s, tenant_id=world.tenant.id, integration_id=world.scm.id)
             assert view.verificationStatus == VerificationStatus.PENDING  # not VALID: the wrong token was not checked
