@@ -117,9 +117,13 @@ def test_a_retried_submission_creates_one_release_and_one_card(running_bot, worl
     modal = modal_of(running_bot.slack)
     assert user.view_submission(modal, values(world)).status_code == 200
     assert user.view_submission(modal, values(world)).status_code == 200
-    time.sleep(0.5)
+    channel = world.channel.details["channelId"]
+    # The runner posts the card, then tells its creator: wait for both, not for a fixed time (CI is slow at times).
+    wait_for(lambda: running_bot.slack.messages_in(channel) and running_bot.slack.ephemerals)
+    time.sleep(0.6)  # a few more runner rounds: nothing is posted twice
     assert len(releases_of(running_bot, world)) == 1
-    assert len(running_bot.slack.messages_in(world.channel.details["channelId"])) == 1
+    assert len(running_bot.slack.messages_in(channel)) == 1
+    assert len([e for e in running_bot.slack.ephemerals if "created" in e["text"]]) == 1
 
 
 def test_forged_or_stale_signatures_get_401(running_bot, world):
