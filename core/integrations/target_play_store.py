@@ -1,9 +1,8 @@
 """Google Play Developer API (androidpublisher v3) with a service-account JSON key.
 
-OAuth 2.0 for service accounts: an RS256 JWT assertion (iss = client_email, scope androidpublisher,
-aud = token_uri, at most one hour long) is exchanged at the key's token_uri for an access token
-(grant_type urn:ietf:params:oauth:grant-type:jwt-bearer, form-encoded). token_uri comes from a file a
-tenant pasted, so it passes the same URL check as any base URL before a request goes there.
+The access token for the androidpublisher scope comes from core.integrations.google_service_account;
+its token_uri comes from a file a tenant pasted, so it passes the same URL check as any base URL before a
+request goes there.
 
 Access is proven by opening an edit on the package and deleting it again: it needs the permissions a
 release needs, and changes nothing.
@@ -15,30 +14,21 @@ never commits twice. Play's API has no review state: a committed release is "sen
 """
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import jwt
 import requests
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from core.enums import TargetStatus
 from core.errors import IntegrationError, Problem, ValidationError
 from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.google_service_account import AccessTokens, json_object, service_account
 from core.integrations.http import HttpClient
 from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState
 
 DEFAULT_BASE_URL = "https://androidpublisher.googleapis.com"
-DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-ASSERTION_LIFETIME = 3600
-EARLY_REFRESH = 60
 DEFAULT_TRACK = "production"
 DEFAULT_STEPS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # rollout percentages Increase climbs through
 MARK_RELEASED = ("everyone", "rollout")
@@ -116,22 +106,12 @@ def _percentages(value: str, *, name: str = "rolloutSteps", one: bool = False) -
     return steps
 
 
-@dataclass(frozen=True)
-class ServiceAccount:
-    client_email: str
-    private_key: rsa.RSAPrivateKey
-    private_key_id: str | None
-    token_uri: str
-
-
 class PlayStoreTarget:
     """One app in Play Console through a service account: access checked, releases put on a track and rolled out."""
 
-    def __init__(self, api: HttpClient, oauth: HttpClient, *, package: str, account: ServiceAccount):
-        self.api, self.oauth, self.package, self.account = api, oauth, package, account
+    def __init__(self, api: HttpClient, tokens: AccessTokens, *, package: str):
+        self.api, self.tokens, self.package = api, tokens, package
         self.edits = f"androidpublisher/v3/applications/{quote(package, safe='')}/edits"
-        self._token: str | None = None
-        self._expires_at = 0.0
 
     def verify(self) -> None:
         """The key is accepted and the service account can open (then discard) an edit of the package."""
@@ -275,32 +255,7 @@ class PlayStoreTarget:
 
     def access_token(self) -> str:
         """An OAuth access token for the androidpublisher scope, reused until shortly before it expires."""
-        if self._token is None or time.time() >= self._expires_at:
-            self._token, lifetime = self._exchange()
-            self._expires_at = time.time() + max(lifetime - EARLY_REFRESH, 0)
-        return self._token
-
-    def _exchange(self) -> tuple[str, int]:
-        form = {"grant_type": GRANT_TYPE, "assertion": self._assertion()}
-        response = self.oauth.post(self.account.token_uri, data=form, expect=())
-        body = _json(response)
-        if response.status_code != 200 or not body.get("access_token"):
-            raise self._oauth_error(response, body)
-        return body["access_token"], int(body.get("expires_in") or 3600)
-
-    def _assertion(self) -> str:
-        now = int(time.time())
-        claims = {"iss": self.account.client_email, "scope": SCOPE, "aud": self.account.token_uri,
-                  "iat": now, "exp": now + ASSERTION_LIFETIME}
-        headers = {"kid": self.account.private_key_id} if self.account.private_key_id else None
-        return jwt.encode(claims, self.account.private_key, algorithm="RS256", headers=headers)
-
-    def _oauth_error(self, response: requests.Response, body: dict) -> IntegrationError:
-        if "error" not in body:
-            return self.oauth.error(response)
-        reason = f"{body['error']}: {body.get('error_description') or 'no description'}"[:300]
-        return IntegrationError(f"Google refused the service account key ({reason}); the key may be deleted or the "
-                                "account disabled: create a new JSON key", status=response.status_code)
+        return self.tokens.access_token()
 
     def _error(self, response: requests.Response) -> IntegrationError:
         status = response.status_code
@@ -431,32 +386,10 @@ def _with_status(release: dict, status: str, user_fraction: float | None = None)
     return changed
 
 
-def _json(response: requests.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _google_message(response: requests.Response) -> str:
     """error.message from {"error": {"code", "message", "status"}}."""
-    error = _json(response).get("error")
+    error = json_object(response).get("error")
     return str(error.get("message") if isinstance(error, dict) else "no reason given")[:300]
-
-
-def _account(raw: str) -> ServiceAccount:
-    """The parts of a service-account JSON key the bot needs; the key itself is never shown."""
-    try:
-        data = json.loads(raw)
-        key = load_pem_private_key(str(data["private_key"]).encode(), password=None)
-        email = str(data["client_email"])
-    except (ValueError, KeyError, TypeError, UnsupportedAlgorithm):
-        key, data, email = None, {}, ""
-    if not isinstance(key, rsa.RSAPrivateKey) or data.get("type", "service_account") != "service_account":
-        raise IntegrationError("serviceAccountJson is not a Google service-account key: download a JSON key of the "
-                               "service account (with client_email, private_key and token_uri)")
-    return ServiceAccount(email, key, data.get("private_key_id"), str(data.get("token_uri") or DEFAULT_TOKEN_URI))
 
 
 def build(config: IntegrationConfig, ctx: ProviderContext) -> PlayStoreTarget:
@@ -466,9 +399,9 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> PlayStoreTarget:
         raise IntegrationError("the Play Store integration needs an appIdentifier (package name) and a "
                                "serviceAccountJson")
     PlaySettings.parse(config.settings)  # a wrong setting is told at verification, not at the first release
-    account = _account(config.secrets["serviceAccountJson"])
+    account = service_account(config.secrets["serviceAccountJson"])
     oauth = HttpClient(account.token_uri, service="Google OAuth", guard=ctx.guard,
                        headers={"Accept": "application/json"}, timeout=ctx.timeout)
     api = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Google Play", timeout=ctx.timeout,
                      guard=ctx.guard, headers={"Accept": "application/json"})
-    return PlayStoreTarget(api, oauth, package=package, account=account)
+    return PlayStoreTarget(api, AccessTokens(oauth, account, scope=SCOPE), package=package)
