@@ -1,9 +1,8 @@
-"""App Store Connect API with a team API key: an ES256 JWT signed with the .p8 key on each request.
+"""App Store Connect API with a team API key: an ES256 JWT signed with the .p8 key on each request
+(core.integrations.app_store_key).
 
-Apple's rules for the token: header `kid` = key id, claims `iss` = issuer id, `aud` =
-"appstoreconnect-v1", and an expiry no more than 20 minutes after `iat`. `filter[bundleId]` on
-/v1/apps also returns apps whose bundle id merely starts with the one asked for (com.acme.app finds
-com.acme.app.watchkitapp), so the app is picked by exact comparison.
+`filter[bundleId]` on /v1/apps also returns apps whose bundle id merely starts with the one asked for
+(com.acme.app finds com.acme.app.watchkitapp), so the app is picked by exact comparison.
 
 Submitting and rolling out (issue 12) follow the App Store Connect API's resources: `builds` (found by
 version and build number; `processingState` PROCESSING / FAILED / INVALID / VALID), `appStoreVersions`
@@ -16,24 +15,18 @@ first and writes only what is missing, so a retried or interrupted submission co
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import jwt
 import requests
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from core.enums import TargetStatus
 from core.errors import IntegrationError, Problem, ValidationError
+from core.integrations.app_store_key import ApiKey, load_key
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import HttpClient
 from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState, StoreWaiting
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
-AUDIENCE = "appstoreconnect-v1"
-TOKEN_LIFETIME = 10 * 60  # well inside Apple's 20-minute limit, so clock skew cannot push it over
 PAGE_LIMIT = 200
 PLATFORM = "IOS"
 WHATS_NEW_LIMIT = 4000  # Apple's limit for a localization's whatsNew
@@ -53,10 +46,8 @@ OPEN_SUBMISSIONS = ("READY_FOR_REVIEW", "UNRESOLVED_ISSUES")
 class AppStoreTarget:
     """Checks that an App Store Connect API key can see one app."""
 
-    def __init__(self, http: HttpClient, *, bundle_id: str, key_id: str, issuer_id: str,
-                 private_key: ec.EllipticCurvePrivateKey):
-        self.http, self.bundle_id, self.key_id, self.issuer_id = http, bundle_id, key_id, issuer_id
-        self._private_key = private_key
+    def __init__(self, http: HttpClient, *, bundle_id: str, key: ApiKey):
+        self.http, self.bundle_id, self.key = http, bundle_id, key
 
     def verify(self) -> None:
         """The API key is accepted and an app with exactly this bundle id exists."""
@@ -65,7 +56,7 @@ class AppStoreTarget:
     def app_id(self) -> str:
         """App Store Connect's id of the app whose bundle id is exactly `bundle_id`."""
         params = {"filter[bundleId]": self.bundle_id, "fields[apps]": "bundleId,name", "limit": PAGE_LIMIT}
-        response = self.http.get("v1/apps", params=params, headers=self._authorization(), expect=())
+        response = self.http.get("v1/apps", params=params, headers=self.key.authorization(), expect=())
         if response.status_code != 200:
             raise self._error(response)
         apps = response.json().get("data") or []
@@ -243,19 +234,13 @@ class AppStoreTarget:
 
     def _json(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), body: dict | None = None,
               params: dict | None = None) -> dict:
-        headers = self._authorization()
+        headers = self.key.authorization()
         if body is not None:
             headers["Content-Type"] = "application/json"
         response = self.http.request(method, path, params=params, json=body, headers=headers, expect=())
         if response.status_code not in expect:
             raise self._error(response)
         return response.json() if response.content else {}
-
-    def _authorization(self) -> dict[str, str]:
-        now = int(time.time())
-        claims = {"iss": self.issuer_id, "iat": now, "exp": now + TOKEN_LIFETIME, "aud": AUDIENCE}
-        token = jwt.encode(claims, self._private_key, algorithm="ES256", headers={"kid": self.key_id, "typ": "JWT"})
-        return {"Authorization": f"Bearer {token}"}
 
     def _error(self, response: requests.Response) -> IntegrationError:
         status = response.status_code
@@ -331,19 +316,6 @@ def _detail(response: requests.Response) -> str:
     return str(first.get("detail") or first.get("title") or first.get("code") or "no reason given")[:300]
 
 
-def _load_key(pem: str) -> ec.EllipticCurvePrivateKey:
-    # Keys pasted into one-line fields arrive with literal "\n".
-    text = pem.replace("\\n", "\n").strip()
-    try:
-        key = load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        key = None
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise IntegrationError("the App Store Connect private key is not a .p8 EC key: paste the whole file, "
-                               "BEGIN and END lines included")
-    return key
-
-
 def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     """The App Store Connect client of a TARGET integration (appIdentifier = bundle id)."""
     bundle_id = (config.fields.get("appIdentifier") or "").strip()
@@ -356,5 +328,4 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="App Store Connect",
                       guard=ctx.guard, headers={"Accept": "application/json"},
                       timeout=ctx.timeout)
-    return AppStoreTarget(http, bundle_id=bundle_id, key_id=key_id, issuer_id=issuer_id,
-                          private_key=_load_key(config.secrets["privateKey"]))
+    return AppStoreTarget(http, bundle_id=bundle_id, key=ApiKey(key_id, issuer_id, load_key(config.secrets["privateKey"])))
