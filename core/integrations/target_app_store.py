@@ -19,27 +19,17 @@ from typing import Any
 
 import requests
 
-from core.enums import TargetStatus
 from core.errors import IntegrationError, Problem, ValidationError
 from core.integrations.app_store_key import ApiKey, load_key
+from core.integrations.app_store_versions import LIVE, REJECTED, attr, phased_release, related_id, state_of, store_settings, version_state, words
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import HttpClient
-from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState, StoreWaiting
+from core.integrations.stores import StoreAction, StoreFacts, StoreState, StoreWaiting
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 PAGE_LIMIT = 200
 PLATFORM = "IOS"
 WHATS_NEW_LIMIT = 4000  # Apple's limit for a localization's whatsNew
-PHASED_PERCENT = {1: 1, 2: 2, 3: 5, 4: 10, 5: 20, 6: 50, 7: 100}  # Apple's 7-day ramp
-IN_REVIEW = {"WAITING_FOR_REVIEW": "Waiting for review", "IN_REVIEW": "In review", "READY_FOR_REVIEW": "Waiting for review",
-             "WAITING_FOR_EXPORT_COMPLIANCE": "Waiting for export compliance"}
-REJECTED = {"REJECTED": "App Review rejected it: read the reasons in App Store Connect's Resolution Center",
-            "METADATA_REJECTED": "App Review rejected its metadata: read the reasons in the Resolution Center",
-            "INVALID_BINARY": "Apple found the binary invalid: upload a new build",
-            "DEVELOPER_REJECTED": "it was withdrawn from review in App Store Connect"}
-APPROVED = {"PENDING_DEVELOPER_RELEASE": "Approved: waiting for release", "PENDING_APPLE_RELEASE": "Approved: Apple releases it",
-            "ACCEPTED": "Approved", "PROCESSING_FOR_DISTRIBUTION": "Approved: processing for the App Store"}
-LIVE = ("READY_FOR_DISTRIBUTION", "READY_FOR_SALE")
 OPEN_SUBMISSIONS = ("READY_FOR_REVIEW", "UNRESOLVED_ISSUES")
 
 
@@ -71,7 +61,7 @@ class AppStoreTarget:
         """The release's version at App Store Connect: review state, release, phased rollout."""
         app_id = facts.store_ids.get("appId") or self.app_id()
         version = self._version(app_id, facts.version)
-        return self._state(app_id, version, facts)
+        return state_of(app_id, version, facts)
 
     def perform(self, action: StoreAction, params: dict[str, Any], facts: StoreFacts) -> StoreState:
         """Submit (or resubmit), release, pause, resume or complete the phased release; reads first, writes what is missing."""
@@ -86,22 +76,22 @@ class AppStoreTarget:
         return self.read_state(StoreFacts(facts.version, facts.build_number, facts.settings, {**facts.store_ids, "appId": app_id}))
 
     def _submit(self, app_id: str, params: dict[str, Any], facts: StoreFacts) -> None:
-        settings = _settings(facts.settings)
+        settings = store_settings(facts.settings)
         version = self._version(app_id, facts.version)
-        if version is not None and _state_of(version["data"]) not in ("PREPARE_FOR_SUBMISSION", *REJECTED):
+        if version is not None and version_state(version["data"]) not in ("PREPARE_FOR_SUBMISSION", *REJECTED):
             return  # already submitted (a retried or interrupted submission): nothing more to do
         build_id = self._processed_build(app_id, facts)
         created = version is None
         if created:  # with its build and release type: nothing to patch afterwards
             version = {"data": self._create_version(app_id, facts.version, build_id, settings["releaseType"]), "included": []}
         data = version["data"]
-        if not created and _related_id(data, "build") != build_id:
+        if not created and related_id(data, "build") != build_id:
             self._json("PATCH", f"v1/appStoreVersions/{data['id']}/relationships/build", expect=(204,),
                        body={"data": {"type": "builds", "id": build_id}})
         if (data.get("attributes") or {}).get("releaseType") != settings["releaseType"]:
             self._json("PATCH", f"v1/appStoreVersions/{data['id']}", body={"data": {
                 "type": "appStoreVersions", "id": data["id"], "attributes": {"releaseType": settings["releaseType"]}}})
-        if settings["phasedRelease"] and _phased(version) is None:
+        if settings["phasedRelease"] and phased_release(version) is None:
             self._json("POST", "v1/appStoreVersionPhasedReleases", expect=(201,), body={"data": {
                 "type": "appStoreVersionPhasedReleases", "attributes": {"phasedReleaseState": "INACTIVE"},
                 "relationships": {"appStoreVersion": {"data": {"type": "appStoreVersions", "id": data["id"]}}}}})
@@ -149,7 +139,7 @@ class AppStoreTarget:
             submission = open_[0]
             items = self._json("GET", f"v1/reviewSubmissions/{submission['id']}/items",
                                params={"include": "appStoreVersion"})["data"]
-            has_version = any(_related_id(item, "appStoreVersion") == version_id for item in items)
+            has_version = any(related_id(item, "appStoreVersion") == version_id for item in items)
         else:
             submission = self._json("POST", "v1/reviewSubmissions", expect=(201,), body={"data": {
                 "type": "reviewSubmissions", "attributes": {"platform": PLATFORM},
@@ -164,15 +154,15 @@ class AppStoreTarget:
             "type": "reviewSubmissions", "id": submission["id"], "attributes": {"submitted": True}}})
 
     def _rollout(self, action: StoreAction, version: dict) -> None:
-        data, phased = version["data"], _phased(version)
-        state = _state_of(data)
+        data, phased = version["data"], phased_release(version)
+        state = version_state(data)
         if action == StoreAction.RELEASE:
             if state == "PENDING_DEVELOPER_RELEASE":
                 self._json("POST", "v1/appStoreVersionReleaseRequests", expect=(201,), body={"data": {
                     "type": "appStoreVersionReleaseRequests",
                     "relationships": {"appStoreVersion": {"data": {"type": "appStoreVersions", "id": data["id"]}}}}})
             elif state not in LIVE:
-                raise IntegrationError(f"version {_attr(data, 'versionString')} is not approved yet ({_words(state)}): "
+                raise IntegrationError(f"version {attr(data, 'versionString')} is not approved yet ({words(state)}): "
                                        "release it once App Review approved it")
             return
         wanted = {StoreAction.PAUSE: "PAUSED", StoreAction.RESUME: "ACTIVE", StoreAction.COMPLETE: "COMPLETE"}.get(action)
@@ -180,7 +170,7 @@ class AppStoreTarget:
             raise IntegrationError(f"the App Store has no {action.value} action")
         if phased is None or state not in LIVE:
             raise IntegrationError("there is no phased release running for this version: release it first")
-        if _attr(phased, "phasedReleaseState") not in (wanted, "COMPLETE"):
+        if attr(phased, "phasedReleaseState") not in (wanted, "COMPLETE"):
             self._json("PATCH", f"v1/appStoreVersionPhasedReleases/{phased['id']}", body={"data": {
                 "type": "appStoreVersionPhasedReleases", "id": phased["id"], "attributes": {"phasedReleaseState": wanted}}})
 
@@ -189,48 +179,8 @@ class AppStoreTarget:
         answer = self._json("GET", f"v1/apps/{app_id}/appStoreVersions", params={
             "filter[versionString]": version_string, "filter[platform]": PLATFORM,
             "include": "build,appStoreVersionPhasedRelease", "limit": 10})
-        found = [v for v in answer.get("data") or [] if _attr(v, "versionString") == version_string]
+        found = [v for v in answer.get("data") or [] if attr(v, "versionString") == version_string]
         return {"data": found[0], "included": answer.get("included") or []} if found else None
-
-    def _state(self, app_id: str, version: dict | None, facts: StoreFacts) -> StoreState:
-        ids = {"appId": app_id}
-        if version is None:
-            return StoreState(StorePhase.NONE, "Not submitted", (StoreAction.SUBMIT,), None, store_ids=ids)
-        data, phased = version["data"], _phased(version)
-        ids["appStoreVersionId"] = data["id"]
-        state = _state_of(data)
-        if state == "PREPARE_FOR_SUBMISSION":
-            return StoreState(StorePhase.PREPARING, "Prepared, not submitted", (StoreAction.SUBMIT,), None, store_ids=ids)
-        if state in IN_REVIEW:
-            return StoreState(StorePhase.IN_REVIEW, IN_REVIEW[state], (), TargetStatus.SUBMITTED, store_ids=ids)
-        if state in REJECTED:
-            return StoreState(StorePhase.REJECTED, "Rejected", (StoreAction.RESUBMIT,), TargetStatus.SUBMITTED,
-                              reason=REJECTED[state], store_ids=ids,
-                              hints={StoreAction.RESUBMIT: f"Version {facts.version} goes back to App Review."})
-        if state in APPROVED:
-            allowed = (StoreAction.RELEASE,) if state == "PENDING_DEVELOPER_RELEASE" else ()
-            phased_word = " in phases over 7 days" if phased is not None else " to everyone"
-            return StoreState(StorePhase.APPROVED, APPROVED[state], allowed, TargetStatus.APPROVED, store_ids=ids,
-                              hints={StoreAction.RELEASE: f"Version {facts.version} is released on the App Store{phased_word}."})
-        if state in LIVE:
-            return self._live(phased, facts, ids)
-        return StoreState(StorePhase.PREPARING, f"App Store Connect says {_words(state)}", (), None, store_ids=ids)
-
-    def _live(self, phased: dict | None, facts: StoreFacts, ids: dict[str, str]) -> StoreState:
-        phase_state = _attr(phased, "phasedReleaseState") if phased else "COMPLETE"
-        if phase_state in ("COMPLETE", None, "INACTIVE"):
-            return StoreState(StorePhase.LIVE, "Live on the App Store to everyone", (), TargetStatus.RELEASED,
-                              rollout_percent=100.0, store_ids=ids)
-        day = int(_attr(phased, "currentDayNumber") or 1)
-        percent = PHASED_PERCENT.get(day, 100)
-        paused = phase_state == "PAUSED"
-        line = f"Phased release day {day} of 7 ({percent} % of automatic updates)" + (", paused" if paused else "")
-        marked = TargetStatus.RELEASED if _settings(facts.settings)["markReleased"] == "rollout" else TargetStatus.APPROVED
-        allowed = ((StoreAction.RESUME,) if paused else (StoreAction.PAUSE,)) + (StoreAction.COMPLETE,)
-        return StoreState(StorePhase.ROLLING_OUT, line, allowed, marked, rollout_percent=float(percent), phased_day=day,
-                          paused=paused, store_ids={**ids, "phasedReleaseId": phased["id"]},
-                          hints={StoreAction.COMPLETE: f"Version {facts.version} goes to every user now, ending the 7-day ramp "
-                                                       f"at day {day}."})
 
     def _json(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), body: dict | None = None,
               params: dict | None = None) -> dict:
@@ -255,45 +205,6 @@ class AppStoreTarget:
         if status == 404:
             return IntegrationError(f"App Store Connect has no such resource: {_detail(response)} (404)", status=404)
         return self.http.error(response)
-
-
-def _attr(resource: dict | None, name: str) -> Any:
-    return ((resource or {}).get("attributes") or {}).get(name)
-
-
-def _state_of(version: dict) -> str:
-    return _attr(version, "appVersionState") or _attr(version, "appStoreState") or "PREPARE_FOR_SUBMISSION"
-
-
-def _words(state: str | None) -> str:
-    return (state or "nothing").replace("_", " ").lower()
-
-
-def _related_id(resource: dict, name: str) -> str | None:
-    data = (((resource.get("relationships") or {}).get(name) or {}).get("data")) or {}
-    return data.get("id") if isinstance(data, dict) else None
-
-
-def _phased(version: dict) -> dict | None:
-    wanted = _related_id(version["data"], "appStoreVersionPhasedRelease")
-    return next((r for r in version.get("included") or []
-                 if r.get("type") == "appStoreVersionPhasedReleases" and r.get("id") == wanted), None) if wanted else None
-
-
-TRUE = ("true", "yes", "1", "on")
-
-
-def _settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The target's store settings, with their defaults: phasedRelease (false), releaseType (MANUAL),
-    markReleased (everyone: the target is RELEASED when every user gets it; rollout: when the ramp starts)."""
-    release_type = str(settings.get("releaseType") or "MANUAL").upper()
-    if release_type not in ("MANUAL", "AFTER_APPROVAL"):
-        raise IntegrationError(f"the App Store target's releaseType setting is {release_type}: use MANUAL or AFTER_APPROVAL")
-    mark = str(settings.get("markReleased") or "everyone").lower()
-    if mark not in ("everyone", "rollout"):
-        raise IntegrationError(f"the App Store target's markReleased setting is {mark}: use everyone or rollout")
-    return {"releaseType": release_type, "phasedRelease": str(settings.get("phasedRelease") or "").lower() in TRUE,
-            "markReleased": mark}
 
 
 def check_params(action: StoreAction, raw: dict[str, str | None], settings: dict[str, Any]) -> dict[str, Any]:
@@ -324,7 +235,7 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     if not bundle_id or not key_id or not issuer_id or not config.secrets.get("privateKey"):
         raise IntegrationError("the App Store integration needs an appIdentifier, a keyId, an issuerId "
                                "and a privateKey")
-    _settings(config.settings)  # a wrong store setting fails verification, naming the setting
+    store_settings(config.settings)  # a wrong store setting fails verification, naming the setting
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="App Store Connect",
                       guard=ctx.guard, headers={"Accept": "application/json"},
                       timeout=ctx.timeout)
