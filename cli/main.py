@@ -17,13 +17,13 @@ log = logging.getLogger("releasebot")
 # Every command, where it lives and its one-line help: `releasebot --help`, `--version` and shell completion
 # list them without importing SQLAlchemy, pydantic or Bolt (a test keeps these lines equal to the commands' own).
 COMMANDS = {
-    "account": ("cli.admin", "People of a workspace and their roles."),
-    "db": ("cli.admin", "The database schema."),
-    "integration": ("cli.admin", "A workspace's source control, store targets, pipelines, channels and trackers."),
+    "account": ("cli.accounts", "People of a workspace and their roles."),
+    "db": ("cli.schema", "The database schema."),
+    "integration": ("cli.integrations", "A workspace's source control, store targets, pipelines, channels and trackers."),
     "release": ("cli.releases", "Releases of a workspace."),
-    "secrets": ("cli.admin", "Keys that encrypt stored credentials."),
+    "secrets": ("cli.secret_keys", "Keys that encrypt stored credentials."),
     "serve": ("cli.server", "Run the Slack bot: HTTP on /slack/events (or Socket Mode when SLACK_APP_TOKEN is set)."),
-    "tenant": ("cli.admin", "Workspaces (tenants)."),
+    "tenant": ("cli.tenants", "Workspaces (tenants)."),
     "worker": ("cli.server", "Follow builds and deliver notifications only (run several against one MySQL, or one SQLite file on one machine)."),
 }
 

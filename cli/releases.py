@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from cli.admin import JSON, TENANT, pass_runtime, ready
+from cli.options import JSON, TENANT, pass_runtime, ready
 from cli.output import emit, plain, table
 from core.enums import ReleaseType
 from core.integrations.stores import StoreAction

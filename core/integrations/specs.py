@@ -1,6 +1,6 @@
 """What each provider needs to be stored: its fields, settings and secrets.
 
-A Play Store target's optional settings steer releases (core.integrations.target_play_store.PlaySettings):
+A Play Store target's optional settings steer releases (core.integrations.play_store_tracks.PlaySettings):
 `track` (production), `rolloutSteps` (1, 5, 10, 20, 50, 100 %), `defaultRolloutPercent` (the first step),
 `versionCodeOffset` (added to the build number), `markReleased` (everyone | rollout),
 `releaseNotesLanguage` (en-US).

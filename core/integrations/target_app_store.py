@@ -1,9 +1,8 @@
-"""App Store Connect API with a team API key: an ES256 JWT signed with the .p8 key on each request.
+"""App Store Connect API with a team API key: an ES256 JWT signed with the .p8 key on each request
+(core.integrations.app_store_key).
 
-Apple's rules for the token: header `kid` = key id, claims `iss` = issuer id, `aud` =
-"appstoreconnect-v1", and an expiry no more than 20 minutes after `iat`. `filter[bundleId]` on
-/v1/apps also returns apps whose bundle id merely starts with the one asked for (com.acme.app finds
-com.acme.app.watchkitapp), so the app is picked by exact comparison.
+`filter[bundleId]` on /v1/apps also returns apps whose bundle id merely starts with the one asked for
+(com.acme.app finds com.acme.app.watchkitapp), so the app is picked by exact comparison.
 
 Submitting and rolling out (issue 12) follow the App Store Connect API's resources: `builds` (found by
 version and build number; `processingState` PROCESSING / FAILED / INVALID / VALID), `appStoreVersions`
@@ -16,47 +15,29 @@ first and writes only what is missing, so a retried or interrupted submission co
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import jwt
 import requests
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from core.enums import TargetStatus
 from core.errors import IntegrationError, Problem, ValidationError
+from core.integrations.app_store_key import ApiKey, load_key
+from core.integrations.app_store_versions import LIVE, REJECTED, attr, phased_release, related_id, state_of, store_settings, version_state, words
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.http import HttpClient
-from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState, StoreWaiting
+from core.integrations.stores import StoreAction, StoreFacts, StoreState, StoreWaiting
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
-AUDIENCE = "appstoreconnect-v1"
-TOKEN_LIFETIME = 10 * 60  # well inside Apple's 20-minute limit, so clock skew cannot push it over
 PAGE_LIMIT = 200
 PLATFORM = "IOS"
 WHATS_NEW_LIMIT = 4000  # Apple's limit for a localization's whatsNew
-PHASED_PERCENT = {1: 1, 2: 2, 3: 5, 4: 10, 5: 20, 6: 50, 7: 100}  # Apple's 7-day ramp
-IN_REVIEW = {"WAITING_FOR_REVIEW": "Waiting for review", "IN_REVIEW": "In review", "READY_FOR_REVIEW": "Waiting for review",
-             "WAITING_FOR_EXPORT_COMPLIANCE": "Waiting for export compliance"}
-REJECTED = {"REJECTED": "App Review rejected it: read the reasons in App Store Connect's Resolution Center",
-            "METADATA_REJECTED": "App Review rejected its metadata: read the reasons in the Resolution Center",
-            "INVALID_BINARY": "Apple found the binary invalid: upload a new build",
-            "DEVELOPER_REJECTED": "it was withdrawn from review in App Store Connect"}
-APPROVED = {"PENDING_DEVELOPER_RELEASE": "Approved: waiting for release", "PENDING_APPLE_RELEASE": "Approved: Apple releases it",
-            "ACCEPTED": "Approved", "PROCESSING_FOR_DISTRIBUTION": "Approved: processing for the App Store"}
-LIVE = ("READY_FOR_DISTRIBUTION", "READY_FOR_SALE")
 OPEN_SUBMISSIONS = ("READY_FOR_REVIEW", "UNRESOLVED_ISSUES")
 
 
 class AppStoreTarget:
     """Checks that an App Store Connect API key can see one app."""
 
-    def __init__(self, http: HttpClient, *, bundle_id: str, key_id: str, issuer_id: str,
-                 private_key: ec.EllipticCurvePrivateKey):
-        self.http, self.bundle_id, self.key_id, self.issuer_id = http, bundle_id, key_id, issuer_id
-        self._private_key = private_key
+    def __init__(self, http: HttpClient, *, bundle_id: str, key: ApiKey):
+        self.http, self.bundle_id, self.key = http, bundle_id, key
 
     def verify(self) -> None:
         """The API key is accepted and an app with exactly this bundle id exists."""
@@ -65,7 +46,7 @@ class AppStoreTarget:
     def app_id(self) -> str:
         """App Store Connect's id of the app whose bundle id is exactly `bundle_id`."""
         params = {"filter[bundleId]": self.bundle_id, "fields[apps]": "bundleId,name", "limit": PAGE_LIMIT}
-        response = self.http.get("v1/apps", params=params, headers=self._authorization(), expect=())
+        response = self.http.get("v1/apps", params=params, headers=self.key.authorization(), expect=())
         if response.status_code != 200:
             raise self._error(response)
         apps = response.json().get("data") or []
@@ -80,7 +61,7 @@ class AppStoreTarget:
         """The release's version at App Store Connect: review state, release, phased rollout."""
         app_id = facts.store_ids.get("appId") or self.app_id()
         version = self._version(app_id, facts.version)
-        return self._state(app_id, version, facts)
+        return state_of(app_id, version, facts)
 
     def perform(self, action: StoreAction, params: dict[str, Any], facts: StoreFacts) -> StoreState:
         """Submit (or resubmit), release, pause, resume or complete the phased release; reads first, writes what is missing."""
@@ -95,22 +76,22 @@ class AppStoreTarget:
         return self.read_state(StoreFacts(facts.version, facts.build_number, facts.settings, {**facts.store_ids, "appId": app_id}))
 
     def _submit(self, app_id: str, params: dict[str, Any], facts: StoreFacts) -> None:
-        settings = _settings(facts.settings)
+        settings = store_settings(facts.settings)
         version = self._version(app_id, facts.version)
-        if version is not None and _state_of(version["data"]) not in ("PREPARE_FOR_SUBMISSION", *REJECTED):
+        if version is not None and version_state(version["data"]) not in ("PREPARE_FOR_SUBMISSION", *REJECTED):
             return  # already submitted (a retried or interrupted submission): nothing more to do
         build_id = self._processed_build(app_id, facts)
         created = version is None
         if created:  # with its build and release type: nothing to patch afterwards
             version = {"data": self._create_version(app_id, facts.version, build_id, settings["releaseType"]), "included": []}
         data = version["data"]
-        if not created and _related_id(data, "build") != build_id:
+        if not created and related_id(data, "build") != build_id:
             self._json("PATCH", f"v1/appStoreVersions/{data['id']}/relationships/build", expect=(204,),
                        body={"data": {"type": "builds", "id": build_id}})
         if (data.get("attributes") or {}).get("releaseType") != settings["releaseType"]:
             self._json("PATCH", f"v1/appStoreVersions/{data['id']}", body={"data": {
                 "type": "appStoreVersions", "id": data["id"], "attributes": {"releaseType": settings["releaseType"]}}})
-        if settings["phasedRelease"] and _phased(version) is None:
+        if settings["phasedRelease"] and phased_release(version) is None:
             self._json("POST", "v1/appStoreVersionPhasedReleases", expect=(201,), body={"data": {
                 "type": "appStoreVersionPhasedReleases", "attributes": {"phasedReleaseState": "INACTIVE"},
                 "relationships": {"appStoreVersion": {"data": {"type": "appStoreVersions", "id": data["id"]}}}}})
@@ -158,7 +139,7 @@ class AppStoreTarget:
             submission = open_[0]
             items = self._json("GET", f"v1/reviewSubmissions/{submission['id']}/items",
                                params={"include": "appStoreVersion"})["data"]
-            has_version = any(_related_id(item, "appStoreVersion") == version_id for item in items)
+            has_version = any(related_id(item, "appStoreVersion") == version_id for item in items)
         else:
             submission = self._json("POST", "v1/reviewSubmissions", expect=(201,), body={"data": {
                 "type": "reviewSubmissions", "attributes": {"platform": PLATFORM},
@@ -173,15 +154,15 @@ class AppStoreTarget:
             "type": "reviewSubmissions", "id": submission["id"], "attributes": {"submitted": True}}})
 
     def _rollout(self, action: StoreAction, version: dict) -> None:
-        data, phased = version["data"], _phased(version)
-        state = _state_of(data)
+        data, phased = version["data"], phased_release(version)
+        state = version_state(data)
         if action == StoreAction.RELEASE:
             if state == "PENDING_DEVELOPER_RELEASE":
                 self._json("POST", "v1/appStoreVersionReleaseRequests", expect=(201,), body={"data": {
                     "type": "appStoreVersionReleaseRequests",
                     "relationships": {"appStoreVersion": {"data": {"type": "appStoreVersions", "id": data["id"]}}}}})
             elif state not in LIVE:
-                raise IntegrationError(f"version {_attr(data, 'versionString')} is not approved yet ({_words(state)}): "
+                raise IntegrationError(f"version {attr(data, 'versionString')} is not approved yet ({words(state)}): "
                                        "release it once App Review approved it")
             return
         wanted = {StoreAction.PAUSE: "PAUSED", StoreAction.RESUME: "ACTIVE", StoreAction.COMPLETE: "COMPLETE"}.get(action)
@@ -189,7 +170,7 @@ class AppStoreTarget:
             raise IntegrationError(f"the App Store has no {action.value} action")
         if phased is None or state not in LIVE:
             raise IntegrationError("there is no phased release running for this version: release it first")
-        if _attr(phased, "phasedReleaseState") not in (wanted, "COMPLETE"):
+        if attr(phased, "phasedReleaseState") not in (wanted, "COMPLETE"):
             self._json("PATCH", f"v1/appStoreVersionPhasedReleases/{phased['id']}", body={"data": {
                 "type": "appStoreVersionPhasedReleases", "id": phased["id"], "attributes": {"phasedReleaseState": wanted}}})
 
@@ -198,64 +179,18 @@ class AppStoreTarget:
         answer = self._json("GET", f"v1/apps/{app_id}/appStoreVersions", params={
             "filter[versionString]": version_string, "filter[platform]": PLATFORM,
             "include": "build,appStoreVersionPhasedRelease", "limit": 10})
-        found = [v for v in answer.get("data") or [] if _attr(v, "versionString") == version_string]
+        found = [v for v in answer.get("data") or [] if attr(v, "versionString") == version_string]
         return {"data": found[0], "included": answer.get("included") or []} if found else None
-
-    def _state(self, app_id: str, version: dict | None, facts: StoreFacts) -> StoreState:
-        ids = {"appId": app_id}
-        if version is None:
-            return StoreState(StorePhase.NONE, "Not submitted", (StoreAction.SUBMIT,), None, store_ids=ids)
-        data, phased = version["data"], _phased(version)
-        ids["appStoreVersionId"] = data["id"]
-        state = _state_of(data)
-        if state == "PREPARE_FOR_SUBMISSION":
-            return StoreState(StorePhase.PREPARING, "Prepared, not submitted", (StoreAction.SUBMIT,), None, store_ids=ids)
-        if state in IN_REVIEW:
-            return StoreState(StorePhase.IN_REVIEW, IN_REVIEW[state], (), TargetStatus.SUBMITTED, store_ids=ids)
-        if state in REJECTED:
-            return StoreState(StorePhase.REJECTED, "Rejected", (StoreAction.RESUBMIT,), TargetStatus.SUBMITTED,
-                              reason=REJECTED[state], store_ids=ids,
-                              hints={StoreAction.RESUBMIT: f"Version {facts.version} goes back to App Review."})
-        if state in APPROVED:
-            allowed = (StoreAction.RELEASE,) if state == "PENDING_DEVELOPER_RELEASE" else ()
-            phased_word = " in phases over 7 days" if phased is not None else " to everyone"
-            return StoreState(StorePhase.APPROVED, APPROVED[state], allowed, TargetStatus.APPROVED, store_ids=ids,
-                              hints={StoreAction.RELEASE: f"Version {facts.version} is released on the App Store{phased_word}."})
-        if state in LIVE:
-            return self._live(phased, facts, ids)
-        return StoreState(StorePhase.PREPARING, f"App Store Connect says {_words(state)}", (), None, store_ids=ids)
-
-    def _live(self, phased: dict | None, facts: StoreFacts, ids: dict[str, str]) -> StoreState:
-        phase_state = _attr(phased, "phasedReleaseState") if phased else "COMPLETE"
-        if phase_state in ("COMPLETE", None, "INACTIVE"):
-            return StoreState(StorePhase.LIVE, "Live on the App Store to everyone", (), TargetStatus.RELEASED,
-                              rollout_percent=100.0, store_ids=ids)
-        day = int(_attr(phased, "currentDayNumber") or 1)
-        percent = PHASED_PERCENT.get(day, 100)
-        paused = phase_state == "PAUSED"
-        line = f"Phased release day {day} of 7 ({percent} % of automatic updates)" + (", paused" if paused else "")
-        marked = TargetStatus.RELEASED if _settings(facts.settings)["markReleased"] == "rollout" else TargetStatus.APPROVED
-        allowed = ((StoreAction.RESUME,) if paused else (StoreAction.PAUSE,)) + (StoreAction.COMPLETE,)
-        return StoreState(StorePhase.ROLLING_OUT, line, allowed, marked, rollout_percent=float(percent), phased_day=day,
-                          paused=paused, store_ids={**ids, "phasedReleaseId": phased["id"]},
-                          hints={StoreAction.COMPLETE: f"Version {facts.version} goes to every user now, ending the 7-day ramp "
-                                                       f"at day {day}."})
 
     def _json(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), body: dict | None = None,
               params: dict | None = None) -> dict:
-        headers = self._authorization()
+        headers = self.key.authorization()
         if body is not None:
             headers["Content-Type"] = "application/json"
         response = self.http.request(method, path, params=params, json=body, headers=headers, expect=())
         if response.status_code not in expect:
             raise self._error(response)
         return response.json() if response.content else {}
-
-    def _authorization(self) -> dict[str, str]:
-        now = int(time.time())
-        claims = {"iss": self.issuer_id, "iat": now, "exp": now + TOKEN_LIFETIME, "aud": AUDIENCE}
-        token = jwt.encode(claims, self._private_key, algorithm="ES256", headers={"kid": self.key_id, "typ": "JWT"})
-        return {"Authorization": f"Bearer {token}"}
 
     def _error(self, response: requests.Response) -> IntegrationError:
         status = response.status_code
@@ -270,45 +205,6 @@ class AppStoreTarget:
         if status == 404:
             return IntegrationError(f"App Store Connect has no such resource: {_detail(response)} (404)", status=404)
         return self.http.error(response)
-
-
-def _attr(resource: dict | None, name: str) -> Any:
-    return ((resource or {}).get("attributes") or {}).get(name)
-
-
-def _state_of(version: dict) -> str:
-    return _attr(version, "appVersionState") or _attr(version, "appStoreState") or "PREPARE_FOR_SUBMISSION"
-
-
-def _words(state: str | None) -> str:
-    return (state or "nothing").replace("_", " ").lower()
-
-
-def _related_id(resource: dict, name: str) -> str | None:
-    data = (((resource.get("relationships") or {}).get(name) or {}).get("data")) or {}
-    return data.get("id") if isinstance(data, dict) else None
-
-
-def _phased(version: dict) -> dict | None:
-    wanted = _related_id(version["data"], "appStoreVersionPhasedRelease")
-    return next((r for r in version.get("included") or []
-                 if r.get("type") == "appStoreVersionPhasedReleases" and r.get("id") == wanted), None) if wanted else None
-
-
-TRUE = ("true", "yes", "1", "on")
-
-
-def _settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The target's store settings, with their defaults: phasedRelease (false), releaseType (MANUAL),
-    markReleased (everyone: the target is RELEASED when every user gets it; rollout: when the ramp starts)."""
-    release_type = str(settings.get("releaseType") or "MANUAL").upper()
-    if release_type not in ("MANUAL", "AFTER_APPROVAL"):
-        raise IntegrationError(f"the App Store target's releaseType setting is {release_type}: use MANUAL or AFTER_APPROVAL")
-    mark = str(settings.get("markReleased") or "everyone").lower()
-    if mark not in ("everyone", "rollout"):
-        raise IntegrationError(f"the App Store target's markReleased setting is {mark}: use everyone or rollout")
-    return {"releaseType": release_type, "phasedRelease": str(settings.get("phasedRelease") or "").lower() in TRUE,
-            "markReleased": mark}
 
 
 def check_params(action: StoreAction, raw: dict[str, str | None], settings: dict[str, Any]) -> dict[str, Any]:
@@ -331,19 +227,6 @@ def _detail(response: requests.Response) -> str:
     return str(first.get("detail") or first.get("title") or first.get("code") or "no reason given")[:300]
 
 
-def _load_key(pem: str) -> ec.EllipticCurvePrivateKey:
-    # Keys pasted into one-line fields arrive with literal "\n".
-    text = pem.replace("\\n", "\n").strip()
-    try:
-        key = load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        key = None
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise IntegrationError("the App Store Connect private key is not a .p8 EC key: paste the whole file, "
-                               "BEGIN and END lines included")
-    return key
-
-
 def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     """The App Store Connect client of a TARGET integration (appIdentifier = bundle id)."""
     bundle_id = (config.fields.get("appIdentifier") or "").strip()
@@ -352,9 +235,8 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> AppStoreTarget:
     if not bundle_id or not key_id or not issuer_id or not config.secrets.get("privateKey"):
         raise IntegrationError("the App Store integration needs an appIdentifier, a keyId, an issuerId "
                                "and a privateKey")
-    _settings(config.settings)  # a wrong store setting fails verification, naming the setting
+    store_settings(config.settings)  # a wrong store setting fails verification, naming the setting
     http = HttpClient(config.base_url or DEFAULT_BASE_URL, service="App Store Connect",
                       guard=ctx.guard, headers={"Accept": "application/json"},
                       timeout=ctx.timeout)
-    return AppStoreTarget(http, bundle_id=bundle_id, key_id=key_id, issuer_id=issuer_id,
-                          private_key=_load_key(config.secrets["privateKey"]))
+    return AppStoreTarget(http, bundle_id=bundle_id, key=ApiKey(key_id, issuer_id, load_key(config.secrets["privateKey"])))

@@ -1,9 +1,8 @@
 """Google Play Developer API (androidpublisher v3) with a service-account JSON key.
 
-OAuth 2.0 for service accounts: an RS256 JWT assertion (iss = client_email, scope androidpublisher,
-aud = token_uri, at most one hour long) is exchanged at the key's token_uri for an access token
-(grant_type urn:ietf:params:oauth:grant-type:jwt-bearer, form-encoded). token_uri comes from a file a
-tenant pasted, so it passes the same URL check as any base URL before a request goes there.
+The access token for the androidpublisher scope comes from core.integrations.google_service_account;
+its token_uri comes from a file a tenant pasted, so it passes the same URL check as any base URL before a
+request goes there.
 
 Access is proven by opening an edit on the package and deleting it again: it needs the permissions a
 release needs, and changes nothing.
@@ -15,36 +14,21 @@ never commits twice. Play's API has no review state: a committed release is "sen
 """
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from urllib.parse import quote
 
-import jwt
 import requests
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from core.enums import TargetStatus
 from core.errors import IntegrationError, Problem, ValidationError
 from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.google_service_account import AccessTokens, json_object, service_account
 from core.integrations.http import HttpClient
-from core.integrations.stores import StoreAction, StoreFacts, StorePhase, StoreState
+from core.integrations.play_store_tracks import ROLLED_OUT, PlaySettings, find_release, state_of, with_status
+from core.integrations.stores import StoreAction, StoreFacts, StoreState
 
 DEFAULT_BASE_URL = "https://androidpublisher.googleapis.com"
-DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-ASSERTION_LIFETIME = 3600
-EARLY_REFRESH = 60
-DEFAULT_TRACK = "production"
-DEFAULT_STEPS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # rollout percentages Increase climbs through
-MARK_RELEASED = ("everyone", "rollout")
-ROLLED_OUT = ("inProgress", "halted", "completed")  # statuses of a release users have been offered
 NOTES_LIMIT = 500  # characters of release notes per language Play accepts
-NO_REVIEW_STATE = "sent for review; Play does not report review progress"
 PLAY_ACTIONS = (StoreAction.SUBMIT, StoreAction.INCREASE, StoreAction.HALT, StoreAction.RESUME, StoreAction.COMPLETE)
 
 
@@ -55,83 +39,12 @@ class StaleEditError(IntegrationError):
     """The edit expired or was deleted because another edit was committed meanwhile: a new edit will do."""
 
 
-@dataclass(frozen=True)
-class PlaySettings:
-    """A Play target's release settings (all optional, as strings in the integration's settings)."""
-
-    track: str = DEFAULT_TRACK
-    steps: tuple[float, ...] = DEFAULT_STEPS
-    default_percent: float = DEFAULT_STEPS[0]
-    version_code_offset: int = 0
-    mark_released: str = "everyone"
-    notes_language: str = "en-US"
-
-    @classmethod
-    def parse(cls, settings: Mapping[str, object] | None) -> PlaySettings:
-        """The settings, or IntegrationError naming the one that is wrong and how to write it."""
-        raw = {k: str(v).strip() for k, v in (settings or {}).items() if v is not None and str(v).strip()}
-        steps = _percentages(raw["rolloutSteps"]) if "rolloutSteps" in raw else DEFAULT_STEPS
-        default = _percentages(raw["defaultRolloutPercent"], name="defaultRolloutPercent", one=True)[0] \
-            if "defaultRolloutPercent" in raw else steps[0]
-        try:
-            offset = int(raw.get("versionCodeOffset", "0"))
-        except ValueError:
-            raise IntegrationError("versionCodeOffset must be a whole number (added to the build number to make "
-                                   "the version code), e.g. 1000000") from None
-        mark_released = raw.get("markReleased", "everyone").lower()
-        if mark_released not in MARK_RELEASED:
-            raise IntegrationError("markReleased must be everyone (the target is RELEASED when the rollout reaches "
-                                   "100 %) or rollout (as soon as users start getting it)")
-        return cls(raw.get("track", DEFAULT_TRACK), steps, default, offset, mark_released,
-                   raw.get("releaseNotesLanguage", "en-US"))
-
-    def version_code(self, build_number: str | None) -> str:
-        """The version code of the pipeline's build: its build number plus versionCodeOffset."""
-        try:
-            code = int(str(build_number)) + self.version_code_offset
-        except ValueError:
-            raise IntegrationError(f"the build number {build_number!r} is not a whole number, so it cannot be the "
-                                   "Play version code: make the pipeline report its versionCode") from None
-        if not 0 < code <= 2100000000:
-            raise IntegrationError(f"version code {code} is outside Play's range (1 to 2100000000): check "
-                                   "versionCodeOffset")
-        return str(code)
-
-    def next_percent(self, fraction: float | None) -> float:
-        """The ladder's next step above a rollout fraction (100 when none is left)."""
-        current = (fraction or 0) * 100
-        return next((step for step in self.steps if step > current + 1e-9), 100.0)
-
-
-def _percentages(value: str, *, name: str = "rolloutSteps", one: bool = False) -> tuple[float, ...]:
-    try:
-        steps = tuple(float(part.strip().rstrip("%")) for part in value.split(","))
-    except ValueError:
-        steps = ()
-    if one and (len(steps) != 1 or any(not 0 < s <= 100 for s in steps)):
-        raise IntegrationError(f"{name} must be one percentage above 0 and at most 100, e.g. 5")
-    if not steps or any(not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
-        raise IntegrationError(f"{name} must be percentages above 0 and at most 100, rising, separated by commas "
-                               "(e.g. 1, 5, 10, 20, 50, 100)")
-    return steps
-
-
-@dataclass(frozen=True)
-class ServiceAccount:
-    client_email: str
-    private_key: rsa.RSAPrivateKey
-    private_key_id: str | None
-    token_uri: str
-
-
 class PlayStoreTarget:
     """One app in Play Console through a service account: access checked, releases put on a track and rolled out."""
 
-    def __init__(self, api: HttpClient, oauth: HttpClient, *, package: str, account: ServiceAccount):
-        self.api, self.oauth, self.package, self.account = api, oauth, package, account
+    def __init__(self, api: HttpClient, tokens: AccessTokens, *, package: str):
+        self.api, self.tokens, self.package = api, tokens, package
         self.edits = f"androidpublisher/v3/applications/{quote(package, safe='')}/edits"
-        self._token: str | None = None
-        self._expires_at = 0.0
 
     def verify(self) -> None:
         """The key is accepted and the service account can open (then discard) an edit of the package."""
@@ -196,7 +109,7 @@ class PlayStoreTarget:
                 return None
             if release["status"] == "halted":
                 raise IntegrationError(f"the rollout of version code {version_code} is halted: resume it first")
-            return _with_status(release, "completed" if user_fraction >= 1 else "inProgress", user_fraction)
+            return with_status(release, "completed" if user_fraction >= 1 else "inProgress", user_fraction)
         return self._change(track, change)
 
     def halt(self, track: str, version_code: str) -> list[dict]:
@@ -206,21 +119,21 @@ class PlayStoreTarget:
             if release["status"] == "completed":
                 raise IntegrationError(f"version code {version_code} is already out to everyone: there is no rollout "
                                        "to halt")
-            return None if release["status"] == "halted" else _with_status(release, "halted")
+            return None if release["status"] == "halted" else with_status(release, "halted")
         return self._change(track, change)
 
     def resume(self, track: str, version_code: str) -> list[dict]:
         """Restart a halted rollout at the fraction it had."""
         def change(releases: list[dict]) -> dict | None:
             release = self._rolled_out(releases, track, version_code)
-            return _with_status(release, "inProgress") if release["status"] == "halted" else None
+            return with_status(release, "inProgress") if release["status"] == "halted" else None
         return self._change(track, change)
 
     def complete(self, track: str, version_code: str) -> list[dict]:
         """Release to everyone on the track."""
         def change(releases: list[dict]) -> dict | None:
             release = self._rolled_out(releases, track, version_code)
-            return None if release["status"] == "completed" else _with_status(release, "completed")
+            return None if release["status"] == "completed" else with_status(release, "completed")
         return self._change(track, change)
 
     def _rolled_out(self, releases: list[dict], track: str, version_code: str) -> dict:
@@ -275,32 +188,7 @@ class PlayStoreTarget:
 
     def access_token(self) -> str:
         """An OAuth access token for the androidpublisher scope, reused until shortly before it expires."""
-        if self._token is None or time.time() >= self._expires_at:
-            self._token, lifetime = self._exchange()
-            self._expires_at = time.time() + max(lifetime - EARLY_REFRESH, 0)
-        return self._token
-
-    def _exchange(self) -> tuple[str, int]:
-        form = {"grant_type": GRANT_TYPE, "assertion": self._assertion()}
-        response = self.oauth.post(self.account.token_uri, data=form, expect=())
-        body = _json(response)
-        if response.status_code != 200 or not body.get("access_token"):
-            raise self._oauth_error(response, body)
-        return body["access_token"], int(body.get("expires_in") or 3600)
-
-    def _assertion(self) -> str:
-        now = int(time.time())
-        claims = {"iss": self.account.client_email, "scope": SCOPE, "aud": self.account.token_uri,
-                  "iat": now, "exp": now + ASSERTION_LIFETIME}
-        headers = {"kid": self.account.private_key_id} if self.account.private_key_id else None
-        return jwt.encode(claims, self.account.private_key, algorithm="RS256", headers=headers)
-
-    def _oauth_error(self, response: requests.Response, body: dict) -> IntegrationError:
-        if "error" not in body:
-            return self.oauth.error(response)
-        reason = f"{body['error']}: {body.get('error_description') or 'no description'}"[:300]
-        return IntegrationError(f"Google refused the service account key ({reason}); the key may be deleted or the "
-                                "account disabled: create a new JSON key", status=response.status_code)
+        return self.tokens.access_token()
 
     def _error(self, response: requests.Response) -> IntegrationError:
         status = response.status_code
@@ -325,36 +213,6 @@ class PlayStoreTarget:
 
 
 PLAY_HINT = "Play targets are submitted, increased, halted, resumed and completed"
-
-
-def state_of(releases: list[dict], version_code: str, settings: PlaySettings) -> StoreState:
-    """What the track says of the build's version code, in the store protocol's words.
-
-    Play's API has no review state: once committed a release is sent for review, and it counts as live
-    when the track offers it (inProgress) or gives it to everyone (completed)."""
-    release = find_release(releases, version_code)
-    status = release["status"] if release else None
-    where = f"the {settings.track} track" if settings.track != DEFAULT_TRACK else "production"
-    if status not in ROLLED_OUT:
-        return StoreState(StorePhase.NONE, f"Version code {version_code} is not on {where} yet",
-                          (StoreAction.SUBMIT,), None,
-                          hints={StoreAction.SUBMIT: f"Put version code {version_code} on {where}"})
-    if status == "completed":
-        return StoreState(StorePhase.LIVE, f"Released to everyone on {where} ({NO_REVIEW_STATE})", (),
-                          TargetStatus.RELEASED, rollout_percent=100.0)
-    percent = round(float(release["userFraction"]) * 100, 4)
-    started = TargetStatus.RELEASED if settings.mark_released == "rollout" else TargetStatus.SUBMITTED
-    everyone = {StoreAction.COMPLETE: f"Release version code {version_code} to everyone on {where} (100 %)"}
-    if status == "halted":
-        return StoreState(StorePhase.ROLLING_OUT, f"Rollout halted at {percent:g} % on {where} ({NO_REVIEW_STATE})",
-                          (StoreAction.RESUME, StoreAction.COMPLETE), started, rollout_percent=percent, paused=True,
-                          hints={StoreAction.RESUME: f"Resume the rollout at {percent:g} %", **everyone})
-    following = settings.next_percent(percent / 100)
-    return StoreState(StorePhase.ROLLING_OUT, f"Rolling out to {percent:g} % on {where} ({NO_REVIEW_STATE})",
-                      (StoreAction.INCREASE, StoreAction.HALT, StoreAction.COMPLETE), started, rollout_percent=percent,
-                      hints={StoreAction.INCREASE: f"Roll out to {following:g} % of users"
-                             + (" (everyone)" if following >= 100 else ""),
-                             StoreAction.HALT: "Stop offering it to more users", **everyone})
 
 
 def check_params(action: StoreAction, raw: dict[str, str | None], settings: dict) -> dict:
@@ -417,46 +275,10 @@ def _percent(value: str) -> float:
     return percent
 
 
-def find_release(releases: list[dict], version_code: str) -> dict | None:
-    """The track's release that ships `version_code`, if any."""
-    return next((r for r in releases if version_code in [str(c) for c in r.get("versionCodes") or []]), None)
-
-
-def _with_status(release: dict, status: str, user_fraction: float | None = None) -> dict:
-    """The same release (name, notes, priority kept: Play refuses a changed priority) in a new status."""
-    changed = {k: v for k, v in release.items() if k not in ("status", "userFraction")}
-    changed["status"] = status
-    if status != "completed":
-        changed["userFraction"] = user_fraction if user_fraction is not None else release["userFraction"]
-    return changed
-
-
-def _json(response: requests.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _google_message(response: requests.Response) -> str:
     """error.message from {"error": {"code", "message", "status"}}."""
-    error = _json(response).get("error")
+    error = json_object(response).get("error")
     return str(error.get("message") if isinstance(error, dict) else "no reason given")[:300]
-
-
-def _account(raw: str) -> ServiceAccount:
-    """The parts of a service-account JSON key the bot needs; the key itself is never shown."""
-    try:
-        data = json.loads(raw)
-        key = load_pem_private_key(str(data["private_key"]).encode(), password=None)
-        email = str(data["client_email"])
-    except (ValueError, KeyError, TypeError, UnsupportedAlgorithm):
-        key, data, email = None, {}, ""
-    if not isinstance(key, rsa.RSAPrivateKey) or data.get("type", "service_account") != "service_account":
-        raise IntegrationError("serviceAccountJson is not a Google service-account key: download a JSON key of the "
-                               "service account (with client_email, private_key and token_uri)")
-    return ServiceAccount(email, key, data.get("private_key_id"), str(data.get("token_uri") or DEFAULT_TOKEN_URI))
 
 
 def build(config: IntegrationConfig, ctx: ProviderContext) -> PlayStoreTarget:
@@ -466,9 +288,9 @@ def build(config: IntegrationConfig, ctx: ProviderContext) -> PlayStoreTarget:
         raise IntegrationError("the Play Store integration needs an appIdentifier (package name) and a "
                                "serviceAccountJson")
     PlaySettings.parse(config.settings)  # a wrong setting is told at verification, not at the first release
-    account = _account(config.secrets["serviceAccountJson"])
+    account = service_account(config.secrets["serviceAccountJson"])
     oauth = HttpClient(account.token_uri, service="Google OAuth", guard=ctx.guard,
                        headers={"Accept": "application/json"}, timeout=ctx.timeout)
     api = HttpClient(config.base_url or DEFAULT_BASE_URL, service="Google Play", timeout=ctx.timeout,
                      guard=ctx.guard, headers={"Accept": "application/json"})
-    return PlayStoreTarget(api, oauth, package=package, account=account)
+    return PlayStoreTarget(api, AccessTokens(oauth, account, scope=SCOPE), package=package)

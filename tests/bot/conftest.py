@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from cli.server import make_server
+from cli.http_server import make_server
 from core.config import Settings
 from core.crypto import generate_key
 from core.runtime import Runtime

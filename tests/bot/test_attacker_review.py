@@ -22,7 +22,7 @@ from bot.blocks.card import release_card
 from bot.blocks.notices import notice_text
 from bot.errors import reported
 from bot.ids import ActionId
-from cli.server import HTTP_LIMITS
+from cli.http_server import HTTP_LIMITS
 from core.config import Settings
 from core.crypto import CredentialCipher, generate_key
 from core.enums import BuildState

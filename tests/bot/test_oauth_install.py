@@ -16,7 +16,7 @@ from sqlalchemy import select, text, update
 
 from bot.ids import ActionId, BlockId
 from bot.oauth import BOT_SCOPES
-from cli.server import make_server
+from cli.http_server import make_server
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import BuildState, IntegrationKind, NotificationState, Role

@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from core.enums import IntegrationKind, TargetStatus
 from core.errors import IntegrationError, ValidationError
 from core.integrations.base import IntegrationConfig, ProviderContext
+from core.integrations.play_store_tracks import PlaySettings
 from core.integrations.registry import build_client
 from core.integrations.stores import StoreAction, StoreFacts, StorePhase
-from core.integrations.target_play_store import PlaySettings, check_params
+from core.integrations.target_play_store import check_params
 from tests.fakes.google import FakeGoogle
 
 EMAIL = "releasebot@acme-play.iam.gserviceaccount.com"

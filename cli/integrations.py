@@ -1,4 +1,4 @@
-"""Admin commands: db, secrets, tenant, account, integration."""
+"""`releasebot integration`: a workspace's source control, store targets, pipelines, channels and trackers."""
 from __future__ import annotations
 
 import json
@@ -7,130 +7,12 @@ from pathlib import Path
 
 import click
 
+from cli.options import JSON, TENANT, pass_runtime, ready
 from cli.output import emit, table
-from core.crypto import generate_key
-from core.enums import IntegrationKind, Role
+from core.enums import IntegrationKind
 from core.integrations.specs import SPECS
 from core.runtime import Runtime
 from core.services import audit, integration_changes, integrations, tenants, verification
-
-JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-TENANT = click.option("--tenant", "tenant_ref", required=True, help="Tenant id or Slack team id.")
-pass_runtime = click.make_pass_decorator(Runtime)
-
-
-def ready(rt: Runtime) -> Runtime:
-    """The runtime, once its database schema is at the code's head."""
-    rt.require_current_schema()
-    return rt
-
-
-# --- db, secrets ---------------------------------------------------------------------------
-
-
-@click.group()
-def db() -> None:
-    """The database schema."""
-
-
-@db.command("upgrade")
-@JSON
-@pass_runtime
-def db_upgrade(rt: Runtime, as_json: bool) -> None:
-    """Apply every pending migration."""
-    before, after = rt.migrate()
-    emit({"upgraded": True, "from": before, "to": after, "url": rt.engine.url.render_as_string(hide_password=True)}, as_json=as_json,
-         lines=f"schema up to date at {rt.engine.url.render_as_string(hide_password=True)}")
-
-
-@click.group()
-def secrets() -> None:
-    """Keys that encrypt stored credentials."""
-
-
-@secrets.command("generate-key")
-@JSON
-def secrets_generate_key(as_json: bool) -> None:
-    """Print a new key for RELEASEBOT_SECRET_KEYS (put it first to rotate)."""
-    key = generate_key()
-    emit({"key": key}, as_json=as_json, lines=key)
-
-
-@secrets.command("rotate")
-@JSON
-@pass_runtime
-def secrets_rotate(rt: Runtime, as_json: bool) -> None:
-    """Re-encrypt every stored credential with the first key of RELEASEBOT_SECRET_KEYS."""
-    with ready(rt).unit_of_work() as s:
-        count = integrations.reencrypt_all(s, cipher=rt.cipher)
-    emit({"reencrypted": count}, as_json=as_json,
-         lines=f"re-encrypted {count} credentials with the newest key; older keys can now be removed")
-
-
-# --- tenants and accounts ------------------------------------------------------------------
-
-
-@click.group()
-def tenant() -> None:
-    """Workspaces (tenants). Slack creates them on first use; these commands are for operators."""
-
-
-@tenant.command("add")
-@click.option("--name", required=True)
-@click.option("--slack-team", required=True, help="Slack team id, e.g. T0123ABCD.")
-@click.option("--slack-enterprise", default=None)
-@JSON
-@pass_runtime
-def tenant_add(rt: Runtime, name: str, slack_team: str, slack_enterprise: str | None, as_json: bool) -> None:
-    """Register a workspace."""
-    with ready(rt).unit_of_work() as s:
-        t = tenants.add_tenant(s, name=name, slack_team_id=slack_team, slack_enterprise_id=slack_enterprise)
-    emit(t, as_json=as_json, lines=f"tenant {t.id} ({t.name}, Slack team {t.slackTeamId})")
-
-
-@tenant.command("list")
-@JSON
-@pass_runtime
-def tenant_list(rt: Runtime, as_json: bool) -> None:
-    """List workspaces."""
-    with ready(rt).unit_of_work() as s:
-        rows = tenants.list_tenants(s)
-    emit(rows, as_json=as_json, lines=table([[t.id, t.slackTeamId, t.name] for t in rows], ["ID", "SLACK TEAM", "NAME"]))
-
-
-@click.group()
-def account() -> None:
-    """People of a workspace and their roles."""
-
-
-@account.command("add")
-@TENANT
-@click.option("--slack-user", required=True, help="Slack user id, e.g. U0123ABCD.")
-@click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
-@JSON
-@pass_runtime
-def account_add(rt: Runtime, tenant_ref: str, slack_user: str, name: str, role: str, as_json: bool) -> None:
-    """Register a person with a role."""
-    with ready(rt).unit_of_work() as s:
-        t = tenants.find_tenant(s, tenant_ref)
-        a = tenants.add_account(s, tenant_id=t.id, slack_user_id=slack_user, display_name=name, role=Role(role.upper()))
-    emit(a, as_json=as_json, lines=f"account {a.id} ({a.displayName}, {a.role.value.lower()})")
-
-
-@account.command("list")
-@TENANT
-@JSON
-@pass_runtime
-def account_list(rt: Runtime, tenant_ref: str, as_json: bool) -> None:
-    """List the people of a workspace."""
-    with ready(rt).unit_of_work() as s:
-        rows = tenants.list_accounts(s, tenant_id=tenants.find_tenant(s, tenant_ref).id)
-    emit(rows, as_json=as_json, lines=table([[a.id, a.slackUserId, a.displayName, a.role.value.lower()] for a in rows],
-                                            ["ID", "SLACK USER", "NAME", "ROLE"]))
-
-
-# --- integrations --------------------------------------------------------------------------
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
