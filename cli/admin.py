@@ -12,7 +12,7 @@ from core.crypto import generate_key
 from core.enums import IntegrationKind, Role
 from core.integrations.specs import SPECS
 from core.runtime import Runtime
-from core.services import audit, integration_changes, integrations, tenants, verification
+from core.services import audit, integration_changes, integration_writes, integrations, tenants, verification
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 TENANT = click.option("--tenant", "tenant_ref", required=True, help="Tenant id or Slack team id.")
@@ -62,7 +62,7 @@ def secrets_generate_key(as_json: bool) -> None:
 def secrets_rotate(rt: Runtime, as_json: bool) -> None:
     """Re-encrypt every stored credential with the first key of RELEASEBOT_SECRET_KEYS."""
     with ready(rt).unit_of_work() as s:
-        count = integrations.reencrypt_all(s, cipher=rt.cipher)
+        count = integration_writes.reencrypt_all(s, cipher=rt.cipher)
     emit({"reencrypted": count}, as_json=as_json,
          lines=f"re-encrypted {count} credentials with the newest key; older keys can now be removed")
 
