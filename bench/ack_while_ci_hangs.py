@@ -27,7 +27,7 @@ from core.crypto import generate_key  # noqa: E402
 from core.enums import IntegrationKind  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from core.services import integration_writes  # noqa: E402
-from core.services.releases import create_release  # noqa: E402
+from core.services.release_creation import create_release  # noqa: E402
 from core.services.tenants import add_tenant  # noqa: E402
 from core.services.verification import verify_integration  # noqa: E402
 from tests.factories import World, github_for  # noqa: E402

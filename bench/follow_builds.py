@@ -40,7 +40,7 @@ from core.runner import Runner  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from core.services import integration_writes  # noqa: E402
 from core.services.builds import request_build  # noqa: E402
-from core.services.releases import create_release  # noqa: E402
+from core.services.release_creation import create_release  # noqa: E402
 from core.services.tenants import add_tenant  # noqa: E402
 from core.services.verification import verify_integration  # noqa: E402
 from tests.conftest import _fresh  # noqa: E402

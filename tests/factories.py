@@ -85,7 +85,7 @@ class World:
     def draft(self, **overrides):
         # No tracker unless asked (ticket_integration_id=world.jira.id): kickoff opens epics in a release's tracker,
         # and this Jira is not a fake on loopback.
-        from core.services.releases import ReleaseDraft
+        from core.services.release_creation import ReleaseDraft
 
         values = dict(version="1.5.0", scm_integration_id=self.scm.id, target_ids=(self.ios.id, self.android.id),
                       pipeline_ids=(self.ios_pipeline.id, self.android_pipeline.id),

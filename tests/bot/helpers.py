@@ -10,7 +10,7 @@ from core.enums import IntegrationKind
 from core.runner import Runner
 from core.runner.cards import Cards
 from core.services import cards, integration_writes
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.verification import verify_integration
 
 

@@ -16,7 +16,8 @@ from core.models import StoreRequest
 from core.services import integration_writes, lifecycle, regression
 from core.services.builds import request_build
 from core.services.history import list_events
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.bot.test_crash_and_replicas import JOB, stage  # noqa: F401 (the fixture)

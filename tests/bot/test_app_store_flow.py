@@ -19,7 +19,7 @@ from core.models import ReleaseTarget, StoreRequest, TargetStore
 from core.services import cards, integration_writes
 from core.services.history import list_events
 from core.services.integrations import utcnow
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.tenants import add_account
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for

@@ -25,7 +25,8 @@ from core.models import PipelineBuild
 from core.runtime import Runtime
 from core.services import integration_writes
 from core.services.builds import request_build
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from core.services.tenants import add_tenant
 from core.services.verification import verify_integration
 from tests.bot.helpers import post_card_now, wait_for

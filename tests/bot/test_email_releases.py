@@ -22,7 +22,8 @@ from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
 from core.services import builds, integration_writes, lifecycle, verification
 from core.services.integrations import utcnow
-from core.services.releases import create_release, find_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import find_release, get_release
 from tests.bot.helpers import wait_for
 from tests.bot.test_create_flow import modal_of, values
 from tests.bot.test_release_life_end_to_end import add_pipeline

@@ -19,7 +19,7 @@ from core.models import Release, ReleaseTask
 from core.runner.close_epics import CLOSE_EPICS
 from core.runner.epics import PLATFORMS, marker
 from core.services import integration_writes, lifecycle, regression, tasks
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.verification import verify_integration
 from tests.bot.helpers import post_card_now, wait_for
 from tests.core.lifecycle_world import People, build_all, mark_all

@@ -10,7 +10,8 @@ from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.errors import ConflictError, NotFoundError, ValidationError
 from core.models import Release, ReleaseTarget
 from core.services import integration_writes
-from core.services.releases import create_release, find_release, get_release, set_status
+from core.services.release_creation import create_release
+from core.services.releases import find_release, get_release, set_status
 from tests import factories
 from tests.factories import World
 

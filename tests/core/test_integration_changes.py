@@ -10,7 +10,7 @@ from core.enums import VerificationStatus
 from core.errors import InUseError, NotFoundError, PermissionDeniedError
 from core.models import AuditEvent, IntegrationVerification, ScmIntegration
 from core.services import audit, integration_changes, integration_writes, integrations, lifecycle
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.factories import SCM_TOKEN, World
 
 

@@ -9,7 +9,8 @@ from core.enums import Role
 from core.errors import InUseError, NotFoundError, PermissionDeniedError
 from core.models import Release, ReleasePipeline, ReleaseTarget
 from core.services import integration_writes, integrations
-from core.services.releases import create_release, delete_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import delete_release, get_release
 from tests.factories import World
 
 

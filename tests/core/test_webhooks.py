@@ -11,7 +11,7 @@ from core.errors import PermissionDeniedError
 from core.models import PipelineBuild
 from core.services import integration_writes, verification, webhooks
 from core.services.builds import record_progress, request_build
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.factories import World
 
 
