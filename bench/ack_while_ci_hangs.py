@@ -26,8 +26,8 @@ from core.config import Settings  # noqa: E402
 from core.crypto import generate_key  # noqa: E402
 from core.enums import IntegrationKind  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.services import integrations  # noqa: E402
-from core.services.releases import create_release  # noqa: E402
+from core.services import integration_writes  # noqa: E402
+from core.services.release_creation import create_release  # noqa: E402
 from core.services.tenants import add_tenant  # noqa: E402
 from core.services.verification import verify_integration  # noqa: E402
 from tests.factories import World, github_for  # noqa: E402
@@ -41,7 +41,7 @@ def prepare(runtime: Runtime, slack: FakeSlack, github, jenkins: FakeJenkins, n:
     with runtime.unit_of_work() as s:
         world = World(s, runtime.cipher, existing_tenant=add_tenant(s, name="Bench", slack_team_id=slack.team_id),
                       scm_base_url=github.url)
-        pipeline = integrations.add_integration(
+        pipeline = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS",
             cipher=runtime.cipher, base_url=jenkins.url, secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
             fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB})

@@ -20,7 +20,7 @@ from bench.seed_loop import create_release_seed_style  # noqa: E402
 from core.crypto import CredentialCipher, generate_key  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.services.releases import ReleaseDraft, create_release  # noqa: E402
+from core.services.release_creation import ReleaseDraft, create_release  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.conftest import _fresh  # noqa: E402
 

@@ -38,9 +38,9 @@ from core.enums import TERMINAL_BUILD_STATES, IntegrationKind  # noqa: E402
 from core.models import PipelineBuild  # noqa: E402
 from core.runner import Runner  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.services import integrations  # noqa: E402
+from core.services import integration_writes  # noqa: E402
 from core.services.builds import request_build  # noqa: E402
-from core.services.releases import create_release  # noqa: E402
+from core.services.release_creation import create_release  # noqa: E402
 from core.services.tenants import add_tenant  # noqa: E402
 from core.services.verification import verify_integration  # noqa: E402
 from tests.conftest import _fresh  # noqa: E402
@@ -59,7 +59,7 @@ def prepare(runtime: Runtime, slack: FakeSlack, github: FakeGitHub, jenkins: Fak
                       scm_base_url=github.url)
     slack.add_channel(world.channel.details["channelId"], "releases")
     with runtime.unit_of_work() as s:
-        pipeline = integrations.add_integration(
+        pipeline = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS",
             cipher=runtime.cipher, base_url=jenkins.url, secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
             fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": JOB})

@@ -30,10 +30,10 @@ from core.crypto import generate_key  # noqa: E402
 from core.enums import BuildState, IntegrationKind  # noqa: E402
 from core.models import PipelineBuild, ReleaseCard, ReleasePipeline  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.services import integrations  # noqa: E402
+from core.services import integration_writes  # noqa: E402
 from core.services.builds import request_build  # noqa: E402
 from core.services.cards import owe_card  # noqa: E402
-from core.services.releases import create_release  # noqa: E402
+from core.services.release_creation import create_release  # noqa: E402
 from core.services.tenants import add_tenant  # noqa: E402
 from core.services.verification import verify_integration  # noqa: E402
 from tests.conftest import _fresh  # noqa: E402
@@ -54,7 +54,7 @@ def prepare(runtime: Runtime, slack: FakeSlack, github, jenkins: FakeJenkins, n:
     channel = world.channel.details["channelId"]
     slack.add_channel(channel, "releases")
     with runtime.unit_of_work() as s:
-        pipeline = integrations.add_integration(
+        pipeline = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS",
             cipher=runtime.cipher, base_url=jenkins.url,
             secrets={"username": "releasebot", "apiToken": "jenkins-api-token", "webhookSecret": HOOK_SECRET},

@@ -11,7 +11,7 @@ from cli.output import emit, plain, table
 from core.enums import ReleaseType
 from core.integrations.stores import StoreAction
 from core.runtime import Runtime
-from core.services import cards, history, lifecycle, regression, releases, stores, tenants
+from core.services import cards, history, lifecycle, regression, release_creation, releases, stores, tenants
 
 # --- releases ------------------------------------------------------------------------------
 
@@ -60,7 +60,7 @@ def release_create(rt: Runtime, tenant_ref, actor_ref, version, release_type, sc
         t = tenants.find_tenant(s, tenant_ref)
         actor = tenants.find_account(s, tenant_id=t.id, ref=actor_ref)
         pilot = tenants.find_account(s, tenant_id=t.id, ref=pilot_ref).id if pilot_ref else None
-        view = releases.create_release(s, tenant_id=t.id, actor_account_id=actor.id, draft=releases.ReleaseDraft(
+        view = release_creation.create_release(s, tenant_id=t.id, actor_account_id=actor.id, draft=release_creation.ReleaseDraft(
             version=version, release_type=release_type.upper(), scm_integration_id=scm_id, base_branch=base_branch,
             target_ids=target_ids, pipeline_ids=pipeline_ids, communication_integration_id=communication_id,
             ticket_integration_id=ticket_id, release_pilot_id=pilot, planned_date=planned_date,

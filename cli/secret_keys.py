@@ -7,7 +7,7 @@ from cli.options import JSON, pass_runtime, ready
 from cli.output import emit
 from core.crypto import generate_key
 from core.runtime import Runtime
-from core.services import integrations
+from core.services import integration_writes
 
 
 @click.group()
@@ -29,6 +29,6 @@ def secrets_generate_key(as_json: bool) -> None:
 def secrets_rotate(rt: Runtime, as_json: bool) -> None:
     """Re-encrypt every stored credential with the first key of RELEASEBOT_SECRET_KEYS."""
     with ready(rt).unit_of_work() as s:
-        count = integrations.reencrypt_all(s, cipher=rt.cipher)
+        count = integration_writes.reencrypt_all(s, cipher=rt.cipher)
     emit({"reencrypted": count}, as_json=as_json,
          lines=f"re-encrypted {count} credentials with the newest key; older keys can now be removed")

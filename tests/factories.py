@@ -7,7 +7,7 @@ import uuid
 from core.crypto import CredentialCipher
 from core.enums import IntegrationKind as K
 from core.enums import Role
-from core.services import integrations, tenants
+from core.services import integration_writes, tenants, verification
 
 
 def tenant(session, name="Acme Mobile"):
@@ -20,7 +20,7 @@ def account(session, tenant_id, name="Ada", role=Role.ADMIN):
 
 
 def _valid(session, tenant_id, view, valid=True):
-    return integrations.record_verification(session, tenant_id=tenant_id, integration_id=view.id,
+    return verification.record_verification(session, tenant_id=tenant_id, integration_id=view.id,
                                             error=None if valid else "GitHub rejected the token (401)")
 
 
@@ -28,7 +28,7 @@ SCM_TOKEN = "ghp_secret_token_value"
 
 
 def scm(session, tenant_id, cipher: CredentialCipher, name="iOS app repo", valid=True, repository="app", base_url=None):
-    view = integrations.add_integration(
+    view = integration_writes.add_integration(
         session, tenant_id=tenant_id, kind=K.SCM, provider="github", display_name=name, cipher=cipher, base_url=base_url,
         fields={"organization": "acme", "repository": repository}, secrets={"token": SCM_TOKEN})
     return _valid(session, tenant_id, view, valid)
@@ -37,14 +37,14 @@ def scm(session, tenant_id, cipher: CredentialCipher, name="iOS app repo", valid
 def target(session, tenant_id, cipher, name="App Store", provider="app_store", valid=True):
     settings = {"keyId": "KEY123", "issuerId": "iss"} if provider == "app_store" else {}
     secrets = {"privateKey": "-----BEGIN PRIVATE KEY-----x"} if provider == "app_store" else {"serviceAccountJson": "{}"}
-    view = integrations.add_integration(
+    view = integration_writes.add_integration(
         session, tenant_id=tenant_id, kind=K.TARGET, provider=provider, display_name=name, cipher=cipher,
         fields={"appIdentifier": "com.acme.app"}, settings=settings, secrets=secrets)
     return _valid(session, tenant_id, view, valid)
 
 
 def pipeline(session, tenant_id, cipher, scm_id, target_id, name="Jenkins iOS", valid=True):
-    view = integrations.add_integration(
+    view = integration_writes.add_integration(
         session, tenant_id=tenant_id, kind=K.PIPELINE, provider="jenkins", display_name=name, cipher=cipher,
         base_url="https://ci.example.com", fields={"scmIntegrationId": scm_id, "targetIntegrationId": target_id,
                                                    "jobPath": "mobile/ios-release"},
@@ -53,14 +53,14 @@ def pipeline(session, tenant_id, cipher, scm_id, target_id, name="Jenkins iOS", 
 
 
 def slack_channel(session, tenant_id, cipher, name="#releases", valid=True):
-    view = integrations.add_integration(
+    view = integration_writes.add_integration(
         session, tenant_id=tenant_id, kind=K.COMMUNICATION, provider="slack", display_name=name, cipher=cipher,
         fields={"channelId": "C" + uuid.uuid4().hex[:8].upper(), "channelName": name.lstrip("#")})
     return _valid(session, tenant_id, view, valid)
 
 
 def jira(session, tenant_id, cipher, name="Jira MOB", valid=True):
-    view = integrations.add_integration(
+    view = integration_writes.add_integration(
         session, tenant_id=tenant_id, kind=K.TICKET, provider="jira", display_name=name, cipher=cipher,
         base_url="https://acme.atlassian.net", fields={"projectKey": "MOB"},
         secrets={"email": "bot@acme.test", "apiToken": "jira-api-token"})
@@ -85,7 +85,7 @@ class World:
     def draft(self, **overrides):
         # No tracker unless asked (ticket_integration_id=world.jira.id): kickoff opens epics in a release's tracker,
         # and this Jira is not a fake on loopback.
-        from core.services.releases import ReleaseDraft
+        from core.services.release_creation import ReleaseDraft
 
         values = dict(version="1.5.0", scm_integration_id=self.scm.id, target_ids=(self.ios.id, self.android.id),
                       pipeline_ids=(self.ios_pipeline.id, self.android_pipeline.id),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from bot.blocks.notices import notice_text
 from bot.blocks.text import escape
 from core.runner.context import Announcement
-from core.services.releases import CREATED_ACTION
+from core.services.release_creation import CREATED_ACTION
 
 SUBJECT_PREFIX = "[releasebot]"
 # An mrkdwn link `<url|label>` (bot.blocks.text.link only writes URLs without <>| or spaces), or any other <...>.

@@ -10,7 +10,8 @@ from bot.blocks.text import MODAL_BLOCKS, OPTIONS, escape, shorten
 from bot.ids import ActionId, BlockId, CallbackId, MenuOp
 from core.enums import IntegrationKind, VerificationStatus
 from core.integrations.specs import SPECS, ProviderSpec, help_for
-from core.services.integrations import KIND_LABEL, IntegrationView, secret_names
+from core.services.integration_rules import secret_names
+from core.services.integrations import KIND_LABEL, IntegrationView
 
 LABEL = 2000
 PLACEHOLDER = 150

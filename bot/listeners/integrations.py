@@ -28,7 +28,8 @@ from core.integrations.specs import ProviderSpec, spec_for
 from core.runner import Runner
 from core.runtime import Runtime
 from core.services import integration_changes
-from core.services.integrations import get_integration, list_integrations, secret_names
+from core.services.integration_rules import secret_names
+from core.services.integrations import get_integration, list_integrations
 from core.services.tenants import require_admin
 
 

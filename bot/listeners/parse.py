@@ -7,7 +7,7 @@ from datetime import date
 from bot.ids import ActionId, BlockId
 from bot.payloads import is_user_id
 from core.errors import Problem
-from core.services.releases import ReleaseDraft
+from core.services.release_creation import ReleaseDraft
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # what Slack's datepicker sends, ASCII digits only
 DATE_FIELDS = ((BlockId.PLANNED_DATE, ActionId.PLANNED_DATE), (BlockId.TARGET_DATE, ActionId.TARGET_DATE))

@@ -15,7 +15,7 @@ from core.errors import ValidationError
 from core.runner import Runner
 from core.runtime import Runtime
 from core.services.cards import card_channel, mark_stale, owe_card
-from core.services.releases import create_release, created_by_request
+from core.services.release_creation import create_release, created_by_request
 from core.services.tenants import ensure_account, find_account
 
 log = logging.getLogger("releasebot.bot")

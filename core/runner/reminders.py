@@ -21,7 +21,7 @@ from core.models import Release, ReleaseEvent, ReleaseReminder
 from core.runner.context import RunnerContext
 from core.services.history import record_event
 from core.services.integrations import utcnow
-from core.services.releases import CREATED_ACTION
+from core.services.release_creation import CREATED_ACTION
 
 log = logging.getLogger("releasebot.runner")
 DUE, STALE = "due", "stale"

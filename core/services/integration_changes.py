@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from core.crypto import CredentialCipher
 from core.enums import IntegrationKind
 from core.integrations.network import Resolver, system_resolver
-from core.services import audit, integrations, verification
-from core.services.integrations import Change, IntegrationView
+from core.services import audit, integration_writes, integrations, verification
+from core.services.integration_writes import Change
+from core.services.integrations import IntegrationView
 from core.services.tenants import require_admin
 
 
@@ -22,7 +23,7 @@ def add(session: Session, *, tenant_id: str, actor_account_id: str | None, kind:
         settings: dict | None = None, secrets: dict | None = None, resolver: Resolver = system_resolver) -> IntegrationView:
     """Add an integration (PENDING until verified)."""
     actor = require_admin(session, tenant_id=tenant_id, actor_account_id=actor_account_id)
-    view = integrations.add_integration(session, tenant_id=tenant_id, kind=kind, provider=provider,
+    view = integration_writes.add_integration(session, tenant_id=tenant_id, kind=kind, provider=provider,
                                         display_name=display_name, cipher=cipher, base_url=base_url, fields=fields,
                                         settings=settings, secrets=secrets, resolver=resolver)
     detail = "; ".join(filter(None, [view.provider.lower(), _names("fields", fields), _names("settings", settings),
@@ -36,7 +37,7 @@ def edit(session: Session, *, tenant_id: str, actor_account_id: str | None, inte
          secrets: dict | None = None, resolver: Resolver = system_resolver) -> Change:
     """Edit an integration; a secret left empty stays as stored."""
     actor = require_admin(session, tenant_id=tenant_id, actor_account_id=actor_account_id)
-    change = integrations.update_integration(session, tenant_id=tenant_id, integration_id=integration_id, cipher=cipher,
+    change = integration_writes.update_integration(session, tenant_id=tenant_id, integration_id=integration_id, cipher=cipher,
                                              display_name=display_name, base_url=base_url, fields=fields,
                                              settings=settings, secrets=secrets, resolver=resolver)
     _audit(session, tenant_id, change.view, actor, "edited", f"changed: {', '.join(change.changed)}" if change.changed else "nothing changed")
@@ -47,16 +48,16 @@ def set_active(session: Session, *, tenant_id: str, actor_account_id: str | None
                active: bool) -> IntegrationView:
     """Enable or disable an integration."""
     actor = require_admin(session, tenant_id=tenant_id, actor_account_id=actor_account_id)
-    view = integrations.set_active(session, tenant_id=tenant_id, integration_id=integration_id, active=active)
+    view = integration_writes.set_active(session, tenant_id=tenant_id, integration_id=integration_id, active=active)
     _audit(session, tenant_id, view, actor, "enabled" if active else "disabled")
     return view
 
 
 def remove(session: Session, *, tenant_id: str, actor_account_id: str | None, integration_id: str) -> IntegrationView:
-    """Remove an integration under the removal rules (core.services.integrations.remove_integration)."""
+    """Remove an integration under the removal rules (core.services.integration_writes.remove_integration)."""
     actor = require_admin(session, tenant_id=tenant_id, actor_account_id=actor_account_id)
-    kept_for = integrations.kept_for(session, tenant_id=tenant_id, integration_id=integration_id)
-    view = integrations.remove_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    kept_for = integration_writes.kept_for(session, tenant_id=tenant_id, integration_id=integration_id)
+    view = integration_writes.remove_integration(session, tenant_id=tenant_id, integration_id=integration_id)
     _audit(session, tenant_id, view, actor, "removed",
            f"hidden, kept for the history of {', '.join(kept_for)}" if view.removedAt else "deleted")
     return view

@@ -26,7 +26,7 @@ from core.models import (
 )
 
 if TYPE_CHECKING:
-    from core.services.releases import ReleaseDraft
+    from core.services.release_creation import ReleaseDraft
 
 # major.minor[.patch[.build]], then an optional pre-release and build (semver): 1.5, 1.5.0, 1.5.0-rc.1,
 # 1.5.0+45. ASCII digits only ("\d" would take ١.٢.٣ or full-width digits), always matched in full

@@ -5,24 +5,25 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.crypto import MISSING_KEYS, CredentialCipher
-from core.enums import IntegrationKind, TaskState
+from core.enums import IntegrationKind, TaskState, VerificationStatus
 from core.errors import ConfigurationError, IntegrationError, NotFoundError
 from core.integrations.base import IntegrationConfig, ProviderContext
 from core.integrations.registry import build_client
 from core.models import INTEGRATION_MODELS, IntegrationVerification, ScmIntegration, TargetIntegration
 from core.services import installations
+from core.services.home_views import owe_homes
 from core.services.integrations import (
     DETAIL_COLUMNS,
     TYPE_COLUMN,
     IntegrationView,
     get_row,
     load_secrets,
-    record_verification,
     utcnow,
     view_of,
 )
@@ -99,6 +100,19 @@ def require_readable_credentials(rows, cipher: CredentialCipher) -> None:
             f"RELEASEBOT_SECRET_KEYS cannot decrypt the stored credentials of {len(unreadable)} of {len(locked)} "
             f"integration(s) ({', '.join(unreadable[:5])}): add the key that encrypted them to the list "
             "(nothing was verified or changed)")
+
+
+def record_verification(
+    session: Session, *, tenant_id: str, integration_id: str, error: str | None, at: datetime | None = None
+) -> IntegrationView:
+    """Store a verification's outcome: VALID when `error` is None, else INVALID with the reason."""
+    kind, row = get_row(session, tenant_id=tenant_id, integration_id=integration_id)
+    row.verificationStatus = VerificationStatus.VALID if error is None else VerificationStatus.INVALID
+    row.verificationError = error
+    row.lastVerifiedAt = at or utcnow()
+    session.flush()
+    owe_homes(session, tenant_id=tenant_id)
+    return view_of(kind, row)
 
 
 def verify_integration(session: Session, *, tenant_id: str, integration_id: str, cipher: CredentialCipher,

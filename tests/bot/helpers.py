@@ -9,8 +9,8 @@ from bot.announcer import SlackAnnouncer
 from core.enums import IntegrationKind
 from core.runner import Runner
 from core.runner.cards import Cards
-from core.services import cards, integrations
-from core.services.releases import create_release
+from core.services import cards, integration_writes
+from core.services.release_creation import create_release
 from core.services.verification import verify_integration
 
 
@@ -30,7 +30,7 @@ def release_with_pipeline(running_bot, world, *, provider: str, base_url: str, s
     """A release of `world` with one verified pipeline, its card posted: (release, channel, card ts)."""
     rt = running_bot.runtime
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(
+        view = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider=provider, display_name=name,
             cipher=rt.cipher, base_url=base_url, secrets=secrets,
             fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": job})

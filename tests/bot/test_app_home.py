@@ -10,7 +10,7 @@ import pytest
 
 from core.services import cards, lifecycle
 from core.services.home_views import owe_homes
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.bot.helpers import post_card_now, wait_for
 from tests.factories import SCM_TOKEN
 

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import IntegrationKind, ReleaseStatus, TargetStatus, TaskState
 from core.models import StoreRequest
-from core.services import integrations, lifecycle, regression
+from core.services import integration_writes, lifecycle, regression
 from core.services.builds import request_build
 from core.services.history import list_events
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.bot.test_crash_and_replicas import JOB, stage  # noqa: F401 (the fixture)
@@ -39,7 +40,7 @@ def asc():
 
 def _verified(rt, world, kind, **kwargs):
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(s, tenant_id=world.tenant.id, kind=kind, cipher=rt.cipher, **kwargs)
+        view = integration_writes.add_integration(s, tenant_id=world.tenant.id, kind=kind, cipher=rt.cipher, **kwargs)
     with rt.unit_of_work() as s:
         assert verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,
                                   ctx=rt.provider_context).usable

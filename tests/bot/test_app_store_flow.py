@@ -16,10 +16,10 @@ from sqlalchemy import select
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import IntegrationKind, ReleaseStatus, Role, TargetStatus
 from core.models import ReleaseTarget, StoreRequest, TargetStore
-from core.services import cards, integrations
+from core.services import cards, integration_writes
 from core.services.history import list_events
 from core.services.integrations import utcnow
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.tenants import add_account
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
@@ -50,7 +50,7 @@ class IosRelease(Team):
         super().__init__(running_bot, world)
         self.asc, rt = asc, running_bot.runtime
         with rt.unit_of_work() as s:
-            view = integrations.add_integration(
+            view = integration_writes.add_integration(
                 s, tenant_id=world.tenant.id, kind=IntegrationKind.TARGET, provider="app_store", display_name="iOS App Store",
                 cipher=rt.cipher, base_url=asc.url, fields={"appIdentifier": BUNDLE},
                 settings={"keyId": KEY_ID, "issuerId": ISSUER, **settings}, secrets={"privateKey": asc.p8, **(secrets or {})})

@@ -33,7 +33,8 @@ from core.runtime import Runtime
 from core.services.builds import BuildRefusedError, record_progress, request_build
 from core.services.card_view import CardView
 from core.services.integrations import utcnow
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from tests.bot.helpers import release_with_pipeline, wait_for
 from tests.bot.test_builds_flow import click
 from tests.bot.test_create_flow import modal_of, releases_of, values

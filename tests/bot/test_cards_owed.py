@@ -81,7 +81,7 @@ def test_a_card_slack_refuses_for_a_while_is_posted_when_slack_recovers(running_
 
 
 def test_release_show_posts_the_card_of_a_release_that_has_none_and_points_to_an_existing_one(running_bot, world):
-    from core.services.releases import create_release
+    from core.services.release_creation import create_release
 
     with running_bot.runtime.unit_of_work() as s:  # created without a card (from the CLI, with no channel)
         create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft())

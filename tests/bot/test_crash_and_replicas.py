@@ -23,9 +23,10 @@ from core.crypto import generate_key
 from core.enums import BuildState, BuildStatus, IntegrationKind
 from core.models import PipelineBuild
 from core.runtime import Runtime
-from core.services import integrations
+from core.services import integration_writes
 from core.services.builds import request_build
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from core.services.tenants import add_tenant
 from core.services.verification import verify_integration
 from tests.bot.helpers import post_card_now, wait_for
@@ -141,7 +142,7 @@ def stage(engine, tmp_path):
 def pipeline_id(stage):
     rt, world = stage.runtime, stage.world
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(
+        view = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS CI",
             cipher=rt.cipher, base_url=stage.jenkins.url,
             secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},

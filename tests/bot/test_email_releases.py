@@ -20,9 +20,10 @@ from cli.main import main
 from core.enums import BuildState, CommunicationType, IntegrationKind, NotificationState
 from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
-from core.services import builds, integrations, lifecycle
+from core.services import builds, integration_writes, lifecycle, verification
 from core.services.integrations import utcnow
-from core.services.releases import create_release, find_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import find_release, get_release
 from tests.bot.helpers import wait_for
 from tests.bot.test_create_flow import modal_of, values
 from tests.bot.test_release_life_end_to_end import add_pipeline
@@ -74,12 +75,12 @@ def smtp(mailbox, certificate):
 def email_integration(rt, world, port: int, certificate):
     """The World's email integration to the aiosmtpd server, stored and verified through the services."""
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(
+        view = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.COMMUNICATION, provider="email", display_name="QA list",
             cipher=rt.cipher, settings={"host": "127.0.0.1", "port": str(port), "fromAddress": "releasebot@example.com",
                                         "recipients": ", ".join(RECIPIENTS), "caCertificate": certificate[0]},
             secrets={"username": USER, "password": PASSWORD})
-        return integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
+        return verification.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
 
 
 def email_release(running_bot, world, jenkins, smtp_port: int, certificate, **draft):

@@ -18,8 +18,8 @@ from core.integrations.registry import build_client
 from core.models import Release, ReleaseTask
 from core.runner.close_epics import CLOSE_EPICS
 from core.runner.epics import PLATFORMS, marker
-from core.services import integrations, lifecycle, regression, tasks
-from core.services.releases import create_release
+from core.services import integration_writes, lifecycle, regression, tasks
+from core.services.release_creation import create_release
 from core.services.verification import verify_integration
 from tests.bot.helpers import post_card_now, wait_for
 from tests.core.lifecycle_world import People, build_all, mark_all
@@ -52,7 +52,7 @@ def tracker(running_bot, world, provider: str, url: str, secrets: dict) -> str:
     """A ticket integration on the fake, verified by the real verification service."""
     rt = running_bot.runtime
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(s, tenant_id=world.tenant.id, kind=K.TICKET, provider=provider,
+        view = integration_writes.add_integration(s, tenant_id=world.tenant.id, kind=K.TICKET, provider=provider,
                                             display_name=f"{provider.title()} MOB", cipher=rt.cipher, base_url=url,
                                             fields={"projectKey": "MOB"}, secrets=secrets)
     with rt.unit_of_work() as s:

@@ -11,7 +11,7 @@ from bot.announcer import SlackAnnouncer
 from core.runner import Runner
 from core.runner.notifications import Notifications
 from core.services import lifecycle
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.bot.helpers import post_card_now, wait_for
 
 

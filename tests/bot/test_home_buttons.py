@@ -12,7 +12,8 @@ import pytest
 
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import ReleaseStatus
-from core.services.releases import create_release, find_release
+from core.services.release_creation import create_release
+from core.services.releases import find_release
 from tests.bot.helpers import wait_for
 from tests.bot.test_create_flow import values
 

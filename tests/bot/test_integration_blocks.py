@@ -14,7 +14,8 @@ from bot.ids import ActionId, CallbackId
 from core.enums import IntegrationKind, Role, VerificationStatus
 from core.integrations.specs import SPECS
 from core.models import Account
-from core.services.integrations import IntegrationView, secret_names
+from core.services.integration_rules import secret_names
+from core.services.integrations import IntegrationView
 
 
 def view(i: int, kind=IntegrationKind.SCM, **overrides) -> IntegrationView:

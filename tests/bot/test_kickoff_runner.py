@@ -11,7 +11,7 @@ from core.enums import ReleaseStatus as S
 from core.models import Release, ReleaseCard
 from core.services import lifecycle
 from core.services.integrations import utcnow
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.bot.helpers import post_card_now, wait_for
 from tests.core.runner_world import events
 from tests.fakes.github import sha_of

@@ -10,7 +10,8 @@ from sqlalchemy import update
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import ReleaseStatus
 from core.models import Release
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from tests.bot.helpers import post_card_now, wait_for
 from tests.slack_requests import text_value
 

@@ -22,7 +22,7 @@ from core.crypto import generate_key
 from core.enums import BuildState, IntegrationKind, NotificationState, Role
 from core.models import Account, AuditEvent, Notification, PipelineBuild, Release, SlackInstallation, Tenant
 from core.runtime import Runtime
-from core.services import integrations
+from core.services import integration_writes
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.conftest import delete_tenant_rows, tenant_ids
@@ -210,7 +210,7 @@ class Workspace:
         slack.add_channel(self.channel, "releases", team_id=self.team)
         slack.add_channel("C" + self.team[1:], "general", team_id=self.team)
         with rt.unit_of_work() as s:
-            view = integrations.add_integration(
+            view = integration_writes.add_integration(
                 s, tenant_id=self.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins CI",
                 cipher=rt.cipher, base_url=jenkins.url, secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
                 fields={"scmIntegrationId": self.world.scm.id, "targetIntegrationId": self.world.ios.id,
@@ -428,7 +428,7 @@ def test_a_slack_channel_is_verified_with_its_own_workspaces_token(oauth_bot, sl
     with rt.unit_of_work() as s:
         mine = verify_integration(s, tenant_id=acme.tenant.id, integration_id=acme.world.channel.id, cipher=rt.cipher,
                                   ctx=rt.provider_context)
-        theirs = integrations.add_integration(  # Globex's channel id typed into Acme's integration
+        theirs = integration_writes.add_integration(  # Globex's channel id typed into Acme's integration
             s, tenant_id=acme.tenant.id, kind=IntegrationKind.COMMUNICATION, provider="slack", display_name="#theirs",
             cipher=rt.cipher, fields={"channelId": globex.channel, "channelName": "releases"})
     with rt.unit_of_work() as s:

@@ -20,7 +20,7 @@ from core.crypto import generate_key
 from core.migrate import upgrade
 from core.runtime import Runtime
 from core.services import cards
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.bot.helpers import release_with_pipeline, wait_for
 from tests.factories import SCM_TOKEN
 from tests.fakes.jenkins import RELEASE_JOB as JOB

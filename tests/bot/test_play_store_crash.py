@@ -16,7 +16,7 @@ from core.models import StoreRequest
 from core.services import lifecycle, regression
 from core.services.builds import request_build
 from core.services.history import list_events
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.bot.helpers import wait_for
 from tests.bot.test_app_store_crash import _release, _verified
 from tests.bot.test_crash_and_replicas import JOB, stage  # noqa: F401 (the fixture)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.ids import ActionId, BlockId
 from core.enums import IntegrationKind, ReleaseStatus, TargetStatus, TaskState
 from core.models import StoreRequest
-from core.services import integrations
+from core.services import integration_writes
 from core.services.history import list_events
 from tests.bot.helpers import wait_for
 from tests.bot.test_app_store_flow import VERSION, IosRelease
@@ -46,7 +46,7 @@ class AndroidRelease(IosRelease):
         Team.__init__(self, running_bot, world)
         self.google, rt = google, running_bot.runtime
         with rt.unit_of_work() as s:
-            view = integrations.add_integration(
+            view = integration_writes.add_integration(
                 s, tenant_id=world.tenant.id, kind=IntegrationKind.TARGET, provider="play_store", display_name="Google Play",
                 cipher=rt.cipher, base_url=google.url, fields={"appIdentifier": PACKAGE},
                 settings={"versionCodeOffset": str(OFFSET), **(settings or {})},

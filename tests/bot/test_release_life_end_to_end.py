@@ -7,7 +7,7 @@ import json
 
 from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import BuildStatus, IntegrationKind, ReleaseStatus
-from core.services import integrations
+from core.services import integration_writes
 from core.services.cards import get_card
 from core.services.history import list_events
 from core.services.releases import find_release
@@ -22,7 +22,7 @@ ACTIONS_TOKEN = "ghp_actionsTokenValue"
 
 def add_pipeline(rt, world, **kwargs):
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, cipher=rt.cipher,
+        view = integration_writes.add_integration(s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, cipher=rt.cipher,
                                             **kwargs)
     with rt.unit_of_work() as s:
         assert verify_integration(s, tenant_id=world.tenant.id, integration_id=view.id, cipher=rt.cipher,

@@ -16,7 +16,7 @@ from core.models import Release
 from core.runner.context import EventFacts
 from core.services import cards
 from core.services.integrations import utcnow
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.bot.helpers import wait_for
 
 

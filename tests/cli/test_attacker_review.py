@@ -7,7 +7,7 @@ import pytest
 from core.config import Settings
 from core.runtime import Runtime
 from core.services import tenants
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.tenants import ensure_account
 from tests.cli.test_cli import env, run, workspace  # noqa: F401  (fixtures)
 from tests.factories import World

@@ -11,7 +11,8 @@ from core.enums import ReleaseStatus as S
 from core.lifecycle import Action
 from core.models import PipelineBuild, Release
 from core.services import builds, lifecycle, regression
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from tests.factories import World, account
 
 

@@ -19,7 +19,7 @@ from core.runner import Runner
 from core.runner.context import PostedCard
 from core.runtime import Runtime
 from core.services.cards import owe_card
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World, github_for
 

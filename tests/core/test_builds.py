@@ -12,7 +12,8 @@ from core.enums import BuildState, BuildStatus, NotificationState, ReleaseStatus
 from core.errors import NotFoundError, PermissionDeniedError
 from core.models import Notification, PipelineBuild, ReleasePipeline, ReleaseTarget
 from core.services import builds
-from core.services.releases import create_release, set_status
+from core.services.release_creation import create_release
+from core.services.releases import set_status
 from tests.conftest import delete_tenant_rows
 from tests.factories import World
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from core.db import unit_of_work
 from core.errors import ConflictError
 from core.models import Release, ReleasePipeline, ReleaseTarget
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.conftest import delete_tenant_rows
 from tests.factories import World
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.errors import ConflictError, NotFoundError, ValidationError
 from core.models import Release, ReleaseTarget
-from core.services import integrations
-from core.services.releases import create_release, find_release, get_release, set_status
+from core.services import integration_writes
+from core.services.release_creation import create_release
+from core.services.releases import find_release, get_release, set_status
 from tests import factories
 from tests.factories import World
 
@@ -65,7 +66,7 @@ def test_a_release_of_another_tenant_cannot_be_read(session, world, other):
 
 
 def test_an_scm_that_is_not_verified_or_not_active_is_refused(session, world, cipher):
-    pending = integrations.add_integration(
+    pending = integration_writes.add_integration(
         session, tenant_id=world.tenant.id, kind=world.scm.kind, provider="gitlab", display_name="Unchecked",
         cipher=cipher, fields={"organization": "acme", "repository": "x"}, secrets={"token": "t"})
     with pytest.raises(ValidationError) as excinfo:
@@ -77,7 +78,7 @@ def test_an_scm_that_is_not_verified_or_not_active_is_refused(session, world, ci
         create(session, world, scm_integration_id=invalid.id, pipeline_ids=())
     assert "failed verification (GitHub rejected the token (401))" in problems_of(excinfo)["scmIntegrationId"]
 
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
     with pytest.raises(ValidationError) as excinfo:
         create(session, world)
     assert "is disabled" in problems_of(excinfo)["scmIntegrationId"]
@@ -119,15 +120,15 @@ def test_a_pipeline_must_build_the_chosen_repository_for_a_chosen_target(session
 
 
 def test_a_disabled_pipeline_is_refused(session, world):
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.ios_pipeline.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.ios_pipeline.id, active=False)
     with pytest.raises(ValidationError) as excinfo:
         create(session, world)
     assert "Jenkins iOS" in problems_of(excinfo)["pipelines"]
 
 
 def test_a_disabled_channel_or_tracker_is_refused(session, world):
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.channel.id, active=False)
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.jira.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.channel.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.jira.id, active=False)
     with pytest.raises(ValidationError) as excinfo:
         create(session, world, ticket_integration_id=world.jira.id)
     assert set(problems_of(excinfo)) == {"communicationIntegrationId", "ticketIntegrationId"}

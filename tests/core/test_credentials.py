@@ -7,7 +7,7 @@ from sqlalchemy import text
 from core.crypto import CredentialCipher, generate_key
 from core.enums import IntegrationKind, VerificationStatus
 from core.errors import ConfigurationError, ValidationError
-from core.services import integrations
+from core.services import integration_writes, integrations
 from tests import factories
 
 SECRET = "ghp_secret_token_value"
@@ -41,7 +41,7 @@ def test_rotation_re_encrypts_everything_with_the_newest_key(session, cipher):
     before = raw_credentials(session, "tenant_scm_integrations", scm.id)
     new_key = generate_key()
     rotated = CredentialCipher([new_key, *cipher._keys])
-    assert integrations.reencrypt_all(session, cipher=rotated) >= 2
+    assert integration_writes.reencrypt_all(session, cipher=rotated) >= 2
     after = raw_credentials(session, "tenant_scm_integrations", scm.id)
     assert after != before
     only_new = CredentialCipher([new_key])  # the old key can now be dropped
@@ -52,7 +52,7 @@ def test_rotation_re_encrypts_everything_with_the_newest_key(session, cipher):
 def test_a_missing_key_is_a_clear_configuration_error(session):
     tenant = factories.tenant(session)
     with pytest.raises(ConfigurationError, match="RELEASEBOT_SECRET_KEYS is not set"):
-        integrations.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.SCM, provider="github",
+        integration_writes.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.SCM, provider="github",
                                      display_name="x", cipher=CredentialCipher([]),
                                      fields={"organization": "a", "repository": "b"}, secrets={"token": "t"})
 
@@ -67,7 +67,7 @@ def test_a_wrong_key_says_which_setting_to_fix(cipher):
 
 def test_new_integrations_start_pending(session, cipher):
     tenant = factories.tenant(session)
-    view = integrations.add_integration(
+    view = integration_writes.add_integration(
         session, tenant_id=tenant.id, kind=IntegrationKind.TICKET, provider="linear", display_name="Linear MOB",
         cipher=cipher, fields={"projectKey": "MOB"}, secrets={"apiKey": "lin_api_x"})
     assert view.verificationStatus == VerificationStatus.PENDING and view.baseUrl == "https://api.linear.app"
@@ -76,20 +76,20 @@ def test_new_integrations_start_pending(session, cipher):
 def test_missing_fields_and_secrets_are_named(session, cipher):
     tenant = factories.tenant(session)
     with pytest.raises(ValidationError) as excinfo:
-        integrations.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins",
+        integration_writes.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins",
                                      display_name="CI", cipher=cipher, base_url="ftp://ci",
                                      fields={"jobPath": "x", "scmIntegrationId": "nope"}, secrets={"username": "u"})
     problems = excinfo.value.by_field()
     assert {"baseUrl", "targetIntegrationId", "apiToken", "scmIntegrationId"} <= set(problems)
     with pytest.raises(ValidationError, match="use one of github, gitlab, bitbucket"):
-        integrations.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.SCM, provider="svn",
+        integration_writes.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.SCM, provider="svn",
                                      display_name="x", cipher=cipher)
 
 
 def test_a_misspelt_field_setting_or_secret_is_named_not_stored(session, cipher):
     world = factories.World(session, cipher)
     with pytest.raises(ValidationError) as excinfo:
-        integrations.add_integration(
+        integration_writes.add_integration(
             session, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="CI",
             cipher=cipher, base_url="https://ci.example.com", settings={"colour": "blue"},
             fields={"jobPath": "x", "scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobpath": "y"},
@@ -97,7 +97,7 @@ def test_a_misspelt_field_setting_or_secret_is_named_not_stored(session, cipher)
     problems = excinfo.value.by_field()
     assert set(problems) == {"jobpath", "colour", "apitoken"}
     assert "Jenkins has no secret apitoken: it takes apiToken, username, webhookSecret" in str(excinfo.value)
-    view = integrations.add_integration(  # the webhook secret is optional, and accepted
+    view = integration_writes.add_integration(  # the webhook secret is optional, and accepted
         session, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="CI",
         cipher=cipher, base_url="https://ci.example.com",
         fields={"jobPath": "x", "scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id},
@@ -108,11 +108,11 @@ def test_a_misspelt_field_setting_or_secret_is_named_not_stored(session, cipher)
 def test_jira_accepts_either_cloud_or_data_center_credentials(session, cipher):
     tenant = factories.tenant(session)
     for secrets in ({"email": "a@b.c", "apiToken": "t"}, {"personalAccessToken": "pat"}):
-        view = integrations.add_integration(
+        view = integration_writes.add_integration(
             session, tenant_id=tenant.id, kind=IntegrationKind.TICKET, provider="jira", display_name="Jira",
             cipher=cipher, base_url="https://jira.example.com", fields={"projectKey": "MOB"}, secrets=secrets)
         assert view.provider == "JIRA"
     with pytest.raises(ValidationError, match="email\\+apiToken or personalAccessToken"):
-        integrations.add_integration(
+        integration_writes.add_integration(
             session, tenant_id=tenant.id, kind=IntegrationKind.TICKET, provider="jira", display_name="Jira",
             cipher=cipher, base_url="https://jira.example.com", fields={"projectKey": "MOB"}, secrets={"email": "x"})

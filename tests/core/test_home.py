@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.enums import IntegrationKind, ReleaseStatus, TargetStatus, VerificationStatus
 from core.lifecycle import Action
 from core.models import HomeView
-from core.services import home_views, integrations, lifecycle
+from core.services import home_views, integration_writes, integrations, lifecycle, verification
 from core.services.cards import owe_card
 from core.services.home import home_of
 from tests.core.lifecycle_world import People, bring_to, new_release
@@ -164,11 +164,11 @@ def test_changes_within_the_interval_are_published_together_once_it_is_over(sess
 
 def test_an_email_release_with_no_card_owes_the_homes_when_it_is_created(session, world, people, cipher):
     from core.enums import IntegrationKind as K
-    email = integrations.add_integration(
+    email = integration_writes.add_integration(
         session, tenant_id=world.tenant.id, kind=K.COMMUNICATION, provider="email", display_name="Release list",
         cipher=cipher, settings={"host": "smtp.example.com", "fromAddress": "bot@acme.test", "recipients": "qa@acme.test"},
         secrets={"username": "bot", "password": "pw"})
-    integrations.record_verification(session, tenant_id=world.tenant.id, integration_id=email.id, error=None)
+    verification.record_verification(session, tenant_id=world.tenant.id, integration_id=email.id, error=None)
     row = home_views.open_home(session, tenant_id=world.tenant.id, slack_user_id="U0ADA")
     home_views.home_published(session, row, revision=row.revision, interval=0)
     new_release(session, world, people, communication_integration_id=email.id)
@@ -179,7 +179,7 @@ def test_an_email_release_with_no_card_owes_the_homes_when_it_is_created(session
 def test_a_verification_that_changes_owes_the_admins_home(session, world):
     row = home_views.open_home(session, tenant_id=world.tenant.id, slack_user_id="U0ADA")
     home_views.home_published(session, row, revision=row.revision, interval=0)
-    integrations.record_verification(session, tenant_id=world.tenant.id, integration_id=world.jira.id, error="401")
+    verification.record_verification(session, tenant_id=world.tenant.id, integration_id=world.jira.id, error="401")
     session.expire_all()
     assert _row(session, world.tenant.id, "U0ADA").revision == 2
 

@@ -12,7 +12,7 @@ from core.integrations.base import ProviderContext
 from core.models import Account, SlackInstallation, SlackOAuthState, Tenant
 from core.services import cards, installations
 from core.services.installations import InstalledBot
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.tenants import ensure_tenant
 from tests.factories import World
 

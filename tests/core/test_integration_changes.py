@@ -9,8 +9,8 @@ from core.enums import IntegrationKind as K
 from core.enums import VerificationStatus
 from core.errors import InUseError, NotFoundError, PermissionDeniedError
 from core.models import AuditEvent, IntegrationVerification, ScmIntegration
-from core.services import audit, integration_changes, integrations, lifecycle
-from core.services.releases import create_release
+from core.services import audit, integration_changes, integration_writes, integrations, lifecycle
+from core.services.release_creation import create_release
 from tests.factories import SCM_TOKEN, World
 
 
@@ -152,7 +152,7 @@ def test_a_hidden_repository_can_be_offered_to_no_new_pipeline(session, world, c
     from core.errors import ValidationError
 
     with pytest.raises(ValidationError, match="no source control integration"):
-        integrations.add_integration(
+        integration_writes.add_integration(
             session, tenant_id=world.tenant.id, kind=K.PIPELINE, provider="jenkins", display_name="New", cipher=cipher,
             base_url="https://ci.example.com", secrets={"username": "u", "apiToken": "t"},
             fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": "x"})

@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from core.enums import Role
 from core.errors import InUseError, NotFoundError, PermissionDeniedError
 from core.models import Release, ReleasePipeline, ReleaseTarget
-from core.services import integrations
-from core.services.releases import create_release, delete_release, get_release
+from core.services import integration_writes, integrations
+from core.services.release_creation import create_release
+from core.services.releases import delete_release, get_release
 from tests.factories import World
 
 
@@ -25,7 +26,7 @@ def release(session, world):
 
 
 def remove(session, world, integration_id):
-    return integrations.remove_integration(session, tenant_id=world.tenant.id, integration_id=integration_id)
+    return integration_writes.remove_integration(session, tenant_id=world.tenant.id, integration_id=integration_id)
 
 
 def test_removing_a_repository_a_release_uses_is_refused_naming_the_release(session, world, release):
@@ -70,9 +71,9 @@ def test_an_unused_integration_can_be_removed(session, world, cipher):
 def test_another_tenant_cannot_remove_or_see_an_integration(session, world, cipher):
     other = World(session, cipher, name="Globex")
     with pytest.raises(NotFoundError):
-        integrations.remove_integration(session, tenant_id=other.tenant.id, integration_id=world.channel.id)
+        integration_writes.remove_integration(session, tenant_id=other.tenant.id, integration_id=world.channel.id)
     with pytest.raises(NotFoundError):
-        integrations.set_active(session, tenant_id=other.tenant.id, integration_id=world.scm.id, active=False)
+        integration_writes.set_active(session, tenant_id=other.tenant.id, integration_id=world.scm.id, active=False)
     assert world.scm.id not in {i.id for i in integrations.list_integrations(
         session, tenant_id=other.tenant.id, kind=world.scm.kind)}
 
@@ -103,7 +104,7 @@ def test_dropdowns_list_only_active_verified_integrations(session, world, cipher
     from tests import factories
 
     factories.scm(session, world.tenant.id, cipher, name="Broken repo", valid=False)
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.ios.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.ios.id, active=False)
     scms = integrations.list_integrations(session, tenant_id=world.tenant.id, kind=world.scm.kind, usable_only=True)
     targets = integrations.list_integrations(session, tenant_id=world.tenant.id, kind=world.ios.kind, usable_only=True)
     assert [s.displayName for s in scms] == ["iOS app repo"]

@@ -16,7 +16,8 @@ from core.models import PipelineBuild, RegressionCycle, Release, ReleaseCard, Re
 from core.services import builds, lifecycle, regression
 from core.services.cards import owe_card
 from core.services.history import list_events
-from core.services.releases import create_release, get_release
+from core.services.release_creation import create_release
+from core.services.releases import get_release
 from tests.conftest import delete_tenant_rows
 from tests.core.lifecycle_world import CALLED, People, act, bring_to, build_all, new_release, status_of, targets
 from tests.factories import World

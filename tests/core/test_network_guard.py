@@ -9,7 +9,7 @@ from core.errors import IntegrationError, ValidationError
 from core.integrations.http import check_url
 from core.integrations.network import AddressRefusedError, NetworkGuard
 from core.models import PipelineIntegration
-from core.services import integrations
+from core.services import integration_writes, integrations
 from tests import factories
 
 # The holes: each of these passed the previous rule (private, loopback, link-local, reserved, multicast).
@@ -77,7 +77,7 @@ def add_jenkins(session, cipher, base_url: str, *answers: str):
     tenant = factories.tenant(session)
     scm = factories.scm(session, tenant.id, cipher)
     target = factories.target(session, tenant.id, cipher)
-    return integrations.add_integration(
+    return integration_writes.add_integration(
         session, tenant_id=tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS",
         cipher=cipher, base_url=base_url, fields={"scmIntegrationId": scm.id, "targetIntegrationId": target.id,
                                                   "jobPath": "mobile/ios-release"},
@@ -97,7 +97,7 @@ def test_a_base_url_carrying_a_user_or_password_is_refused_and_points_to_secrets
 def test_jira_credentials_in_a_url_point_to_jiras_own_secrets(session, cipher):
     tenant = factories.tenant(session)
     with pytest.raises(ValidationError, match=r"--secret email=… --secret apiToken=… \(or --secret personalAccessToken=…\)$"):
-        integrations.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.TICKET, provider="jira",
+        integration_writes.add_integration(session, tenant_id=tenant.id, kind=IntegrationKind.TICKET, provider="jira",
                                      display_name="Jira", cipher=cipher, base_url="https://bot:pw@acme.atlassian.net",
                                      fields={"projectKey": "MOB"}, secrets={"personalAccessToken": "pat"})
 

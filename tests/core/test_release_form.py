@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.enums import IntegrationKind
-from core.services import integrations
+from core.services import integration_writes, integrations
 from core.services.integration_choices import release_form
 from tests import factories
 from tests.factories import World
@@ -37,8 +37,8 @@ def test_unusable_integrations_and_other_tenants_ones_do_not_count(session, worl
     other = World(session, cipher, name="Other")
     factories.scm(session, world.tenant.id, cipher, name="Broken repo", valid=False)
     for target in (world.ios, world.android):
-        integrations.set_active(session, tenant_id=world.tenant.id, integration_id=target.id, active=False)
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
+        integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=target.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
     form = release_form(session, tenant_id=world.tenant.id)
     assert form.missing == ("source control integration", "store target") and form.sole_scm is None
     assert release_form(session, tenant_id=other.tenant.id).sole_scm.id == other.scm.id
@@ -46,7 +46,7 @@ def test_unusable_integrations_and_other_tenants_ones_do_not_count(session, worl
 
 def test_a_workspace_with_a_repository_but_no_target_lacks_only_the_target(session, world, engine, statements):
     for target in (world.ios, world.android):
-        integrations.set_active(session, tenant_id=world.tenant.id, integration_id=target.id, active=False)
+        integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=target.id, active=False)
     with statements.counting(engine):
         form = release_form(session, tenant_id=world.tenant.id)
     assert form.missing == ("store target",) and form.sole_scm.id == world.scm.id
@@ -54,5 +54,5 @@ def test_a_workspace_with_a_repository_but_no_target_lacks_only_the_target(sessi
 
 
 def test_a_workspace_with_targets_but_no_repository_lacks_only_the_repository(session, world):
-    integrations.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
+    integration_writes.set_active(session, tenant_id=world.tenant.id, integration_id=world.scm.id, active=False)
     assert release_form(session, tenant_id=world.tenant.id).missing == ("source control integration",)

@@ -10,7 +10,7 @@ from core.models import Account, ReleaseCard
 from core.services import tenants
 from core.services.cards import owe_card
 from core.services.integration_choices import release_form
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from core.services.tenants import find_member
 from tests import factories
 from tests.factories import World

@@ -11,7 +11,7 @@ from core.enums import BuildState, IntegrationKind
 from core.models import PipelineBuild, ReleasePipeline
 from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
-from core.services import builds, integrations, webhooks
+from core.services import builds, integration_writes, verification, webhooks
 from core.services.builds import BuildRefusedError
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, events, held_while_asked, new_release, runner, runtime_on, world_on
@@ -24,12 +24,12 @@ def running_build(rt, world, jenkins) -> tuple[str, str]:
     """A build started on the fake Jenkins (still in its queue), requested 20 minutes ago: its next poll is a
     minute away. Returns the build's id and its release pipeline's id."""
     with rt.unit_of_work() as s:
-        pipeline = integrations.add_integration(
+        pipeline = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins",
             cipher=rt.cipher, base_url=jenkins.url,
             fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB},
             secrets={"username": "releasebot", "apiToken": "jenkins-api-token", "webhookSecret": HOOK_SECRET})
-        integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
+        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
     release = new_release(rt, world, target_ids=(world.ios.id,), pipeline_ids=(pipeline.id,))
     with rt.unit_of_work() as s:
         release_pipeline_id = release.pipelines[0].id

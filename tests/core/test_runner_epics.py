@@ -15,7 +15,7 @@ from core.runner.changelog import linear_web_url
 from core.runner.close_epics import CLOSE_EPICS, CloseEpics
 from core.runner.epics import PLATFORMS, marker
 from core.runner.kickoff import Kickoff
-from core.services import cards, changelog, integrations, lifecycle, tasks
+from core.services import cards, changelog, integration_writes, lifecycle, tasks, verification
 from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, release_row, runner, world_on
 from tests.fakes.jira import FakeJira
@@ -51,10 +51,10 @@ def tracker(rt, world, provider: str, url: str) -> str:
     """A verified ticket integration of the world's tenant on the fake at `url`."""
     secrets = {"email": "bot@acme.test", "apiToken": "jira-api-token"} if provider == "jira" else {"apiKey": "lin_api_key"}
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(s, tenant_id=world.tenant.id, kind=K.TICKET, provider=provider,
+        view = integration_writes.add_integration(s, tenant_id=world.tenant.id, kind=K.TICKET, provider=provider,
                                             display_name=f"{provider.title()} MOB", cipher=rt.cipher, base_url=url,
                                             fields={"projectKey": "MOB"}, secrets=secrets)
-        integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
+        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
         return view.id
 
 
@@ -180,10 +180,10 @@ def test_on_jira_data_center_the_epic_name_is_filled_and_the_search_uses_the_v2_
         dc.add_pat("dc-token")
         dc.add_project("MOB", epic_name="required")
         with rt.unit_of_work() as s:
-            view = integrations.add_integration(s, tenant_id=world.tenant.id, kind=K.TICKET, provider="jira",
+            view = integration_writes.add_integration(s, tenant_id=world.tenant.id, kind=K.TICKET, provider="jira",
                                                 display_name="Jira DC", cipher=rt.cipher, base_url=dc.url,
                                                 fields={"projectKey": "MOB"}, secrets={"personalAccessToken": "dc-token"})
-            integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
+            verification.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
         release = kicked_off(rt, world, view.id, target_ids=(world.ios.id,), pipeline_ids=(world.ios_pipeline.id,))
         run_kickoff(runner(rt))
         assert [i["fields"]["customfield_10011"] for i in dc.issues] == ["Release 1.5.0 (iOS)"]  # one platform, one epic

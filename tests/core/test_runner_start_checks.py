@@ -9,7 +9,7 @@ from core.enums import BuildState, BuildStatus, IntegrationKind, ReleaseStatus
 from core.models import PipelineBuild, Release, ReleasePipeline
 from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
-from core.services import builds, integrations
+from core.services import builds, integration_writes, verification
 from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, runner, world_on
 from tests.fakes.jenkins import RELEASE_JOB
@@ -19,11 +19,11 @@ def requested_build(rt, world, jenkins) -> tuple[str, str, str]:
     """A release on one verified Jenkins pipeline with a build requested; returns the release's, the pipeline's
     and the build's ids."""
     with rt.unit_of_work() as s:
-        pipeline = integrations.add_integration(
+        pipeline = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins iOS",
             cipher=rt.cipher, base_url=jenkins.url, secrets={"username": "releasebot", "apiToken": "jenkins-api-token"},
             fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB})
-        integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
+        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
     release = new_release(rt, world, target_ids=(world.ios.id,), pipeline_ids=(pipeline.id,))
     with rt.unit_of_work() as s:
         build_id = builds.request_build(s, tenant_id=world.tenant.id, account_id=world.admin.id,
@@ -61,7 +61,7 @@ def test_a_requested_build_of_a_pipeline_disabled_since_is_cancelled_without_cal
     world = world_on(rt, github.url)
     _, pipeline_id, build_id = requested_build(rt, world, jenkins)
     with rt.unit_of_work() as s:
-        integrations.set_active(s, tenant_id=world.tenant.id, integration_id=pipeline_id, active=False)
+        integration_writes.set_active(s, tenant_id=world.tenant.id, integration_id=pipeline_id, active=False)
     build = started(rt, jenkins, build_id)
     assert jenkins.calls("POST", r"/buildWithParameters$") == []
     assert build.state == BuildState.CANCELLED

@@ -14,7 +14,7 @@ from core.enums import IntegrationKind
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
-from core.services import integrations, stores, webhooks
+from core.services import integration_writes, stores, verification, webhooks
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.app_store import FakeAppStoreConnect
@@ -39,11 +39,11 @@ def followed_target(rt, world, asc) -> tuple[str, str]:
     """A release's App Store target (on the fake) whose store state was read five times unchanged: its next read is
     minutes away, and it is due now. Returns the release target's and the integration's ids."""
     with rt.unit_of_work() as s:
-        view = integrations.add_integration(
+        view = integration_writes.add_integration(
             s, tenant_id=world.tenant.id, kind=IntegrationKind.TARGET, provider="app_store", display_name="iOS App Store",
             cipher=rt.cipher, base_url=asc.url, fields={"appIdentifier": BUNDLE},
             settings={"keyId": KEY_ID, "issuerId": ISSUER}, secrets={"privateKey": asc.p8, "webhookSecret": HOOK_SECRET})
-        integrations.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
+        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=view.id, error=None)
     release = new_release(rt, world, target_ids=(view.id,), pipeline_ids=())
     with rt.reading() as s:
         target_id = s.get(ReleaseTarget, release.targets[0].id).id

@@ -9,19 +9,19 @@ import pytest
 from core.enums import BuildState, IntegrationKind
 from core.errors import PermissionDeniedError
 from core.models import PipelineBuild
-from core.services import integrations, webhooks
+from core.services import integration_writes, verification, webhooks
 from core.services.builds import record_progress, request_build
-from core.services.releases import create_release
+from core.services.release_creation import create_release
 from tests.factories import World
 
 
 def running_actions_build(session, cipher, name: str, secret: str, run_id: str) -> str:
     world = World(session, cipher, name=name)
-    pipeline = integrations.add_integration(
+    pipeline = integration_writes.add_integration(
         session, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="github_actions", display_name="Actions",
         cipher=cipher, secrets={"token": "ghp_x", "webhookSecret": secret},
         fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": "release.yml"})
-    integrations.record_verification(session, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
+    verification.record_verification(session, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
     release = create_release(session, tenant_id=world.tenant.id, actor_account_id=world.admin.id,
                              draft=world.draft(target_ids=(world.ios.id,), pipeline_ids=(pipeline.id,)))
     intent = request_build(session, tenant_id=world.tenant.id, account_id=world.admin.id,
