@@ -14,7 +14,7 @@ from core.enums import IntegrationKind
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
-from core.services import integrations, stores, webhooks
+from core.services import integrations, store_following, webhooks
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.app_store import FakeAppStoreConnect
@@ -48,7 +48,7 @@ def followed_target(rt, world, asc) -> tuple[str, str]:
     with rt.reading() as s:
         target_id = s.get(ReleaseTarget, release.targets[0].id).id
     with rt.unit_of_work() as s:
-        stores.apply_state(s, target_id=target_id, state=PREPARING, interval=30)
+        store_following.apply_state(s, target_id=target_id, state=PREPARING, interval=30)
     with rt.unit_of_work() as s:
         store = s.get(TargetStore, target_id)
         store.checks, store.lastCheckedAt, store.nextCheckAt = 5, utcnow() - timedelta(hours=1), utcnow() - timedelta(minutes=1)
