@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.enums import ENDED_RELEASE_STATUSES, ReleaseStatus, TargetStatus, TaskState
 from core.integrations.stores import FINAL_PHASES, StoreAction, StoreFacts, StorePhase, StoreState
 from core.models import Release, ReleaseTarget, StoreRequest, TargetIntegration, TargetStore
-from core.services import regression
+from core.services import regression, wakes
 from core.services.cards import mark_stale
 from core.services.history import record_event
 from core.services.integrations import utcnow
@@ -83,9 +83,7 @@ def _next_check(store: TargetStore, later: datetime | None, looked_at: datetime 
     """`later`, unless a webhook said "read now" while the store was being read (nextCheckAt moved from `looked_at`):
     then now. `store` is read locked, so a webhook committed after that read waits and comes after this write (on
     MySQL; SQLite's one writer already orders them)."""
-    if later is not None and looked_at is not None and store.nextCheckAt is not None and store.nextCheckAt != looked_at:
-        return min(store.nextCheckAt, utcnow())
-    return later
+    return later if later is None else wakes.woken(looked_at, store.nextCheckAt) or later
 
 
 def apply_state(session: Session, *, target_id: str, state: StoreState, interval: float, worker: str | None = None,
