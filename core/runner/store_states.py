@@ -31,7 +31,9 @@ class StoreStates:
                                 lease=self.ctx.lease):
                 return
             integration_id, facts = store_following.check_of(s, target_id)
-            looked_at = s.get(TargetStore, target_id).nextCheckAt  # a webhook that moves it meanwhile: read again now
+            store = s.get(TargetStore, target_id)
+            looked_at = store.nextCheckAt  # a webhook that moves it meanwhile: read again now
+            seen = store.revision  # a state recorded meanwhile (an action's answer) is newer than this read's
             try:
                 row = s.get(TargetIntegration, integration_id)
                 client = self.ctx.clients.get(IntegrationKind.TARGET, config_of(s, IntegrationKind.TARGET, row, self.ctx.runtime.cipher))
@@ -46,7 +48,7 @@ class StoreStates:
         with self.ctx.runtime.unit_of_work() as s:
             if exc is None:
                 changed = store_following.apply_state(s, target_id=target_id, state=state, interval=self.ctx.interval, worker=self.ctx.worker,
-                                             looked_at=looked_at)
+                                             looked_at=looked_at, seen_revision=seen)
             else:
                 detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
                 log.warning("reading the store state of target %s failed: %s", target_id, detail)

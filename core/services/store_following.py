@@ -87,14 +87,17 @@ def _next_check(store: TargetStore, later: datetime | None, looked_at: datetime 
 
 
 def apply_state(session: Session, *, target_id: str, state: StoreState, interval: float, worker: str | None = None,
-                changed_by_action: bool = False, looked_at: datetime | None = None) -> bool:
+                changed_by_action: bool = False, looked_at: datetime | None = None, seen_revision: int | None = None) -> bool:
     """Record what the store says of a target; move the target (and the release) to the store's truth,
     one history event per mark, or one `store-state` event when only the store's line changed. Returns
-    whether anything changed. `looked_at`: see _next_check."""
+    whether anything changed. `looked_at`: see _next_check; `seen_revision`: see _newer_recorded."""
     target = session.get(ReleaseTarget, target_id)
     lock_release(session, target.releaseId)
     # Locked after the release, and read as committed (a plain read gives the snapshot of the first read above).
     store = session.get(TargetStore, target_id, with_for_update=True)
+    if _newer_recorded(store, seen_revision):
+        _read_again(store, worker)
+        return False
     if store is None:
         store = TargetStore(releaseTargetId=target_id, tenantId=_tenant_of(session, target.releaseId),
                             releaseId=target.releaseId, phase=StorePhase.NONE.value, checks=0, paused=False)
@@ -109,6 +112,7 @@ def apply_state(session: Session, *, target_id: str, state: StoreState, interval
     for key, value in values.items():
         setattr(store, key, value)
     store.checks, store.lastCheckedAt, store.lastError = checks, utcnow(), None
+    store.revision = (store.revision or 0) + 1
     store.nextCheckAt = _next_check(store, None if state.phase in FINAL_PHASES else utcnow() + _backoff(interval, checks),
                                     looked_at)
     if worker is None or store.claimedBy == worker:
@@ -122,6 +126,21 @@ def apply_state(session: Session, *, target_id: str, state: StoreState, interval
     if changed or marked:
         mark_stale(session, release_id=target.releaseId)
     return changed or marked
+
+
+def _newer_recorded(store: TargetStore | None, seen_revision: int | None) -> bool:
+    """Whether a state was recorded since the runner began this read (the revision moved from `seen_revision`, what
+    it read before asking): an action's answer, or a read that took a lapsed claim over. That state is newer than
+    this read's answer, which may predate it (asked before a submission, answered after it was recorded)."""
+    return store is not None and seen_revision is not None and store.revision != seen_revision
+
+
+def _read_again(store: TargetStore, worker: str | None) -> None:
+    # The newer state stays; the store is read again at once to settle which is the store's latest word.
+    if store.nextCheckAt is not None:
+        store.nextCheckAt = min(store.nextCheckAt, utcnow())
+    if worker is None or store.claimedBy == worker:
+        store.claimedUntil = None
 
 
 def _tenant_of(session: Session, release_id: str) -> str:
