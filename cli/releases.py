@@ -11,7 +11,7 @@ from cli.output import emit, plain, table
 from core.enums import ReleaseType
 from core.integrations.stores import StoreAction
 from core.runtime import Runtime
-from core.services import cards, history, lifecycle, regression, release_creation, releases, stores, tenants
+from core.services import cards, history, lifecycle, regression, release_creation, releases, store_actions, store_views, tenants
 
 # --- releases ------------------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ def release_show(rt: Runtime, release_ref: str, tenant_ref: str, as_json: bool) 
     """A release with its repository, targets and pipelines."""
     with ready(rt).unit_of_work() as s:
         view = releases.find_release(s, tenant_id=tenants.find_tenant(s, tenant_ref).id, ref=release_ref)
-        at_stores = stores.store_views(s, release_id=view.id)
+        at_stores = store_views.store_views(s, release_id=view.id)
     _show(view, as_json, at_stores)
 
 
@@ -115,7 +115,7 @@ def _release_json(view: releases.ReleaseView) -> dict:
     return data
 
 
-def _show(view: releases.ReleaseView, as_json: bool, at_stores: dict[str, stores.StoreView] | None = None) -> None:
+def _show(view: releases.ReleaseView, as_json: bool, at_stores: dict[str, store_views.StoreView] | None = None) -> None:
     data, lines = _release_json(view), _release_lines(view)
     for target, t in zip(data["targets"], view.targets, strict=True):
         store = (at_stores or {}).get(t.id)
@@ -193,7 +193,7 @@ def _param(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
 
 
 _lifecycle("store", "Ask a target's store for an action, as the card's store buttons do (the runner does it at the store).",
-           lambda s, found, ids, target_ref, action, params: stores.request_action(
+           lambda s, found, ids, target_ref, action, params: store_actions.request_action(
                s, **ids, target_id=_target_id(found, target_ref), action=action, params=params, request_key=f"cli:{uuid.uuid4()}"),
            click.option("--target", "target_ref", required=True, help="Target name (e.g. \"App Store\") or id."),
            click.option("--action", required=True, type=click.Choice([a.value for a in StoreAction])),

@@ -23,7 +23,8 @@ from core.integrations.stores import StoreAction
 from core.lifecycle import BUILDS_ALLOWED, SUBMITTING, Action
 from core.services.card_view import CardView
 from core.services.releases import PipelineView, ReleaseView, TargetView
-from core.services.stores import AT_STORE_STATUSES, StoreView
+from core.services.store_actions import AT_STORE_STATUSES
+from core.services.store_views import StoreView
 
 STATUS_ICON = {
     BuildStatus.PENDING: "⚪", BuildStatus.RUNNING: "🔄", BuildStatus.SUCCESS: "✅",

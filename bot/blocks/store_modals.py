@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from bot.blocks.text import escape, shorten
 from bot.ids import ActionId, BlockId, CallbackId
 from core.integrations.stores import LABELS, StoreAction
-from core.services.stores import AskFacts
+from core.services.store_views import AskFacts
 
 WHATS_NEW_LIMIT = 4000
 PLAY_NOTES_LIMIT = 500  # Play's release notes, per language

@@ -18,7 +18,7 @@ from core.errors import NotFoundError, ReleasebotError, ValidationError
 from core.integrations.stores import CONFIRMED, StoreAction
 from core.runner import Runner
 from core.runtime import Runtime
-from core.services import stores
+from core.services import store_actions, store_views
 
 
 def _action(action_id: str) -> StoreAction:
@@ -54,14 +54,14 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
             with reported(body, client):
                 release_id, target_id = _ids(pressed.get("value"))
                 with runtime.reading() as session:
-                    facts = stores.ask_facts(session, tenant_id=context["tenant_id"], release_id=release_id, target_id=target_id)
+                    facts = store_views.ask_facts(session, tenant_id=context["tenant_id"], release_id=release_id, target_id=target_id)
                 client.views_open(trigger_id=body["trigger_id"], view=store_action_modal(facts, _action(pressed["action_id"])))
             return
         with reported(body, client):
             try:
                 action = _action(pressed["action_id"])
                 release_id, target_id = _ids(pressed.get("value"))
-                runtime.retrying(lambda session: stores.request_action(
+                runtime.retrying(lambda session: store_actions.request_action(
                     session, tenant_id=context["tenant_id"], actor_account_id=context["account_id"], release_id=release_id,
                     target_id=target_id, action=action, params={}, request_key=f"store:{pressed.get('action_ts')}"))
             finally:
@@ -71,7 +71,7 @@ def register(app: App, runtime: Runtime, follower: Runner) -> None:
     def submit(ack: Ack, body: dict, view: dict, context: BoltContext, client: WebClient) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         try:
-            runtime.retrying(lambda session: stores.request_action(
+            runtime.retrying(lambda session: store_actions.request_action(
                 session, tenant_id=context["tenant_id"], actor_account_id=context["account_id"], release_id=meta["release"],
                 target_id=meta["target"], action=meta["action"], params=form_values(state_values(view)),
                 request_key=f"form:{view['id']}"))

@@ -70,6 +70,7 @@ class TargetStore(Base):
     reason: Mapped[str | None] = mapped_column(ProseType)
     storeIds: Mapped[dict[str, str] | None] = mapped_column(JSON)
     checks: Mapped[int] = mapped_column(server_default=text("0"))  # reads since the state last changed: the backoff
+    revision: Mapped[int] = mapped_column(server_default=text("0"))  # moved by every recorded state (apply_state)
     lastCheckedAt: Mapped[datetime | None] = mapped_column(DateTime)
     nextCheckAt: Mapped[datetime | None] = mapped_column(DateTime)  # None: nothing more to follow
     lastError: Mapped[str | None] = mapped_column(ProseType)

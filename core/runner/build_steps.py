@@ -13,7 +13,7 @@ from core.errors import ReleasebotError
 from core.integrations.base import BuildRef
 from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline, ScmIntegration
 from core.runner.context import RunnerContext
-from core.services import builds
+from core.services import builds, wakes
 from core.services.integrations import utcnow
 from core.services.verification import config_of
 
@@ -75,8 +75,8 @@ def record(ctx: RunnerContext, build_id: str, *, looked_at: datetime | None = No
         build, _rp, _pipeline = s.execute(_BUILD_ROWS(), {"build_id": build_id}).one()
         if outcome["state"] == BuildState.RUNNING and build.abortRequestedAt is not None:
             outcome["next_check"] = utcnow()  # aborted while the CI was being called: stop it now
-        elif outcome["state"] == BuildState.RUNNING and looked_at is not None and build.nextCheckAt != looked_at:
-            outcome["next_check"] = min(build.nextCheckAt, utcnow())  # woken while the CI was being called: look again now
+        elif outcome["state"] == BuildState.RUNNING and (again := wakes.woken(looked_at, build.nextCheckAt)) is not None:
+            outcome["next_check"] = again  # woken while the CI was being called: look again now
         if outcome["state"] == BuildState.RUNNING and outcome.get("error") is None:
             build.failures = 0
         if build.claimedBy == ctx.worker:  # let go of the claim in the same UPDATE as the outcome

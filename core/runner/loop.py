@@ -117,7 +117,7 @@ class Runner:
             try:
                 # Short rounds (a batch of each kind) keep the way from a wake to its
                 # card and thread short however much polling is due: a build a webhook ended is due first
-                # (core.services.webhooks.AT_ONCE), and its card and thread line follow in the same round.
+                # (core.services.wakes.AT_ONCE), and its card and thread line follow in the same round.
                 self.tick(batch=self.round_batch)
             except Exception:  # keep working for everyone else; the log has the details
                 log.exception("runner round failed")

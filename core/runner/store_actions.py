@@ -14,7 +14,7 @@ from core.integrations.stores import LABELS, StoreWaiting
 from core.models import StoreRequest, TargetIntegration
 from core.runner.build_steps import CLIENT_ERRORS, retry_at
 from core.runner.context import RunnerContext
-from core.services import builds, stores
+from core.services import builds, store_actions
 from core.services.integrations import utcnow
 from core.services.verification import config_of
 
@@ -28,7 +28,7 @@ class StoreActions:
     def due(self) -> list[str]:
         """Owed store actions past any backoff and not claimed by another worker."""
         with self.ctx.runtime.reading() as s:
-            return stores.due_actions(s)
+            return store_actions.due_actions(s)
 
     def run(self, request_id: str) -> None:
         """Do one store action, or schedule its retry, or fail it with what to do."""
@@ -44,7 +44,7 @@ class StoreActions:
             state, exc = None, error
         with self.ctx.runtime.unit_of_work() as s:
             if exc is None:
-                stores.action_done(s, request_id=request_id, worker=self.ctx.worker, state=state, interval=self.ctx.interval)
+                store_actions.action_done(s, request_id=request_id, worker=self.ctx.worker, state=state, interval=self.ctx.interval)
             else:
                 self._failed(s, job, exc)
         self.ctx.wake()
@@ -54,7 +54,7 @@ class StoreActions:
             if not builds.claim(s, StoreRequest, request_id, StoreRequest.state == TaskState.PENDING,
                                 worker=self.ctx.worker, lease=self.ctx.lease):
                 return None
-            job = stores.job_of(s, request_id)
+            job = store_actions.job_of(s, request_id)
             try:
                 row = s.get(TargetIntegration, job.integration_id)
                 client = self.ctx.clients.get(IntegrationKind.TARGET, config_of(s, IntegrationKind.TARGET, row, self.ctx.runtime.cipher))
@@ -62,12 +62,12 @@ class StoreActions:
                 client = exc
             return job, client
 
-    def _failed(self, s, job: stores.StoreJob, exc: Exception) -> None:
+    def _failed(self, s, job: store_actions.StoreJob, exc: Exception) -> None:
         detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
         what = f"{LABELS[job.action].lower()} on {job.target_name}"
         if isinstance(exc, StoreWaiting) and utcnow() - job.created_at < self.ctx.max_duration:
             log.info("store action %s (%s) waits: %s", job.id, what, detail)
-            stores.action_waiting(s, request_id=job.id, worker=self.ctx.worker, note=str(exc),
+            store_actions.action_waiting(s, request_id=job.id, worker=self.ctx.worker, note=str(exc),
                                   retry_at=utcnow() + timedelta(seconds=max(self.ctx.interval * 4, 1)))
             return
         attempt = job.attempts + 1
@@ -75,14 +75,14 @@ class StoreActions:
         log.warning("store action %s (%s) failed, attempt %s of %s: %s", job.id, what, attempt, self.ctx.max_failures, detail)
         if again:
             error = f"{job.target_name} did not answer; trying again (attempt {attempt} of {self.ctx.max_failures})"
-            stores.action_failed(s, request_id=job.id, worker=self.ctx.worker, error=error, detail=detail,
+            store_actions.action_failed(s, request_id=job.id, worker=self.ctx.worker, error=error, detail=detail,
                                  retry_at=retry_at(self.ctx.interval * attempt, exc))
         else:
-            stores.action_failed(s, request_id=job.id, worker=self.ctx.worker, error=_advice(job, exc), detail=detail,
+            store_actions.action_failed(s, request_id=job.id, worker=self.ctx.worker, error=_advice(job, exc), detail=detail,
                                  retry_at=None)
 
 
-def _advice(job: stores.StoreJob, exc: Exception) -> str:
+def _advice(job: store_actions.StoreJob, exc: Exception) -> str:
     """What a member reads: what failed and what to do; a store's own refusal is worded for people already."""
     status = exc.status if isinstance(exc, IntegrationError) else None
     if status in (401, 403):

@@ -14,7 +14,7 @@ from core.lifecycle import Action, Who, allowed_actions
 from core.models import Release
 from core.services.regression import PASSED, current_cycle
 from core.services.releases import ReleaseView, get_release
-from core.services.stores import StoreView, store_views
+from core.services.store_views import StoreView, store_views
 from core.services.tasks import TaskView, list_tasks
 
 PEOPLE = frozenset({Who.ADMIN, Who.PILOT, Who.CREATOR, Who.MEMBER})

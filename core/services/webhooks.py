@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,21 +22,16 @@ from core.models import (
     TargetIntegration,
     TargetStore,
 )
-from core.services.integrations import load_secrets, utcnow
-
-# Before any real time: the runner's next round looks at a build a webhook says has ended before the builds
-# merely due a poll (they are taken earliest due first), so its card and thread line follow at once.
-AT_ONCE = datetime(2000, 1, 1)
+from core.services.integrations import load_secrets
+from core.services.wakes import wake
 
 
 def _wake(session: Session, build_id: str) -> None:
-    """Make the build due at once, with a nextCheckAt it has never had: a second earlier than both AT_ONCE and its
-    current one. A runner polling the build meanwhile compares what it read with what it finds when it records
-    (`build_steps.record`); with one fixed value, a wake-up after another (GitHub's `in_progress`, then `completed`
-    while the runner asks about the first) would look unchanged and wait for the next poll. Read locked, as
-    committed: from an older snapshot the value could repeat one the runner read."""
+    """Make the build due at once (core.services.wakes). Read locked, as committed: from an older snapshot the new
+    value could repeat one the runner read."""
     build = session.get(PipelineBuild, build_id, with_for_update=True, populate_existing=True)
-    build.nextCheckAt = min(build.nextCheckAt or AT_ONCE, AT_ONCE) - timedelta(seconds=1)
+    build.nextCheckAt = wake(build.nextCheckAt)
+
 
 def _builds_of(session: Session, pipeline_type: PipelineType, *conditions):
     return session.execute(
@@ -120,10 +114,15 @@ def app_store_notification(session: Session, *, cipher: CredentialCipher, integr
     event = (json.loads(body).get("data") or {}).get("type")  # only an authenticated body is parsed
     if event not in APP_STORE_EVENTS:
         return None  # a ping, a build or TestFlight event: nothing the card follows
-    # The rows first, then updated by their keys: on MariaDB an UPDATE that finds them through a subquery locks the
+    # The keys first, then the rows locked by them: on MariaDB a statement that finds them through a join locks the
     # range of the nextCheckAt index it scans, and deadlocks with a runner recording a read of one of them.
-    targets = session.scalars(select(TargetStore.releaseTargetId).join(ReleaseTarget, ReleaseTarget.id == TargetStore.releaseTargetId)
-                              .where(ReleaseTarget.targetIntegrationId == integration_id, TargetStore.nextCheckAt.is_not(None))).all()
-    touched = session.execute(update(TargetStore).where(TargetStore.releaseTargetId.in_(targets), TargetStore.nextCheckAt.is_not(None))
-                              .values(nextCheckAt=utcnow()).execution_options(synchronize_session=False)).rowcount if targets else 0
-    return integration_id if touched else None
+    keys = session.scalars(select(TargetStore.releaseTargetId).join(ReleaseTarget, ReleaseTarget.id == TargetStore.releaseTargetId)
+                           .where(ReleaseTarget.targetIntegrationId == integration_id, TargetStore.nextCheckAt.is_not(None))).all()
+    # Woken as a build is (core.services.wakes): read locked, as committed, in one order, each due at once with a
+    # value the runner has never read, so a second webhook while the target is read is not taken for the first.
+    woken = session.scalars(select(TargetStore).where(TargetStore.releaseTargetId.in_(keys), TargetStore.nextCheckAt.is_not(None))
+                            .order_by(TargetStore.releaseTargetId).with_for_update()
+                            .execution_options(populate_existing=True)).all() if keys else []
+    for store in woken:
+        store.nextCheckAt = wake(store.nextCheckAt)
+    return integration_id if woken else None

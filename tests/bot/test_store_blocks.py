@@ -14,7 +14,7 @@ from bot.ids import ActionId, BlockId, CallbackId
 from core.enums import ReleaseStatus
 from core.integrations.stores import StoreAction, StorePhase
 from core.services.card_view import CardView
-from core.services.stores import AskFacts, StoreView
+from core.services.store_views import AskFacts, StoreView
 from tests.bot.test_blocks import LONG, release
 
 

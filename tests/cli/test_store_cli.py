@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.enums import TargetStatus
 from core.integrations.stores import StorePhase, StoreState
-from core.services import lifecycle, regression, stores
+from core.services import lifecycle, regression, store_following
 from tests.cli.test_cli import env, run_json, workspace  # noqa: F401  (fixtures)
 from tests.cli.test_lifecycle_cli import Cli, cli  # noqa: F401  (fixture)
 
@@ -27,7 +27,7 @@ def test_a_submission_is_asked_from_the_command_line_and_release_show_tells_the_
     code, _, err = cli.refused("store", "--target", "App Store", "--action", "submit")
     assert code == 1 and err.startswith("error: App Store is already submitting (asked by Grace at ")
     app_store = next(t for t in shown["targets"] if t["integration"]["name"] == "App Store")
-    cli.core(lambda s: stores.apply_state(s, target_id=app_store["id"], interval=5, state=StoreState(
+    cli.core(lambda s: store_following.apply_state(s, target_id=app_store["id"], interval=5, state=StoreState(
         StorePhase.IN_REVIEW, "In review", (), TargetStatus.SUBMITTED)))
     shown = run_json(cli.capsys, "release", "show", "1.5.0", "--tenant", "T100")
     store = next(t for t in shown["targets"] if t["integration"]["name"] == "App Store")["store"]

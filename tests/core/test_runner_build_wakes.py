@@ -11,7 +11,7 @@ from core.enums import BuildState, IntegrationKind
 from core.models import PipelineBuild, ReleasePipeline
 from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
-from core.services import builds, integration_writes, verification, webhooks
+from core.services import builds, integration_writes, verification, wakes, webhooks
 from core.services.builds import BuildRefusedError
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, events, held_while_asked, new_release, runner, runtime_on, world_on
@@ -57,7 +57,7 @@ def test_a_webhook_that_arrives_while_the_runner_polls_the_build_leaves_it_due(r
     build_id, _ = running_build(rt, world, jenkins)
     if woken_before:
         with rt.unit_of_work() as s:
-            s.get(PipelineBuild, build_id).nextCheckAt = webhooks.AT_ONCE
+            s.get(PipelineBuild, build_id).nextCheckAt = wakes.AT_ONCE
     with rt.reading() as s:
         key = s.get(PipelineBuild, build_id).idempotencyKey
     follow = runner(rt, interval=30).work(FollowBuilds)

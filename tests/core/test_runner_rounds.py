@@ -8,7 +8,7 @@ from core.models import PipelineBuild
 from core.services import webhooks
 from core.services.cards import owe_card
 from core.services.integrations import utcnow
-from core.services.webhooks import AT_ONCE
+from core.services.wakes import AT_ONCE
 from tests.core.runner_world import new_release, runner, world_on
 from tests.core.test_webhooks import running_actions_build, signed
 

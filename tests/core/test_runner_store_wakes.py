@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -14,7 +15,7 @@ from core.enums import IntegrationKind
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
-from core.services import integration_writes, stores, verification, webhooks
+from core.services import integration_writes, store_following, verification, webhooks
 from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.app_store import FakeAppStoreConnect
@@ -48,7 +49,7 @@ def followed_target(rt, world, asc) -> tuple[str, str]:
     with rt.reading() as s:
         target_id = s.get(ReleaseTarget, release.targets[0].id).id
     with rt.unit_of_work() as s:
-        stores.apply_state(s, target_id=target_id, state=PREPARING, interval=30)
+        store_following.apply_state(s, target_id=target_id, state=PREPARING, interval=30)
     with rt.unit_of_work() as s:
         store = s.get(TargetStore, target_id)
         store.checks, store.lastCheckedAt, store.nextCheckAt = 5, utcnow() - timedelta(hours=1), utcnow() - timedelta(minutes=1)
@@ -80,6 +81,24 @@ def test_a_webhook_that_arrives_while_the_runner_reads_the_store_leaves_the_targ
     with held_while_asked(gate, lambda: asc.calls(path_regex=r"/v1/apps"), states.run, target_id, who="App Store Connect"):
         state_changed(rt, integration_id)  # the version moved at the store while the runner's read was under way
     assert next_check(rt, target_id) <= utcnow()  # the webhook's "read now" holds
+    assert target_id in states.due()
+
+
+@pytest.mark.parametrize("answer", [200, 503])
+def test_a_second_webhook_while_the_runner_reads_what_the_first_woke_leaves_the_target_due(rt, github, asc, answer):
+    """The runner is reading the target because of a first webhook, and a second comes while it asks, in the same
+    second: it must not look like the wake-up already read (a wake that was "now" gave both the same value)."""
+    world = world_on(rt, github.url)
+    target_id, integration_id = followed_target(rt, world, asc)
+    states = runner(rt, interval=30).work(StoreStates)
+    gate = asc.hold(r"/v1/apps")
+    if answer != 200:
+        asc.fail(answer, {"errors": [{"status": str(answer), "title": "Service Unavailable"}]}, path=r"/v1/apps", times=10)
+    time.sleep(1.05 - datetime.now().microsecond / 1e6)  # early in a second: both webhooks come within it
+    state_changed(rt, integration_id)  # the first: the runner's read starts from it
+    with held_while_asked(gate, lambda: asc.calls(path_regex=r"/v1/apps"), states.run, target_id, who="App Store Connect"):
+        state_changed(rt, integration_id)  # the version moved again while the runner's read was under way
+    assert next_check(rt, target_id) <= utcnow()  # the second webhook's "read now" holds
     assert target_id in states.due()
 
 

@@ -15,7 +15,7 @@ from core.errors import PermissionDeniedError, ValidationError
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.lifecycle import TransitionRefusedError
 from core.models import ReleaseEvent, StoreRequest, TargetStore
-from core.services import stores
+from core.services import store_actions, store_following, store_views
 from core.services.integrations import utcnow
 from tests.conftest import delete_tenant_rows
 from tests.core.lifecycle_world import People, bring_to, new_release, status_of, targets
@@ -34,7 +34,7 @@ def ready(session, cipher):
 
 def ask(ready, action=StoreAction.SUBMIT, *, by=None, key="k1", params=None):
     session, world, people, release, target = ready
-    return stores.request_action(session, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
+    return store_actions.request_action(session, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
                                  actor_account_id=(by or people.admin).id, action=action, params=params or {}, request_key=key)
 
 
@@ -90,13 +90,13 @@ def test_whats_new_too_long_is_refused_under_its_field(ready):
 def test_the_store_state_moves_the_target_step_by_step_and_the_release_follows(ready):
     session, world, people, release, target = ready
     other = targets(session, world, release)[1]
-    stores.apply_state(session, target_id=target.id, state=IN_REVIEW, interval=5)
+    store_following.apply_state(session, target_id=target.id, state=IN_REVIEW, interval=5)
     assert targets(session, world, release)[0].status == TargetStatus.SUBMITTED
     assert status_of(session, release) == S.REGRESSION_IN_PROGRESS  # Play Store is not submitted yet
-    stores.apply_state(session, target_id=other.id, state=LIVE, interval=5)  # straight to live: three marks
+    store_following.apply_state(session, target_id=other.id, state=LIVE, interval=5)  # straight to live: three marks
     assert targets(session, world, release)[1].status == TargetStatus.RELEASED
     assert status_of(session, release) == S.BUILD_SUBMITTED
-    stores.apply_state(session, target_id=target.id, state=LIVE, interval=5)
+    store_following.apply_state(session, target_id=target.id, state=LIVE, interval=5)
     assert status_of(session, release) == S.RELEASED
     actions = session.scalars(select(ReleaseEvent.action).where(ReleaseEvent.releaseId == release.id)
                               .order_by(ReleaseEvent.id)).all()
@@ -107,18 +107,18 @@ def test_the_store_state_moves_the_target_step_by_step_and_the_release_follows(r
 
 def test_an_unchanged_state_is_read_again_later_and_later_and_a_change_resets_the_wait(ready):
     session, _, _, _, target = ready
-    stores.apply_state(session, target_id=target.id, state=IN_REVIEW, interval=5)
+    store_following.apply_state(session, target_id=target.id, state=IN_REVIEW, interval=5)
     waits = []
     for _ in range(3):
-        stores.apply_state(session, target_id=target.id, state=IN_REVIEW, interval=5)
+        store_following.apply_state(session, target_id=target.id, state=IN_REVIEW, interval=5)
         row = session.get(TargetStore, target.id)
         waits.append(row.nextCheckAt - utcnow())
     assert waits[0] < waits[1] < waits[2] and waits[2] >= timedelta(seconds=35)
     events = session.scalars(select(ReleaseEvent.action).where(ReleaseEvent.action == "store-state")).all()
     assert events == []  # unchanged reads tell nobody
-    assert stores.apply_state(session, target_id=target.id, state=APPROVED, interval=5)
+    assert store_following.apply_state(session, target_id=target.id, state=APPROVED, interval=5)
     assert session.get(TargetStore, target.id).checks == 0
-    assert stores.store_views(session, release_id=ready[3].id)[target.id].allowed == (StoreAction.RELEASE,)
+    assert store_views.store_views(session, release_id=ready[3].id)[target.id].allowed == (StoreAction.RELEASE,)
 
 
 RACERS = 6
@@ -144,7 +144,7 @@ def test_clicks_racing_on_their_own_connections_owe_one_submission(session_facto
     def click(i: int) -> None:
         barrier.wait()
         try:
-            outcomes[i] = retrying(session_factory, lambda s: stores.request_action(
+            outcomes[i] = retrying(session_factory, lambda s: store_actions.request_action(
                 s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id, actor_account_id=people.admin.id,
                 action=StoreAction.SUBMIT, params={}, request_key=f"race-{i}"))
         except TransitionRefusedError as exc:

@@ -11,7 +11,7 @@ from core.enums import TargetStatus
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.lifecycle import TransitionRefusedError
 from core.models import Release, StoreRequest
-from core.services import lifecycle, stores
+from core.services import lifecycle, store_actions, store_following
 from tests.core.lifecycle_world import People, bring_to, new_release, targets
 from tests.core.runner_world import committed_meanwhile, runtime_on
 from tests.factories import World
@@ -29,7 +29,7 @@ def approved_on_the_app_store(rt) -> tuple:
         release = new_release(s, world, people)
         bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
         target = targets(s, world, release)[0]  # the App Store
-        stores.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
+        store_following.apply_state(s, target_id=target.id, state=APPROVED, interval=30)
     return world, people, release, target
 
 
@@ -39,13 +39,13 @@ def test_a_release_click_is_refused_when_the_runner_recorded_the_version_live_me
         world, people, release, target = approved_on_the_app_store(rt)
 
         def released_by_hand(other):  # someone released it in App Store Connect; the runner's read records it
-            stores.apply_state(other, target_id=target.id, state=LIVE, interval=30)
+            store_following.apply_state(other, target_id=target.id, state=LIVE, interval=30)
 
         # The click has read (its snapshot) when the runner's record commits, just before it takes the release's lock.
         with committed_meanwhile(rt, "FOR UPDATE", released_by_hand, verb="SELECT"), \
                 pytest.raises(TransitionRefusedError, match="App Store is live on the App Store to everyone: release is not possible now"):
             with rt.unit_of_work() as s:
-                stores.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
+                store_actions.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
                                       actor_account_id=people.admin.id, action=StoreAction.RELEASE, params={},
                                       request_key="release-1")
         with rt.reading() as s:
@@ -68,7 +68,7 @@ def test_a_click_that_waited_for_a_cancel_is_refused_and_owes_nothing(mysql_engi
             with rt.unit_of_work() as s:
                 if read_first:
                     s.scalar(select(Release.status).where(Release.id == release.id))
-                stores.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
+                store_actions.request_action(s, tenant_id=world.tenant.id, release_id=release.id, target_id=target.id,
                                       actor_account_id=people.admin.id, action=StoreAction.RELEASE, params={},
                                       request_key="release-1")
         with rt.reading() as s:

@@ -56,6 +56,25 @@ class Failure:
     times: int = 1
 
 
+class Gate(threading.Event):
+    """What `hold` returns: set it to let the held requests go; `holding` is set once one waits at it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding = threading.Event()
+
+
+@dataclass
+class Hold:
+    """Requests matching `pattern` wait at `gate`: before they are carried out, or, `answered`, with their answer
+    made (what the remote system held when asked) and not sent yet. `times`: the next so many; None: all."""
+
+    pattern: re.Pattern
+    gate: Gate
+    answered: bool = False
+    times: int | None = None
+
+
 @dataclass
 class Loss:
     """A scripted lost answer: the next `times` requests matching `path_regex` are carried out, then their
@@ -92,7 +111,7 @@ class FakeServer:
         self.requests: list[Request] = []
         self.failures: list[Failure] = []
         self.delay = 0.0
-        self.holds: list[tuple[re.Pattern, threading.Event]] = []
+        self.holds: list[Hold] = []
         self.losses: list[Loss] = []  # requests carried out whose answers never reach the client
         self.lock = threading.RLock()
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
@@ -152,11 +171,12 @@ class FakeServer:
         with self.lock:
             self.failures.append(Failure(Response(status, body, headers or {}), path, method, times))
 
-    def hold(self, path_regex: str) -> threading.Event:
-        """Keep requests whose path matches waiting until the returned event is set (30 s at most)."""
-        gate = threading.Event()
+    def hold(self, path_regex: str, *, answered: bool = False, times: int | None = None) -> Gate:
+        """Keep requests whose path matches waiting until the returned gate is set (30 s at most); `answered`: hold
+        their answer, made when they came, instead; `times`: only the next so many such requests."""
+        gate = Gate()
         with self.lock:
-            self.holds.append((re.compile(path_regex), gate))
+            self.holds.append(Hold(re.compile(path_regex), gate, answered, times))
         return gate
 
     def lose_answers(self, path_regex: str, *, times: int = 1, after: float = 0.0) -> None:
@@ -188,15 +208,14 @@ class FakeServer:
         request = Request(h.command, parsed.path, parse_qs(parsed.query), {k: v for k, v in h.headers.items()}, body)
         with self.lock:
             self.requests.append(request)
-        for pattern, gate in list(self.holds):
-            if pattern.search(request.path):
-                gate.wait(30)
+        self._wait_at_holds(request, answered=False)
         with self.lock:  # after the hold: a failure scripted while a request waits applies to it
             failure = self._take_failure(request)
             lost = self._take_scripted(self.losses, request)
         if self.delay:
             time.sleep(self.delay)
         response = failure or self._route(request)
+        self._wait_at_holds(request, answered=True)
         if lost is not None:
             time.sleep(lost.after)
             h.close_connection = True  # no status line: the client sees the connection end (or its timeout)
@@ -209,6 +228,18 @@ class FakeServer:
         h.end_headers()
         if h.command != "HEAD":
             h.wfile.write(payload)
+
+    def _wait_at_holds(self, request: Request, *, answered: bool) -> None:
+        with self.lock:
+            matching = [h for h in self.holds if h.answered == answered and h.pattern.search(request.path)]
+            for h in matching:
+                if h.times is not None:
+                    h.times -= 1
+                    if h.times <= 0:
+                        self.holds.remove(h)
+        for h in matching:
+            h.gate.holding.set()
+            h.gate.wait(30)
 
     def _take_failure(self, request: Request) -> Response | None:
         failure = self._take_scripted(self.failures, request)

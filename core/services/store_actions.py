@@ -1,6 +1,5 @@
-"""The stores (issue 12): a person asks something of a target's store (submit, release, pause…), the
-runner does it (core.runner.store_actions) and follows the store's state (core.runner.store_states),
-and the target and the release follow the store's truth.
+"""Store actions (issue 12): a person asks something of a target's store (submit, release, pause…) and the
+runner does it (core.runner.store_actions), recording the store's state after it (core.services.store_following).
 
 Asking only records the intent, checked here in core: the tenant, the person's role (the lifecycle's
 kinds of actor), the release's stage, what the store's last state allows, the params. A repeated click
@@ -9,22 +8,23 @@ owed or running is told so and creates nothing. None of these functions commits.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from core.enums import ENDED_RELEASE_STATUSES, ReleaseStatus, TargetStatus, TaskState
+from core.enums import ENDED_RELEASE_STATUSES, ReleaseStatus, TaskState
 from core.errors import NotFoundError, PermissionDeniedError
 from core.integrations.registry import store_module, supports_store
-from core.integrations.stores import DOING, FINAL_PHASES, LABELS, StoreAction, StoreFacts, StorePhase, StoreState
+from core.integrations.stores import DOING, LABELS, StoreAction, StoreFacts, StoreState
 from core.lifecycle import SUBMITTING, TransitionRefusedError, Who
 from core.models import Account, Release, ReleaseTarget, StoreRequest, TargetIntegration, TargetStore
-from core.services import changelog, regression
+from core.services import regression
 from core.services.cards import mark_stale
 from core.services.history import record_event
 from core.services.integrations import utcnow
+from core.services.store_following import allowed_of, apply_state, facts_of, lock_release
 from core.services.transitions import load
 
 _MOVERS = frozenset({Who.ADMIN, Who.PILOT, Who.CREATOR})
@@ -37,28 +37,8 @@ ROLES: dict[StoreAction, frozenset[Who]] = {
     StoreAction.RESUME: _ADMIN_OR_PILOT,
 }
 AT_STORE_STATUSES = (*SUBMITTING, ReleaseStatus.RELEASED)  # a phased rollout may go on after the release is RELEASED
-MAX_CHECK_SECONDS = 15 * 60  # the slowest a store's state is read (a review takes a day or two)
-MARK_ORDER = (TargetStatus.SUBMITTED, TargetStatus.APPROVED, TargetStatus.RELEASED)
 EVENT_PREFIX = "store-"  # store-submit, store-pause… (a person's ask); store-state, store-failed (the store's answer)
-STATE_EVENT, FAILED_EVENT = "store-state", "store-failed"
-
-
-@dataclass(frozen=True)
-class StoreView:
-    """A target's store as the card shows it: the store's last word, and an owed or failed action."""
-
-    target_id: str
-    provider: str
-    phase: StorePhase
-    line: str | None
-    allowed: tuple[StoreAction, ...]
-    hints: dict[str, str]
-    rollout_percent: float | None = None
-    phased_day: int | None = None
-    paused: bool = False
-    reason: str | None = None
-    owed: StoreAction | None = None  # asked, not done yet
-    problem: str | None = None  # the last action's failure, or why the store could not be read
+FAILED_EVENT = "store-failed"
 
 
 @dataclass(frozen=True)
@@ -85,7 +65,7 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
     # The release row first, then the target's: the order every change and the runner take. Before any other read: on
     # MySQL the snapshot is taken at the first plain read, and one taken before the lock missed a cancel committed
     # while this click waited, so an action was owed of a cancelled release.
-    status = _lock(session, release_id)
+    status = lock_release(session, release_id)
     repeated = session.scalar(select(StoreRequest.id).where(StoreRequest.tenantId == tenant_id,
                                                             StoreRequest.requestKey == request_key))
     if repeated:
@@ -102,7 +82,7 @@ def request_action(session: Session, *, tenant_id: str, release_id: str, target_
     # Locked after the release and the target, read as committed: a runner's newer store state, recorded while this
     # click waited for the lock, decides (a plain read gives the click's first snapshot, or the identity map's row).
     store = session.get(TargetStore, target_id, with_for_update=True, populate_existing=True)
-    allowed = _allowed(store)
+    allowed = allowed_of(store)
     if action not in allowed:
         now = store.line if store and store.line else "not submitted yet"
         raise TransitionRefusedError(f"{integration.displayName} is {_lower(now)}: {LABELS[action].lower()} is not possible now")
@@ -166,12 +146,6 @@ def _check_stage(session: Session, ctx, action: StoreAction, target: ReleaseTarg
                                      "asked of its stores now")
 
 
-def _allowed(store: TargetStore | None) -> tuple[StoreAction, ...]:
-    if store is None:
-        return (StoreAction.SUBMIT,)
-    return tuple(StoreAction(a) for a in (store.allowed or []) if a in StoreAction._value2member_map_)
-
-
 def _refuse_if_busy(session: Session, target_id: str, name: str) -> None:
     # A locking read: on MariaDB it sees what a click that held the lock before this one committed.
     row = session.execute(select(StoreRequest.action, Account.displayName, StoreRequest.createdAt)
@@ -207,18 +181,10 @@ def job_of(session: Session, request_id: str) -> StoreJob:
                     facts_of(session, target, integration), row.attempts, row.createdAt or utcnow())
 
 
-def facts_of(session: Session, target: ReleaseTarget, integration: TargetIntegration) -> StoreFacts:
-    """What the store client is told about a target."""
-    version = session.scalar(select(Release.version).where(Release.id == target.releaseId))
-    store = session.get(TargetStore, target.id)
-    return StoreFacts(version=version, build_number=target.buildNumber, settings=dict(integration.settings or {}),
-                      store_ids=dict(store.storeIds or {}) if store else {})
-
-
 def action_done(session: Session, *, request_id: str, worker: str, state: StoreState, interval: float) -> bool:
     """Record a claimed action done and the store's state after it; False if taken over meanwhile."""
     row = session.get(StoreRequest, request_id)
-    _lock(session, row.releaseId)
+    lock_release(session, row.releaseId)
     if not _settle(session, request_id, worker, state=TaskState.DONE, lastError=None, errorDetail=None, finishedAt=utcnow()):
         return False
     apply_state(session, target_id=row.releaseTargetId, state=state, interval=interval, changed_by_action=True)
@@ -260,176 +226,3 @@ def _settle(session: Session, request_id: str, worker: str, **values) -> bool:
 def _stale(session: Session, request_id: str) -> bool:
     mark_stale(session, release_id=session.scalar(select(StoreRequest.releaseId).where(StoreRequest.id == request_id)))
     return True
-
-
-def _lock(session: Session, release_id: str) -> ReleaseStatus | None:
-    # The release row first, as every lifecycle change takes it: no crosswise wait with a click on MariaDB.
-    return session.scalar(select(Release.status).where(Release.id == release_id).with_for_update())
-
-
-# --- the runner's side: following the store's state --------------------------------------------
-
-
-def due_checks(session: Session, limit: int = 100) -> list[str]:
-    """Targets whose store state is due a read: not final, past their backoff, unclaimed, no action of
-    theirs owed (the action's answer is the newer state), of live releases."""
-    now = utcnow()
-    owed = select(StoreRequest.id).where(StoreRequest.releaseTargetId == TargetStore.releaseTargetId,
-                                         StoreRequest.state == TaskState.PENDING).exists()
-    return list(session.scalars(
-        select(TargetStore.releaseTargetId).join(Release, Release.id == TargetStore.releaseId)
-        .where(TargetStore.nextCheckAt <= now, Release.status.not_in(ENDED_RELEASE_STATUSES), ~owed,
-               or_(TargetStore.claimedUntil.is_(None), TargetStore.claimedUntil < now))
-        .order_by(TargetStore.nextCheckAt).limit(limit)))
-
-
-def check_of(session: Session, target_id: str) -> tuple[str, StoreFacts]:
-    """The target integration's id and the facts its store client is told."""
-    target = session.get(ReleaseTarget, target_id)
-    integration = session.get(TargetIntegration, target.targetIntegrationId)
-    return integration.id, facts_of(session, target, integration)
-
-
-def check_failed(session: Session, *, target_id: str, worker: str, error: str, interval: float,
-                 looked_at: datetime | None = None) -> None:
-    """The store could not be read: say so on the card and read again later, backing off; at once if a webhook
-    moved nextCheckAt from `looked_at` (what the runner read before asking the store)."""
-    store = session.get(TargetStore, target_id, with_for_update=True)  # locked: see _next_check
-    session.execute(update(TargetStore).where(TargetStore.releaseTargetId == target_id, TargetStore.claimedBy == worker)
-                    .values(claimedUntil=None, lastError=error, checks=TargetStore.checks + 1, lastCheckedAt=utcnow(),
-                            nextCheckAt=_next_check(store, utcnow() + _backoff(interval, store.checks + 1), looked_at))
-                    .execution_options(synchronize_session=False))
-    if store.lastError != error:
-        mark_stale(session, release_id=store.releaseId)
-
-
-def _backoff(interval: float, checks: int) -> timedelta:
-    return timedelta(seconds=min(interval * 2 ** min(checks, 16), MAX_CHECK_SECONDS))
-
-
-def _next_check(store: TargetStore, later: datetime | None, looked_at: datetime | None) -> datetime | None:
-    """`later`, unless a webhook said "read now" while the store was being read (nextCheckAt moved from `looked_at`):
-    then now. `store` is read locked, so a webhook committed after that read waits and comes after this write (on
-    MySQL; SQLite's one writer already orders them)."""
-    if later is not None and looked_at is not None and store.nextCheckAt is not None and store.nextCheckAt != looked_at:
-        return min(store.nextCheckAt, utcnow())
-    return later
-
-
-def apply_state(session: Session, *, target_id: str, state: StoreState, interval: float, worker: str | None = None,
-                changed_by_action: bool = False, looked_at: datetime | None = None) -> bool:
-    """Record what the store says of a target; move the target (and the release) to the store's truth,
-    one history event per mark, or one `store-state` event when only the store's line changed. Returns
-    whether anything changed. `looked_at`: see _next_check."""
-    target = session.get(ReleaseTarget, target_id)
-    _lock(session, target.releaseId)
-    # Locked after the release, and read as committed (a plain read gives the snapshot of the first read above).
-    store = session.get(TargetStore, target_id, with_for_update=True)
-    if store is None:
-        store = TargetStore(releaseTargetId=target_id, tenantId=_tenant_of(session, target.releaseId),
-                            releaseId=target.releaseId, phase=StorePhase.NONE.value, checks=0, paused=False)
-        session.add(store)
-    before = (store.phase, store.line, store.paused, store.phasedDay, store.rolloutPercent, store.reason, store.allowed)
-    values = dict(phase=state.phase.value, line=state.line, allowed=[a.value for a in state.allowed],
-                  hints={a.value: h for a, h in state.hints.items()}, rolloutPercent=state.rollout_percent,
-                  phasedDay=state.phased_day, paused=state.paused, reason=state.reason,
-                  storeIds={**(store.storeIds or {}), **state.store_ids})
-    changed = before != tuple(values[k] for k in ("phase", "line", "paused", "phasedDay", "rolloutPercent", "reason", "allowed"))
-    checks = 0 if changed or changed_by_action else (store.checks or 0) + 1
-    for key, value in values.items():
-        setattr(store, key, value)
-    store.checks, store.lastCheckedAt, store.lastError = checks, utcnow(), None
-    store.nextCheckAt = _next_check(store, None if state.phase in FINAL_PHASES else utcnow() + _backoff(interval, checks),
-                                    looked_at)
-    if worker is None or store.claimedBy == worker:
-        store.claimedUntil = None
-    session.flush()
-    marked = _follow(session, target, state)
-    if changed and not marked:
-        name = session.scalar(select(TargetIntegration.displayName).where(TargetIntegration.id == target.targetIntegrationId))
-        record_event(session, tenant_id=store.tenantId, release_id=target.releaseId, actor_account_id=None,
-                     action=STATE_EVENT, from_value=before[1], to_value=state.line, detail=name)
-    if changed or marked:
-        mark_stale(session, release_id=target.releaseId)
-    return changed or marked
-
-
-def _tenant_of(session: Session, release_id: str) -> str:
-    return session.scalar(select(Release.tenantId).where(Release.id == release_id))
-
-
-def _follow(session: Session, target: ReleaseTarget, state: StoreState) -> bool:
-    """Mark the target forward, step by step, up to where the store says it is."""
-    if state.target_status not in MARK_ORDER:
-        return False
-    current = session.scalar(select(ReleaseTarget.targetStatus).where(ReleaseTarget.id == target.id))
-    done = MARK_ORDER.index(current) + 1 if current in MARK_ORDER else 0
-    marked = False
-    for status in MARK_ORDER[done:MARK_ORDER.index(state.target_status) + 1]:
-        if not regression.follow_store(session, tenant_id=_tenant_of(session, target.releaseId), release_id=target.releaseId,
-                                       target_id=target.id, status=status):
-            break
-        marked = True
-    return marked
-
-
-# --- the card's side ---------------------------------------------------------------------------
-
-
-def store_views(session: Session, *, release_id: str) -> dict[str, StoreView]:
-    """Each target's store of a release, by release target id (two statements whatever the number of targets)."""
-    targets = session.execute(select(ReleaseTarget.id, TargetIntegration.targetType)
-                              .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
-                              .where(ReleaseTarget.releaseId == release_id)).all()
-    stores = {s.releaseTargetId: s for s in session.scalars(select(TargetStore).where(TargetStore.releaseId == release_id))}
-    latest: dict[str, StoreRequest] = {}
-    for row in session.scalars(select(StoreRequest).where(StoreRequest.releaseId == release_id)
-                               .order_by(StoreRequest.createdAt, StoreRequest.id)):
-        latest[row.releaseTargetId] = row
-    return {target_id: _view(target_id, kind.value, stores.get(target_id), latest.get(target_id)) for target_id, kind in targets}
-
-
-def _view(target_id: str, provider: str, store: TargetStore | None, last: StoreRequest | None) -> StoreView:
-    owed = StoreAction(last.action) if last is not None and last.state == TaskState.PENDING else None
-    problem = last.lastError if last is not None and last.state in (TaskState.PENDING, TaskState.FAILED) else None
-    if store is None:
-        allowed = (StoreAction.SUBMIT,) if supports_store(provider) else ()
-        return StoreView(target_id, provider, StorePhase.NONE, None, allowed, {}, owed=owed, problem=problem)
-    return StoreView(target_id, provider, StorePhase(store.phase), store.line, _allowed(store), dict(store.hints or {}),
-                     store.rolloutPercent, store.phasedDay, bool(store.paused), store.reason, owed,
-                     problem or store.lastError)
-
-
-
-@dataclass(frozen=True)
-class AskFacts:
-    """What a confirmation form shows: the release, the target and its store, and notes from the changelog."""
-
-    release_id: str
-    release_key: str
-    version: str
-    target_id: str
-    target_name: str
-    provider: str
-    store: StoreView
-    notes: str  # the changelog's titles, one a line, for What's New / release notes ("" without a changelog)
-
-
-NOTES_LIMIT = 4000  # the App Store's What's New limit; Play's release notes take 500 per language
-
-
-def ask_facts(session: Session, *, tenant_id: str, release_id: str, target_id: str) -> AskFacts:
-    """A target of a release of this tenant, as its store's confirmation form shows it."""
-    row = session.execute(select(Release.releaseKey, Release.version, TargetIntegration.displayName, TargetIntegration.targetType)
-                          .join(ReleaseTarget, ReleaseTarget.releaseId == Release.id)
-                          .join(TargetIntegration, TargetIntegration.id == ReleaseTarget.targetIntegrationId)
-                          .where(Release.id == release_id, Release.tenantId == tenant_id, ReleaseTarget.id == target_id)).first()
-    if row is None:
-        raise NotFoundError("this target belongs to no release of this workspace")
-    key, version, name, kind = row
-    store = store_views(session, release_id=release_id)[target_id]
-    log = changelog.stored(session, release_id)
-    notes = "\n".join(f"• {title}" for _, title, _, _ in log.commits) if log else ""
-    if len(notes) > NOTES_LIMIT:
-        notes = notes[:NOTES_LIMIT - 1].rsplit("\n", 1)[0] + "\n…"
-    return AskFacts(release_id, key, version, target_id, name, kind.value, store, notes)

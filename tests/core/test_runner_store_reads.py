@@ -1,0 +1,90 @@
+"""A read of a target's store that began before a store action recorded its answer, and ends after it, does not
+overwrite the action's newer state with its older one: the card keeps the action's state, no history line goes
+back, and the store is read again at once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+
+from core.enums import ReleaseStatus as S
+from core.enums import TargetStatus
+from core.integrations.stores import StoreAction, StorePhase, StoreState
+from core.models import ReleaseEvent, TargetStore
+from core.runner.store_actions import StoreActions
+from core.runner.store_states import StoreStates
+from core.services import integration_writes, store_actions, store_following, store_views, verification
+from core.services.integrations import utcnow
+from tests.core.lifecycle_world import People, bring_to, new_release, targets
+from tests.core.runner_world import held_while_asked, runner
+from tests.factories import World
+from tests.fakes.app_store import FakeAppStoreConnect
+from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
+
+NOT_SUBMITTED = StoreState(StorePhase.NONE, "Not submitted", (StoreAction.SUBMIT,), None)
+
+
+@pytest.fixture
+def asc():
+    key = ec.generate_private_key(ec.SECP256R1())
+    fake = FakeAppStoreConnect()
+    fake.add_key(KEY_ID, key.public_key(), ISSUER)
+    fake.app = fake.add_app(BUNDLE)
+    fake.p8 = p8(key)
+    with fake:
+        yield fake
+
+
+def submittable(rt, asc) -> tuple:
+    """v1.5.0 past regression, its App Store target (on the fake, with its build uploaded) followed and due a read:
+    (world, people, release, target id)."""
+    with rt.unit_of_work() as s:
+        world = World(s, rt.cipher)
+        people = People(s, world)
+        release = new_release(s, world, people)
+        bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
+        integration_writes.update_integration(s, tenant_id=world.tenant.id, integration_id=world.ios.id, cipher=rt.cipher,
+                                              display_name="App Store", base_url=asc.url, fields={"appIdentifier": BUNDLE},
+                                              settings={"keyId": KEY_ID, "issuerId": ISSUER}, secrets={"privateKey": asc.p8})
+        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=world.ios.id, error=None)
+        target = targets(s, world, release)[0]  # the App Store
+        asc.add_build(asc.app, "1.5.0", target.buildNumber)
+        store_following.apply_state(s, target_id=target.id, state=NOT_SUBMITTED, interval=30)
+    with rt.unit_of_work() as s:
+        s.get(TargetStore, target.id).nextCheckAt = utcnow() - timedelta(minutes=1)
+    return world, people, release, target.id
+
+
+def test_a_store_read_asked_before_a_submission_was_recorded_keeps_the_submissions_state(rt, asc):
+    world, people, release, target_id = submittable(rt, asc)
+    states = runner(rt, "reader", interval=30).work(StoreStates)
+    actions = runner(rt, "actor", interval=30).work(StoreActions)
+    # App Store Connect answers the read ("no version 1.5.0 yet"); the answer is slow to arrive.
+    with rt.reading() as s:
+        told_before = back_to_not_submitted(s, release.id)
+    gate = asc.hold(r"/appStoreVersions$", answered=True, times=1)
+    with held_while_asked(gate, gate.holding.is_set, states.run, target_id, who="App Store Connect"):
+        with rt.unit_of_work() as s:
+            request_id = store_actions.request_action(
+                s, tenant_id=world.tenant.id, release_id=release.id, target_id=target_id, actor_account_id=people.admin.id,
+                action=StoreAction.SUBMIT, params={}, request_key="submit-1")
+        actions.run(request_id)  # submitted, and the store's state after it recorded
+        with rt.reading() as s:
+            assert s.get(TargetStore, target_id).line == "Waiting for review"
+    with rt.reading() as s:
+        store = s.get(TargetStore, target_id)
+        assert (store.phase, store.line, store.allowed) == (StorePhase.IN_REVIEW.value, "Waiting for review", [])
+        view = store_views.store_views(s, release_id=release.id)[target_id]  # what the card draws
+        assert (view.line, view.allowed) == ("Waiting for review", ())
+        assert targets(s, world, release)[0].status == TargetStatus.SUBMITTED
+        assert back_to_not_submitted(s, release.id) == told_before  # no thread line takes the card back
+        assert store.nextCheckAt <= utcnow()  # read again at once
+    assert target_id in states.due()
+
+
+def back_to_not_submitted(s, release_id: str) -> int:
+    """How many `store-state` history events (each a thread line) said "Not submitted"."""
+    return len(s.scalars(select(ReleaseEvent.id).where(ReleaseEvent.releaseId == release_id, ReleaseEvent.action == "store-state",
+                                                       ReleaseEvent.toValue == "Not submitted")).all())
