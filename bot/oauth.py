@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth import OAuthFlow
@@ -22,6 +22,7 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 
 from bot.blocks.welcome import welcome_text
 from bot.clients import ROTATE_MINUTES_BEFORE, SlackClients, epoch, from_epoch
+from core.clock import utcnow
 from core.errors import ConfigurationError
 from core.runtime import Runtime
 from core.services import installations
@@ -42,7 +43,7 @@ def _scopes(value) -> str:
 def _when(value) -> datetime:
     if isinstance(value, int | float):
         return from_epoch(value)
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return utcnow()
 
 
 def installed_bot(installation: Installation | Bot) -> InstalledBot:

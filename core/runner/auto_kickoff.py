@@ -5,12 +5,12 @@ import logging
 
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus
 from core.lifecycle import TransitionRefusedError
 from core.models import Release
 from core.runner.context import RunnerContext
 from core.services import lifecycle
-from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 

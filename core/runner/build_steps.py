@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select
 
+from core.clock import utcnow
 from core.db import per_thread
 from core.enums import BuildState, IntegrationKind
 from core.errors import ReleasebotError
@@ -14,7 +15,6 @@ from core.integrations.base import BuildRef
 from core.models import PipelineBuild, PipelineIntegration, ReleasePipeline, ScmIntegration
 from core.runner.context import RunnerContext
 from core.services import builds, wakes
-from core.services.integrations import utcnow
 from core.services.verification import config_of
 
 log = logging.getLogger("releasebot.runner")

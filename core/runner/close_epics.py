@@ -14,6 +14,7 @@ from functools import partial
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus, TaskState
 from core.models import Release, ReleaseTask, TicketIntegration
 from core.runner.build_steps import CLIENT_ERRORS
@@ -21,7 +22,6 @@ from core.runner.context import RunnerContext
 from core.runner.epics import PLATFORMS, ticket_client
 from core.runner.kickoff import Chore, _raise, fail_task
 from core.services import builds, tasks
-from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 CLOSE_EPICS = "close-epics"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.clock import utcnow
 from core.enums import BuildState, BuildStatus
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import BuildRef
@@ -12,7 +13,6 @@ from core.models import PipelineBuild
 from core.runner.build_steps import CLIENT_ERRORS, ci_client, due_builds, record, ref_of, retry_at, unbuildable
 from core.runner.context import RunnerContext
 from core.services import builds
-from core.services.integrations import utcnow
 
 STATUS_OF = {BuildStatus.RUNNING: BuildState.RUNNING, BuildStatus.PENDING: BuildState.RUNNING,
              BuildStatus.SUCCESS: BuildState.SUCCESS, BuildStatus.FAILED: BuildState.FAILED,

@@ -14,6 +14,7 @@ from functools import partial
 from sqlalchemy import update
 
 from core import logs, metrics
+from core.clock import utcnow
 from core.models import Base
 from core.runner.auto_kickoff import AutoKickoff
 from core.runner.cards import Cards
@@ -30,7 +31,6 @@ from core.runner.store_actions import StoreActions
 from core.runner.store_states import StoreStates
 from core.runner.verifications import Verifications
 from core.runtime import Runtime
-from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 YIELD_SECONDS = 1.0  # the longest a step waits for the Slack requests in flight in its process (see core.in_flight)

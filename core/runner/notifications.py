@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import aliased
 
+from core.clock import utcnow
 from core.db import per_thread, run_prebuilt
 from core.enums import BuildState, NotificationState
 from core.errors import IntegrationError, NotInstalledError
@@ -28,7 +29,6 @@ from core.models import (
 from core.runner import reminders
 from core.runner.context import Announcement, BuildFacts, EventFacts, RunnerContext
 from core.services import builds, changelog
-from core.services.integrations import utcnow
 from core.services.releases import get_release
 
 log = logging.getLogger("releasebot.runner")

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
+from core.clock import utcnow
 from core.lifecycle import BEFORE_RELEASE, TransitionRefusedError
 from core.models import Release
 from core.runner.context import RunnerContext
 from core.services import lifecycle
-from core.services.integrations import utcnow
 
 log = logging.getLogger("releasebot.runner")
 

@@ -15,12 +15,12 @@ from sqlalchemy import DateTime, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus as S
 from core.lifecycle import BEFORE_RELEASE, NEXT_STEPS, STATUS_CHANGES, STATUS_PHRASES
 from core.models import Release, ReleaseEvent, ReleaseReminder
 from core.runner.context import RunnerContext
 from core.services.history import record_event
-from core.services.integrations import utcnow
 from core.services.release_creation import CREATED_ACTION
 
 log = logging.getLogger("releasebot.runner")

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.enums import BuildState, IntegrationKind
 from core.errors import ConfigurationError, IntegrationError
 from core.integrations.base import ensure_branch
@@ -15,7 +16,6 @@ from core.models import PipelineBuild, Release, ReleasePipeline, ScmIntegration
 from core.runner.build_steps import CLIENT_ERRORS, ci_client, due_builds, record, retry_at, unbuildable
 from core.runner.context import RunnerContext
 from core.services import builds
-from core.services.integrations import utcnow
 from core.services.verification import config_of
 
 log = logging.getLogger("releasebot.runner")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from core.clock import utcnow
 from core.enums import IntegrationKind, TaskState
 from core.errors import IntegrationError, ReleasebotError
 from core.integrations.stores import LABELS, StoreWaiting
@@ -15,7 +16,6 @@ from core.models import StoreRequest, TargetIntegration
 from core.runner.build_steps import CLIENT_ERRORS, retry_at
 from core.runner.context import RunnerContext
 from core.services import builds, store_actions
-from core.services.integrations import utcnow
 from core.services.verification import config_of
 
 log = logging.getLogger("releasebot.runner")

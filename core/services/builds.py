@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import (
     ENDED_RELEASE_STATUSES,
     TERMINAL_BUILD_STATES,
@@ -37,7 +38,6 @@ from core.models import (
 )
 from core.services.cards import mark_stale
 from core.services.history import record_event
-from core.services.integrations import utcnow
 
 BUILD_SCOPE = "build.request"
 SUMMARY_STATUS = {

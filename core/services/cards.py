@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.db import run_prebuilt
 from core.models import Release, ReleaseCard
 from core.services.home_views import owe_homes, owe_homes_of_release
-from core.services.integrations import utcnow
 
 MAX_BACKOFF_SECONDS = 600
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import NotificationState, ReleaseStatus, TaskState, TicketType
 from core.integrations.base import Comparison
 from core.lifecycle import Action
 from core.models import Account, Notification, Release, ReleaseEvent, ReleaseTask, TicketIntegration, new_id
-from core.services.integrations import utcnow
 
 CHANGELOG = "changelog"
 CHANGELOG_KIND = "CHANGELOG"

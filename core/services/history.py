@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import NotificationState
 from core.errors import NotFoundError
 from core.models import Account, Notification, Release, ReleaseEvent, new_id
-from core.services.integrations import utcnow
 
 VALUE_LIMIT = 255  # fromValue / toValue are short (a status, a date, a name); the detail holds prose
 # A build's own notifications (TRIGGERED, FINISHED) already tell the thread: one line per thing, not two.

@@ -7,19 +7,16 @@ and never sooner than the per-person interval after the last publish (Slack rate
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.db import run_prebuilt
 from core.models import HomeView, Release
 
 MAX_BACKOFF_SECONDS = 600
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _owed(now: datetime) -> dict:
@@ -34,11 +31,11 @@ def open_home(session: Session, *, tenant_id: str, slack_user_id: str) -> HomeVi
     home = session.scalar(select(HomeView).where(HomeView.tenantId == tenant_id, HomeView.slackUserId == slack_user_id))
     if home is None:
         home = HomeView(tenantId=tenant_id, slackUserId=slack_user_id, revision=1, publishedRevision=0, attempts=0,
-                        nextAttemptAt=_now())
+                        nextAttemptAt=utcnow())
         session.add(home)
         session.flush()  # a racing twin fails here on the unique key; the caller retries and finds it
         return home
-    session.execute(update(HomeView).where(HomeView.id == home.id).values(**_owed(_now()))
+    session.execute(update(HomeView).where(HomeView.id == home.id).values(**_owed(utcnow()))
                     .execution_options(synchronize_session=False))
     return home
 
@@ -51,7 +48,7 @@ _TENANT_OF_RELEASE = select(Release.tenantId).where(Release.id == bindparam("rel
 
 def owe_homes(session: Session, *, tenant_id: str) -> None:
     """Something every Home of this tenant shows changed: each Home opened there owes a publish."""
-    run_prebuilt(session, _OWED_OF_TENANT, {"tenant_id": tenant_id, "now": _now()})
+    run_prebuilt(session, _OWED_OF_TENANT, {"tenant_id": tenant_id, "now": utcnow()})
 
 
 def owe_homes_of_release(session: Session, *, release_id: str) -> None:
@@ -65,7 +62,7 @@ def owe_homes_of_release(session: Session, *, release_id: str) -> None:
 
 def due_homes(session: Session, *, limit: int = 100) -> list[str]:
     """Ids of the Homes owed a publish and due now."""
-    now = _now()
+    now = utcnow()
     return list(session.scalars(select(HomeView.id).where(
         HomeView.nextAttemptAt <= now, or_(HomeView.claimedUntil.is_(None), HomeView.claimedUntil < now))
         .order_by(HomeView.nextAttemptAt).limit(limit)))
@@ -73,7 +70,7 @@ def due_homes(session: Session, *, limit: int = 100) -> list[str]:
 
 def home_published(session: Session, home: HomeView, *, revision: int, interval: float) -> None:
     """The Home shows `revision`: due again only if something changed meanwhile, and not before `interval`."""
-    now = _now()
+    now = utcnow()
     home.publishedRevision = max(home.publishedRevision, revision)
     home.publishedAt, home.attempts, home.lastError = now, 0, None
     home.notBefore = now + timedelta(seconds=interval)
@@ -88,5 +85,5 @@ def home_failed(session: Session, home: HomeView, *, error: str, retryable: bool
     home.attempts += 1
     home.lastError = error
     delay = max(retry_after or 0, min(interval * 2 ** min(home.attempts, 10), MAX_BACKOFF_SECONDS))
-    home.nextAttemptAt = _now() + timedelta(seconds=delay) if retryable else None
+    home.nextAttemptAt = utcnow() + timedelta(seconds=delay) if retryable else None
     session.flush()

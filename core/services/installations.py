@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.crypto import CredentialCipher
 from core.enums import Role
 from core.integrations.base import ProviderContext
 from core.models import Account, Release, ReleaseCard, SlackInstallation, SlackOAuthState, Tenant
 from core.services import audit
-from core.services.integrations import utcnow
 from core.services.tenants import ensure_account, ensure_tenant
 
 MAX_NAME = 255

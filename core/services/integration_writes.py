@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.crypto import CredentialCipher
 from core.enums import ENDED_RELEASE_STATUSES, IntegrationKind, VerificationStatus
 from core.errors import InUseError
@@ -20,7 +21,7 @@ from core.models import (
 )
 from core.services.home_views import owe_homes
 from core.services.integration_rules import require_spec, validate
-from core.services.integrations import TYPE_COLUMN, IntegrationView, get_row, load_secrets, utcnow, view_of
+from core.services.integrations import TYPE_COLUMN, IntegrationView, get_row, load_secrets, view_of
 
 
 def add_integration(

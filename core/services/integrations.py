@@ -4,7 +4,7 @@ their values must be: core.services.integration_rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,11 +34,6 @@ DETAIL_COLUMNS = (
     "organization", "repository", "defaultBranch", "appIdentifier", "scmIntegrationId",
     "targetIntegrationId", "jobPath", "channelId", "channelName", "projectKey",
 )
-
-
-def utcnow() -> datetime:
-    """Now, as the naive UTC the DATETIME columns hold."""
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import BuildStatus, ReleaseStatus, TargetStatus
 from core.errors import NotFoundError, Problem, ValidationError
 from core.lifecycle import Action, TransitionRefusedError, next_status
 from core.models import PipelineIntegration, RegressionCycle, ReleasePipeline, ReleaseTarget, TargetIntegration
 from core.services.history import last_event
-from core.services.integrations import utcnow
 from core.services.transitions import Context, Outcome, begin, described_by, finish, follow, hold, load, move
 
 PASSED, FAILED = "PASSED", "FAILED"

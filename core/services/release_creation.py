@@ -10,12 +10,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import BuildStatus, CommunicationType, ReleaseStatus, ReleaseType, TargetStatus
 from core.errors import ConflictError, Problem, ValidationError
 from core.models import Release, ReleasePipeline, ReleaseTarget, RequestKey, new_id
 from core.services.history import record_event
 from core.services.home_views import owe_homes
-from core.services.integrations import utcnow
 from core.services.release_rules import (
     as_datetime,
     check_optional,

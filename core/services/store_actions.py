@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import ENDED_RELEASE_STATUSES, ReleaseStatus, TaskState
 from core.errors import NotFoundError, PermissionDeniedError
 from core.integrations.registry import store_module, supports_store
@@ -23,7 +24,6 @@ from core.models import Account, Release, ReleaseTarget, StoreRequest, TargetInt
 from core.services import regression
 from core.services.cards import mark_stale
 from core.services.history import record_event
-from core.services.integrations import utcnow
 from core.services.store_following import allowed_of, apply_state, facts_of, lock_release
 from core.services.transitions import load
 

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import ENDED_RELEASE_STATUSES, ReleaseStatus, TargetStatus, TaskState
 from core.integrations.stores import FINAL_PHASES, StoreAction, StoreFacts, StorePhase, StoreState
 from core.models import Release, ReleaseTarget, StoreRequest, TargetIntegration, TargetStore
 from core.services import regression, wakes
 from core.services.cards import mark_stale
 from core.services.history import record_event
-from core.services.integrations import utcnow
 
 MAX_CHECK_SECONDS = 15 * 60  # the slowest a store's state is read (a review takes a day or two)
 MARK_ORDER = (TargetStatus.SUBMITTED, TargetStatus.APPROVED, TargetStatus.RELEASED)

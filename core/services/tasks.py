@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus, Role, TaskState
 from core.errors import NotFoundError, PermissionDeniedError
 from core.lifecycle import TransitionRefusedError
@@ -22,7 +23,6 @@ from core.models import Account, Release, ReleaseCard, ReleaseTask
 from core.services import changelog, lifecycle
 from core.services.cards import mark_stale
 from core.services.history import record_event
-from core.services.integrations import utcnow
 
 RELEASE_BRANCH = "release-branch"
 EPICS = "epics"  # owed only when the release has a ticket tracker

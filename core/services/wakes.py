@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core.services.integrations import utcnow
+from core.clock import utcnow
 
 # Before any real time: the runner's next round takes a woken row before the rows merely due a poll (it takes them
 # earliest due first), so its card and thread line follow at once.

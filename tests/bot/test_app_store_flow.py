@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from bot.ids import ActionId, BlockId, CallbackId
+from core.clock import utcnow
 from core.enums import IntegrationKind, ReleaseStatus, Role, TargetStatus
 from core.models import ReleaseTarget, StoreRequest, TargetStore
 from core.services import cards, integration_writes
 from core.services.history import list_events
-from core.services.integrations import utcnow
 from core.services.release_creation import create_release
 from core.services.tenants import add_account
 from core.services.verification import verify_integration

@@ -23,6 +23,7 @@ from bot.blocks.notices import notice_text
 from bot.errors import reported
 from bot.ids import ActionId
 from cli.http_server import HTTP_LIMITS
+from core.clock import utcnow
 from core.config import Settings
 from core.crypto import CredentialCipher, generate_key
 from core.enums import BuildState
@@ -32,7 +33,6 @@ from core.runner.follow_builds import FollowBuilds
 from core.runtime import Runtime
 from core.services.builds import BuildRefusedError, record_progress, request_build
 from core.services.card_view import CardView
-from core.services.integrations import utcnow
 from core.services.release_creation import create_release
 from core.services.releases import get_release
 from tests.bot.helpers import release_with_pipeline, wait_for

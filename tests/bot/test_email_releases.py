@@ -17,11 +17,11 @@ from sqlalchemy import select
 from bot.blocks.email import email_of, to_html, to_text
 from bot.blocks.notices import notice_text
 from cli.main import main
+from core.clock import utcnow
 from core.enums import BuildState, CommunicationType, IntegrationKind, NotificationState
 from core.models import Notification, ReleaseCard
 from core.runner.context import Announcement, BuildFacts, EventFacts
 from core.services import builds, integration_writes, lifecycle, verification
-from core.services.integrations import utcnow
 from core.services.release_creation import create_release
 from core.services.releases import find_release, get_release
 from tests.bot.helpers import wait_for

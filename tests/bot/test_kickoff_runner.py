@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus as S
 from core.models import Release, ReleaseCard
 from core.services import lifecycle
-from core.services.integrations import utcnow
 from core.services.release_creation import create_release
 from tests.bot.helpers import post_card_now, wait_for
 from tests.core.runner_world import events

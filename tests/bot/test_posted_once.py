@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.announcer import SlackAnnouncer
+from core.clock import utcnow
 from core.enums import NotificationState
 from core.integrations.slack_client import slack_client
 from core.models import Notification, ReleaseCard
@@ -27,7 +28,6 @@ from core.runtime import Runtime
 from core.services import lifecycle
 from core.services.cards import owe_card
 from core.services.history import record_event
-from core.services.integrations import utcnow
 from tests.bot.helpers import wait_for
 from tests.core.runner_world import new_release, runtime_on, world_on
 from tests.factories import github_for

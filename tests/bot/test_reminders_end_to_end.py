@@ -12,10 +12,10 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from bot.blocks.notices import event_text
+from core.clock import utcnow
 from core.models import Release
 from core.runner.context import EventFacts
 from core.services import cards
-from core.services.integrations import utcnow
 from core.services.release_creation import create_release
 from tests.bot.helpers import wait_for
 

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from core.clock import utcnow
 from core.enums import BuildState, IntegrationKind
 from core.models import PipelineBuild, ReleasePipeline
 from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
 from core.services import builds, integration_writes, verification, wakes, webhooks
 from core.services.builds import BuildRefusedError
-from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, events, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.jenkins import RELEASE_JOB
 

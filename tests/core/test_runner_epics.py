@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.clock import utcnow
 from core.enums import IntegrationKind as K
 from core.enums import ReleaseStatus as S
 from core.enums import TaskState
@@ -16,7 +17,6 @@ from core.runner.close_epics import CLOSE_EPICS, CloseEpics
 from core.runner.epics import PLATFORMS, marker
 from core.runner.kickoff import Kickoff
 from core.services import cards, changelog, integration_writes, lifecycle, tasks, verification
-from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, release_row, runner, world_on
 from tests.fakes.jira import FakeJira
 from tests.fakes.linear import FakeLinear

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.clock import utcnow
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import ReleaseStatus as S
@@ -21,7 +22,6 @@ from core.runner.auto_kickoff import AutoKickoff
 from core.runner.kickoff import Kickoff
 from core.runtime import Runtime
 from core.services import builds, lifecycle, tasks
-from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, events, new_release, race, release_row, runner, runtime_on, world_on
 from tests.factories import SCM_TOKEN
 from tests.fakes.github import sha_of

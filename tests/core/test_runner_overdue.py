@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus as S
 from core.runner.overdue import Overdue
 from core.services import lifecycle
-from core.services.integrations import utcnow
 from tests.core.lifecycle_world import People, bring_to
 from tests.core.runner_world import events, new_release, race, release_row, runner, world_on
 from tests.factories import github_for

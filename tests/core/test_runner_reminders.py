@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from core.clock import utcnow
 from core.config import Settings
 from core.enums import ReleaseStatus as S
 from core.models import Notification, Release, ReleaseEvent, ReleaseReminder
@@ -18,7 +19,6 @@ from core.runner.reminders import DUE, REMINDED, STAGE_ACTIONS, STALE, Reminders
 from core.runtime import Runtime
 from core.services import lifecycle
 from core.services.history import list_events
-from core.services.integrations import utcnow
 from tests.core.lifecycle_world import People, bring_to
 from tests.core.runner_world import events, new_release, race, runner, world_on
 from tests.factories import github_for

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.clock import utcnow
 from core.models import PipelineBuild
 from core.services import webhooks
 from core.services.cards import owe_card
-from core.services.integrations import utcnow
 from core.services.wakes import AT_ONCE
 from tests.core.runner_world import new_release, runner, world_on
 from tests.core.test_webhooks import running_actions_build, signed

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from core.clock import utcnow
 from core.enums import BuildState, BuildStatus, IntegrationKind, ReleaseStatus
 from core.models import PipelineBuild, Release, ReleasePipeline
 from core.runner.follow_builds import FollowBuilds
 from core.runner.start_builds import StartBuilds
 from core.services import builds, integration_writes, verification
-from core.services.integrations import utcnow
 from tests.core.runner_world import new_release, runner, world_on
 from tests.fakes.jenkins import RELEASE_JOB
 

@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.enums import ReleaseStatus as S
 from core.enums import TargetStatus
 from core.integrations.stores import StoreAction, StorePhase, StoreState
@@ -16,7 +17,6 @@ from core.models import ReleaseEvent, TargetStore
 from core.runner.store_actions import StoreActions
 from core.runner.store_states import StoreStates
 from core.services import integration_writes, store_actions, store_following, store_views, verification
-from core.services.integrations import utcnow
 from tests.core.lifecycle_world import People, bring_to, new_release, targets
 from tests.core.runner_world import held_while_asked, runner
 from tests.factories import World

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from core.clock import utcnow
 from core.enums import IntegrationKind
 from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
 from core.services import integration_writes, store_following, verification, webhooks
-from core.services.integrations import utcnow
 from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
 from tests.fakes.app_store import FakeAppStoreConnect
 from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.db import retrying, unit_of_work
 from core.enums import ReleaseStatus as S
 from core.enums import TargetStatus, TaskState
@@ -16,7 +17,6 @@ from core.integrations.stores import StoreAction, StorePhase, StoreState
 from core.lifecycle import TransitionRefusedError
 from core.models import ReleaseEvent, StoreRequest, TargetStore
 from core.services import store_actions, store_following, store_views
-from core.services.integrations import utcnow
 from tests.conftest import delete_tenant_rows
 from tests.core.lifecycle_world import People, bring_to, new_release, status_of, targets
 from tests.factories import World
