@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.crypto import MISSING_KEYS, CredentialCipher
 from core.enums import IntegrationKind, TaskState, VerificationStatus
 from core.errors import ConfigurationError, IntegrationError, NotFoundError
@@ -24,7 +25,6 @@ from core.services.integrations import (
     IntegrationView,
     get_row,
     load_secrets,
-    utcnow,
     view_of,
 )
 
