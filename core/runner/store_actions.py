@@ -44,7 +44,8 @@ class StoreActions:
             state, exc = None, error
         with self.ctx.runtime.unit_of_work() as s:
             if exc is None:
-                store_actions.action_done(s, request_id=request_id, worker=self.ctx.worker, state=state, interval=self.ctx.interval)
+                store_actions.action_done(s, request_id=request_id, worker=self.ctx.worker, state=state, interval=self.ctx.interval,
+                                          looked_at=job.looked_at)
             else:
                 self._failed(s, job, exc)
         self.ctx.wake()

@@ -53,6 +53,7 @@ class StoreJob:
     facts: StoreFacts
     attempts: int
     created_at: datetime
+    looked_at: datetime | None = None  # the target's nextCheckAt at the claim: a webhook that moves it meanwhile wakes it
 
 
 # --- asking ------------------------------------------------------------------------------------
@@ -177,17 +178,22 @@ def job_of(session: Session, request_id: str) -> StoreJob:
     """The claimed action with what its store client needs."""
     row = session.get(StoreRequest, request_id)
     target, integration = _target(session, row.releaseId, row.releaseTargetId, lock=False)
+    store = session.get(TargetStore, target.id)
     return StoreJob(row.id, StoreAction(row.action), dict(row.params or {}), integration.id, integration.displayName,
-                    facts_of(session, target, integration), row.attempts, row.createdAt or utcnow())
+                    facts_of(session, target, integration), row.attempts, row.createdAt or utcnow(),
+                    store.nextCheckAt if store else None)
 
 
-def action_done(session: Session, *, request_id: str, worker: str, state: StoreState, interval: float) -> bool:
-    """Record a claimed action done and the store's state after it; False if taken over meanwhile."""
+def action_done(session: Session, *, request_id: str, worker: str, state: StoreState, interval: float,
+                looked_at: datetime | None = None) -> bool:
+    """Record a claimed action done and the store's state after it; False if taken over meanwhile. `looked_at`: the
+    target's nextCheckAt at the claim (a webhook that moved it while the store was asked keeps it due)."""
     row = session.get(StoreRequest, request_id)
     lock_release(session, row.releaseId)
     if not _settle(session, request_id, worker, state=TaskState.DONE, lastError=None, errorDetail=None, finishedAt=utcnow()):
         return False
-    apply_state(session, target_id=row.releaseTargetId, state=state, interval=interval, changed_by_action=True)
+    apply_state(session, target_id=row.releaseTargetId, state=state, interval=interval, changed_by_action=True,
+                looked_at=looked_at)
     return True
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.enums import IntegrationKind, ReleaseStatus, TargetStatus, VerificationStatus
 from core.lifecycle import Action
 from core.models import HomeView
@@ -187,7 +188,7 @@ def test_a_verification_that_changes_owes_the_admins_home(session, world):
 def test_a_refusal_retrying_cannot_fix_waits_and_a_429_is_retried_after_retry_after(session, world):
     row = home_views.open_home(session, tenant_id=world.tenant.id, slack_user_id="U0ADA")
     home_views.home_failed(session, row, error="Slack refused (ratelimited)", retryable=True, retry_after=30, interval=1)
-    assert row.nextAttemptAt >= home_views._now() + timedelta(seconds=29)  # Slack's Retry-After, not sooner
+    assert row.nextAttemptAt >= utcnow() + timedelta(seconds=29)  # Slack's Retry-After, not sooner
     assert row.id not in home_views.due_homes(session)
     home_views.home_failed(session, row, error="Slack refused (not_enabled)", retryable=False, retry_after=None, interval=1)
     assert row.nextAttemptAt is None and row.lastError.endswith("(not_enabled)")
