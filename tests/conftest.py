@@ -9,6 +9,7 @@ import os
 from contextlib import contextmanager
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,9 @@ from core.crypto import CredentialCipher, generate_key
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from tests.factories import github_for
+from tests.fakes.app_store import FakeAppStoreConnect
 from tests.fakes.jenkins import RELEASE_JOB, FakeJenkins
+from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
 
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL")
 BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
@@ -159,3 +162,14 @@ def jenkins():
     fake.add_job(RELEASE_JOB)
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def asc():
+    """A fake App Store Connect with one API key (its .p8 text as `asc.p8`) and the app BUNDLE (`asc.app`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    fake = FakeAppStoreConnect()
+    fake.add_key(KEY_ID, key.public_key(), ISSUER)
+    fake.app, fake.p8 = fake.add_app(BUNDLE), p8(key)
+    with fake:
+        yield fake

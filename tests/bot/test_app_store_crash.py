@@ -7,7 +7,6 @@ import json
 import signal
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from bot.ids import ActionId, BlockId, CallbackId
@@ -21,21 +20,10 @@ from core.services.releases import get_release
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.bot.test_crash_and_replicas import JOB, stage  # noqa: F401 (the fixture)
-from tests.fakes.app_store import FakeAppStoreConnect
-from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
+from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
 from tests.slack_requests import SlackClient
 
 SUBMIT_CALL = r"^/v1/reviewSubmissions/[^/]+$"
-
-
-@pytest.fixture
-def asc():
-    key = ec.generate_private_key(ec.SECP256R1())
-    fake = FakeAppStoreConnect()
-    fake.add_key(KEY_ID, key.public_key(), ISSUER)
-    fake.app, fake.p8 = fake.add_app(BUNDLE), p8(key)
-    with fake:
-        yield fake
 
 
 def _verified(rt, world, kind, **kwargs):

@@ -8,9 +8,7 @@ import json
 import time
 from datetime import timedelta
 
-import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from bot.ids import ActionId, BlockId, CallbackId
@@ -24,23 +22,11 @@ from core.services.tenants import add_account
 from core.services.verification import verify_integration
 from tests.bot.helpers import wait_for
 from tests.bot.test_release_life_end_to_end import Team, add_pipeline, get_card_or_none
-from tests.fakes.app_store import FakeAppStoreConnect
 from tests.fakes.jenkins import RELEASE_JOB
-from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
+from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
 from tests.slack_requests import text_value
 
 VERSION = "4.2.0"
-
-
-@pytest.fixture
-def asc():
-    key = ec.generate_private_key(ec.SECP256R1())
-    fake = FakeAppStoreConnect()
-    fake.add_key(KEY_ID, key.public_key(), ISSUER)
-    fake.app = fake.add_app(BUNDLE)
-    fake.p8 = p8(key)
-    with fake:
-        yield fake
 
 
 class IosRelease(Team):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from core.clock import utcnow
@@ -20,21 +18,9 @@ from core.services import integration_writes, store_actions, store_following, st
 from tests.core.lifecycle_world import People, bring_to, new_release, targets
 from tests.core.runner_world import held_while_asked, runner
 from tests.factories import World
-from tests.fakes.app_store import FakeAppStoreConnect
-from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
+from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
 
 NOT_SUBMITTED = StoreState(StorePhase.NONE, "Not submitted", (StoreAction.SUBMIT,), None)
-
-
-@pytest.fixture
-def asc():
-    key = ec.generate_private_key(ec.SECP256R1())
-    fake = FakeAppStoreConnect()
-    fake.add_key(KEY_ID, key.public_key(), ISSUER)
-    fake.app = fake.add_app(BUNDLE)
-    fake.p8 = p8(key)
-    with fake:
-        yield fake
 
 
 def submittable(rt, asc) -> tuple:

@@ -9,7 +9,6 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from core.clock import utcnow
 from core.enums import IntegrationKind
@@ -18,22 +17,10 @@ from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
 from core.services import integration_writes, store_following, verification, webhooks
 from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
-from tests.fakes.app_store import FakeAppStoreConnect
-from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID, p8
+from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
 
 HOOK_SECRET = "asc-hook-secret"
 PREPARING = StoreState(StorePhase.PREPARING, "Prepare for submission", (StoreAction.SUBMIT,), None)
-
-
-@pytest.fixture
-def asc():
-    key = ec.generate_private_key(ec.SECP256R1())
-    fake = FakeAppStoreConnect()
-    fake.add_key(KEY_ID, key.public_key(), ISSUER)
-    fake.add_app(BUNDLE)
-    fake.p8 = p8(key)
-    with fake:
-        yield fake
 
 
 def followed_target(rt, world, asc) -> tuple[str, str]:
