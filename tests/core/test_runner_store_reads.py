@@ -8,39 +8,23 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.clock import utcnow
-from core.enums import ReleaseStatus as S
 from core.enums import TargetStatus
-from core.integrations.stores import StoreAction, StorePhase, StoreState
+from core.integrations.stores import StoreAction, StorePhase
 from core.models import ReleaseEvent, TargetStore
 from core.runner.store_actions import StoreActions
 from core.runner.store_states import StoreStates
-from core.services import integration_writes, store_actions, store_following, store_views, verification
-from tests.core.lifecycle_world import People, bring_to, new_release, targets
+from core.services import store_actions, store_views
+from tests.core.lifecycle_world import targets
 from tests.core.runner_world import held_while_asked, runner
-from tests.factories import World
-from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
-
-NOT_SUBMITTED = StoreState(StorePhase.NONE, "Not submitted", (StoreAction.SUBMIT,), None)
+from tests.core.store_world import submittable as ready_to_submit
 
 
 def submittable(rt, asc) -> tuple:
-    """v1.5.0 past regression, its App Store target (on the fake, with its build uploaded) followed and due a read:
-    (world, people, release, target id)."""
+    """v1.5.0 ready to submit (store_world.submittable), its App Store target due a read."""
+    world, people, release, target_id = ready_to_submit(rt, asc)
     with rt.unit_of_work() as s:
-        world = World(s, rt.cipher)
-        people = People(s, world)
-        release = new_release(s, world, people)
-        bring_to(s, world, people, release, S.REGRESSION_IN_PROGRESS, passed=True)
-        integration_writes.update_integration(s, tenant_id=world.tenant.id, integration_id=world.ios.id, cipher=rt.cipher,
-                                              display_name="App Store", base_url=asc.url, fields={"appIdentifier": BUNDLE},
-                                              settings={"keyId": KEY_ID, "issuerId": ISSUER}, secrets={"privateKey": asc.p8})
-        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=world.ios.id, error=None)
-        target = targets(s, world, release)[0]  # the App Store
-        asc.add_build(asc.app, "1.5.0", target.buildNumber)
-        store_following.apply_state(s, target_id=target.id, state=NOT_SUBMITTED, interval=30)
-    with rt.unit_of_work() as s:
-        s.get(TargetStore, target.id).nextCheckAt = utcnow() - timedelta(minutes=1)
-    return world, people, release, target.id
+        s.get(TargetStore, target_id).nextCheckAt = utcnow() - timedelta(minutes=1)
+    return world, people, release, target_id
 
 
 def test_a_store_read_asked_before_a_submission_was_recorded_keeps_the_submissions_state(rt, asc):

@@ -17,9 +17,9 @@ from core.models import ReleaseTarget, TargetStore
 from core.runner.store_states import StoreStates
 from core.services import integration_writes, store_following, verification, webhooks
 from tests.core.runner_world import committed_meanwhile, held_while_asked, new_release, runner, runtime_on, world_on
+from tests.core.store_world import HOOK_SECRET, state_changed
 from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
 
-HOOK_SECRET = "asc-hook-secret"
 PREPARING = StoreState(StorePhase.PREPARING, "Prepare for submission", (StoreAction.SUBMIT,), None)
 
 
@@ -41,15 +41,6 @@ def followed_target(rt, world, asc) -> tuple[str, str]:
         store = s.get(TargetStore, target_id)
         store.checks, store.lastCheckedAt, store.nextCheckAt = 5, utcnow() - timedelta(hours=1), utcnow() - timedelta(minutes=1)
     return target_id, view.id
-
-
-def state_changed(rt, integration_id: str) -> None:
-    """App Store Connect's webhook: a version's state changed."""
-    body = json.dumps({"data": {"type": "appStoreVersionAppVersionStateUpdated"}}).encode()
-    signature = "hmacsha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    with rt.unit_of_work() as s:
-        assert webhooks.app_store_notification(s, cipher=rt.cipher, integration_id=integration_id, body=body,
-                                               signature=signature) == integration_id
 
 
 def next_check(rt, target_id: str):
