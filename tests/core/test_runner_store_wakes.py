@@ -48,14 +48,20 @@ def next_check(rt, target_id: str):
         return s.get(TargetStore, target_id).nextCheckAt
 
 
-@pytest.mark.parametrize("answer", [200, 503])  # a read that returns a state, a read that fails
-def test_a_webhook_that_arrives_while_the_runner_reads_the_store_leaves_the_target_due(rt, github, asc, answer):
+def read_held(rt, github, asc, answer: int) -> tuple:
+    """A followed App Store target whose next read will be held at the fake, then answer `answer` (200: a state;
+    else an error): (target id, integration id, the runner's store reads, the gate)."""
     world = world_on(rt, github.url)
     target_id, integration_id = followed_target(rt, world, asc)
-    states = runner(rt, interval=30).work(StoreStates)
     gate = asc.hold(r"/v1/apps")
     if answer != 200:
         asc.fail(answer, {"errors": [{"status": str(answer), "title": "Service Unavailable"}]}, path=r"/v1/apps", times=10)
+    return target_id, integration_id, runner(rt, interval=30).work(StoreStates), gate
+
+
+@pytest.mark.parametrize("answer", [200, 503])  # a read that returns a state, a read that fails
+def test_a_webhook_that_arrives_while_the_runner_reads_the_store_leaves_the_target_due(rt, github, asc, answer):
+    target_id, integration_id, states, gate = read_held(rt, github, asc, answer)
     with held_while_asked(gate, lambda: asc.calls(path_regex=r"/v1/apps"), states.run, target_id, who="App Store Connect"):
         state_changed(rt, integration_id)  # the version moved at the store while the runner's read was under way
     assert next_check(rt, target_id) <= utcnow()  # the webhook's "read now" holds
@@ -66,12 +72,7 @@ def test_a_webhook_that_arrives_while_the_runner_reads_the_store_leaves_the_targ
 def test_a_second_webhook_while_the_runner_reads_what_the_first_woke_leaves_the_target_due(rt, github, asc, answer):
     """The runner is reading the target because of a first webhook, and a second comes while it asks, in the same
     second: it must not look like the wake-up already read (a wake that was "now" gave both the same value)."""
-    world = world_on(rt, github.url)
-    target_id, integration_id = followed_target(rt, world, asc)
-    states = runner(rt, interval=30).work(StoreStates)
-    gate = asc.hold(r"/v1/apps")
-    if answer != 200:
-        asc.fail(answer, {"errors": [{"status": str(answer), "title": "Service Unavailable"}]}, path=r"/v1/apps", times=10)
+    target_id, integration_id, states, gate = read_held(rt, github, asc, answer)
     time.sleep(1.05 - datetime.now().microsecond / 1e6)  # early in a second: both webhooks come within it
     state_changed(rt, integration_id)  # the first: the runner's read starts from it
     with held_while_asked(gate, lambda: asc.calls(path_regex=r"/v1/apps"), states.run, target_id, who="App Store Connect"):
