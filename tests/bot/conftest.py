@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from cli.http_server import make_server
 from core.config import Settings
 from core.crypto import generate_key
 from core.runtime import Runtime
 from core.services.tenants import add_tenant
+from tests.bot.helpers import database_url, serving
 from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World
 from tests.fakes.slack import FakeSlack
@@ -35,6 +35,7 @@ class RunningBot:
         if self.follower is not None:
             thread, stop = self.follower
             stop.set()
+            self.bot.follower.wake()  # out of its wait between rounds (up to poll_seconds)
             thread.join(timeout=30)
             assert not thread.is_alive(), "the follower did not stop within 30 s"
 
@@ -50,12 +51,6 @@ def slack():
     fake.add_user("U0GRACE", name="grace", real_name="Grace Hopper")
     yield fake
     fake.stop()
-
-
-def _database_url(engine, tmp_path) -> str:
-    if engine.dialect.name == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
-    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -86,19 +81,16 @@ def named_admins() -> tuple[str, ...]:
 def running_bot(engine, tmp_path, slack, poll_seconds, start_follower, named_admins, home_seconds):
     runtime = Runtime(Settings(
         poll_seconds=poll_seconds, claim_seconds=5, admins=named_admins, home_seconds=home_seconds,
-        database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
+        database_url=database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.url + "/api/", allow_private_networks=True))
     runtime.migrate()
     before = tenant_ids(runtime.engine)
-    server, bot = make_server(runtime, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    follower = bot.follower.start() if start_follower else None
-    yield RunningBot(f"http://127.0.0.1:{server.effective_port}", runtime, bot, slack, slack.team_id, follower)
-    if follower is not None:
-        follower[1].set()
-    server.close()
+    with serving(runtime) as (url, bot):
+        follower = bot.follower.start() if start_follower else None
+        running = RunningBot(url, runtime, bot, slack, slack.team_id, follower)
+        yield running
+        running.stop_follower()
     if engine.dialect.name != "sqlite":  # the MariaDB test database is shared: leave it as found
         delete_tenant_rows(runtime.engine, tenant_ids(runtime.engine) - before)
     runtime.engine.dispose()

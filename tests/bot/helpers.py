@@ -2,16 +2,43 @@
 verified pipeline and its card posted."""
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from bot.announcer import SlackAnnouncer
+from cli.http_server import make_server
 from core.enums import IntegrationKind
 from core.runner import Runner
 from core.runner.cards import Cards
+from core.runtime import Runtime
 from core.services import cards, integration_writes
 from core.services.release_creation import create_release
 from core.services.verification import verify_integration
+
+
+def database_url(engine, tmp_path) -> str:
+    """The bot's database: a fresh SQLite file per test, or the shared MariaDB test database."""
+    if engine.dialect.name == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    return engine.url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def serving(runtime: Runtime):
+    """The bot's server on a free loopback port, in a thread; yields (its URL, the bot). On the way out its
+    worker threads are stopped and joined: left running, every test's 32 would pile up to thousands by the
+    end of the run and slow everything after them."""
+    server, bot = make_server(runtime, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}", bot
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown(timeout=10)
+        thread.join(timeout=10)
 
 
 def wait_for(probe, timeout: float = 15.0):

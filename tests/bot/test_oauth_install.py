@@ -5,7 +5,6 @@ of the org as its own tenant; a rotating token is refreshed when it expires."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -16,7 +15,6 @@ from sqlalchemy import select, text, update
 
 from bot.ids import ActionId, BlockId
 from bot.oauth import BOT_SCOPES
-from cli.http_server import make_server
 from core.config import Settings
 from core.crypto import generate_key
 from core.enums import BuildState, IntegrationKind, NotificationState, Role
@@ -24,7 +22,7 @@ from core.models import Account, AuditEvent, Notification, PipelineBuild, Releas
 from core.runtime import Runtime
 from core.services import integration_writes
 from core.services.verification import verify_integration
-from tests.bot.helpers import wait_for
+from tests.bot.helpers import database_url, serving, wait_for
 from tests.conftest import delete_tenant_rows, tenant_ids
 from tests.factories import World
 from tests.fakes.jenkins import RELEASE_JOB
@@ -41,12 +39,6 @@ from tests.slack_requests import (
 
 REDIRECT_URI = "https://releasebot.example.com/slack/oauth_redirect"
 STATE_COOKIE = "slack-app-oauth-state"
-
-
-def _database_url(engine, tmp_path) -> str:
-    if engine.dialect.name == "sqlite":
-        return f"sqlite:///{tmp_path / 'oauth.db'}"
-    return engine.url.render_as_string(hide_password=False)
 
 
 class OAuthBot:
@@ -116,17 +108,17 @@ def _detached(session, row):
 @pytest.fixture
 def oauth_bot(engine, tmp_path, slack):
     runtime = Runtime(Settings(
-        poll_seconds=0.2, claim_seconds=5, database_url=_database_url(engine, tmp_path), secret_keys=(generate_key(),),
+        poll_seconds=0.2, claim_seconds=5, database_url=database_url(engine, tmp_path), secret_keys=(generate_key(),),
         slack_client_id=slack.client_id, slack_client_secret=slack.client_secret, slack_redirect_uri=REDIRECT_URI,
         slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.url + "/api/", allow_private_networks=True))
     runtime.migrate()
     before = tenant_ids(runtime.engine)
-    server, bot = make_server(runtime, "127.0.0.1", 0)
-    threading.Thread(target=server.run, daemon=True).start()
-    stop_following = bot.follower.start()[1]
-    yield OAuthBot(f"http://127.0.0.1:{server.effective_port}", runtime, slack)
-    stop_following.set()
-    server.close()
+    with serving(runtime) as (url, bot):
+        following, stop_following = bot.follower.start()
+        yield OAuthBot(url, runtime, slack)
+        stop_following.set()
+        bot.follower.wake()
+        following.join(timeout=30)
     if engine.dialect.name != "sqlite":  # the MariaDB test database is shared: leave it as found
         with runtime.engine.begin() as conn:
             for org in [w.enterprise_id for w in slack.workspaces.values() if w.enterprise_id]:
