@@ -285,4 +285,4 @@ def test_release_show_in_slack_posts_the_card_of_a_release_that_has_none(running
         create_release(s, tenant_id=world.tenant.id, actor_account_id=world.admin.id, draft=world.draft())
     answer = running_bot.as_user().command("show 1.5.0", channel_id="CORIGIN")
     assert answer.status_code == 200 and "I don't know" not in answer.text
-    wait_for(lambda: [m for m in running_bot.slack.messages_in("CORIGIN") if "v1.5.0" in m.get("text", "")], timeout=5)
+    wait_for(lambda: [m for m in running_bot.slack.messages_in("CORIGIN") if "v1.5.0" in m.get("text", "")])
