@@ -53,6 +53,7 @@ class StoreStates:
                 detail = str(exc) if isinstance(exc, ReleasebotError) else f"{type(exc).__name__}: {exc}"
                 log.warning("reading the store state of target %s failed: %s", target_id, detail)
                 store_following.check_failed(s, target_id=target_id, worker=self.ctx.worker, interval=self.ctx.interval, looked_at=looked_at,
+                                    seen_revision=seen,
                                     error="the store could not be read; trying again" if not isinstance(exc, ReleasebotError)
                                     else f"the store could not be read: {exc}")
                 changed = False

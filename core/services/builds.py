@@ -36,6 +36,7 @@ from core.models import (
     RequestKey,
     new_id,
 )
+from core.services import wakes
 from core.services.cards import mark_stale
 from core.services.history import record_event
 
@@ -286,7 +287,7 @@ def stop_build(session: Session, build: PipelineBuild, *, actor_account_id: str,
         return True
     if build.abortRequestedAt is None:
         build.abortRequestedAt, build.abortedByAccountId = now, actor_account_id
-    build.nextCheckAt = now
+    build.nextCheckAt = wakes.wake(build.nextCheckAt)  # ahead of the builds merely due a poll
     session.flush()
     mark_stale(session, release_id=release_id)
     return True

@@ -63,10 +63,14 @@ def check_of(session: Session, target_id: str) -> tuple[str, StoreFacts]:
 
 
 def check_failed(session: Session, *, target_id: str, worker: str, error: str, interval: float,
-                 looked_at: datetime | None = None) -> None:
+                 looked_at: datetime | None = None, seen_revision: int | None = None) -> None:
     """The store could not be read: say so on the card and read again later, backing off; at once if a webhook
-    moved nextCheckAt from `looked_at` (what the runner read before asking the store)."""
+    moved nextCheckAt from `looked_at` (what the runner read before asking the store). A state recorded meanwhile
+    (see _newer_recorded) stands without that line beside it, and the store is read again at once."""
     store = session.get(TargetStore, target_id, with_for_update=True)  # locked: see _next_check
+    if _newer_recorded(store, seen_revision):
+        _read_again(store, worker)
+        return
     session.execute(update(TargetStore).where(TargetStore.releaseTargetId == target_id, TargetStore.claimedBy == worker)
                     .values(claimedUntil=None, lastError=error, checks=TargetStore.checks + 1, lastCheckedAt=utcnow(),
                             nextCheckAt=_next_check(store, utcnow() + _backoff(interval, store.checks + 1), looked_at))

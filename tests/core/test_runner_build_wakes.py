@@ -1,6 +1,7 @@
 """A running build someone asked the runner to look at again (a CI webhook, an abort click) while the runner was
 polling it stays due at once: the poll's outcome, written after, does not push the look back by its backoff. And an
-abort click that comes as the runner records the build's end does not mark the ended build aborted."""
+abort click that comes as the runner records the build's end does not mark the ended build aborted. An abort
+wakes its build as a webhook does: the runner stops it before polling the builds merely due a poll."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,25 +24,38 @@ HOOK_SECRET = "jenkins-hook-secret"
 def running_build(rt, world, jenkins) -> tuple[str, str]:
     """A build started on the fake Jenkins (still in its queue), requested 20 minutes ago: its next poll is a
     minute away. Returns the build's id and its release pipeline's id."""
+    return running_builds(rt, world, jenkins, 1)[0]
+
+
+def running_builds(rt, world, jenkins, count: int) -> list[tuple[str, str]]:
+    """`count` builds of one release, one on each of its Jenkins pipelines, as running_build leaves one: each build's
+    id and its release pipeline's id."""
     with rt.unit_of_work() as s:
-        pipeline = integration_writes.add_integration(
-            s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name="Jenkins",
-            cipher=rt.cipher, base_url=jenkins.url,
-            fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB},
-            secrets={"username": "releasebot", "apiToken": "jenkins-api-token", "webhookSecret": HOOK_SECRET})
-        verification.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
-    release = new_release(rt, world, target_ids=(world.ios.id,), pipeline_ids=(pipeline.id,))
+        pipeline_ids = tuple(_jenkins(s, rt, world, jenkins, "Jenkins" + (f" {n + 1}" if n else "")) for n in range(count))
+    release = new_release(rt, world, target_ids=(world.ios.id,), pipeline_ids=pipeline_ids)
     with rt.unit_of_work() as s:
-        release_pipeline_id = release.pipelines[0].id
-        build_id = builds.request_build(s, tenant_id=world.tenant.id, account_id=world.admin.id,
-                                        release_pipeline_id=release_pipeline_id).build_id
+        started = [(builds.request_build(s, tenant_id=world.tenant.id, account_id=world.admin.id,
+                                         release_pipeline_id=rp.id).build_id, rp.id) for rp in release.pipelines]
     follower = runner(rt, interval=30)
-    follower.work(StartBuilds).run(build_id)
+    for build_id, _ in started:
+        follower.work(StartBuilds).run(build_id)
     with rt.unit_of_work() as s:
-        build = s.get(PipelineBuild, build_id)
-        assert build.state == BuildState.RUNNING
-        build.requestedAt, build.nextCheckAt = utcnow() - timedelta(minutes=20), utcnow() - timedelta(minutes=1)
-    return build_id, release_pipeline_id
+        for build_id, _ in started:
+            build = s.get(PipelineBuild, build_id)
+            assert build.state == BuildState.RUNNING
+            build.requestedAt, build.nextCheckAt = utcnow() - timedelta(minutes=20), utcnow() - timedelta(minutes=1)
+    return started
+
+
+def _jenkins(s, rt, world, jenkins, name: str) -> str:
+    """A verified Jenkins pipeline (with a webhook secret) on the fake; returns its id."""
+    pipeline = integration_writes.add_integration(
+        s, tenant_id=world.tenant.id, kind=IntegrationKind.PIPELINE, provider="jenkins", display_name=name,
+        cipher=rt.cipher, base_url=jenkins.url,
+        fields={"scmIntegrationId": world.scm.id, "targetIntegrationId": world.ios.id, "jobPath": RELEASE_JOB},
+        secrets={"username": "releasebot", "apiToken": "jenkins-api-token", "webhookSecret": HOOK_SECRET})
+    verification.record_verification(s, tenant_id=world.tenant.id, integration_id=pipeline.id, error=None)
+    return pipeline.id
 
 
 def next_check(rt, build_id: str):
@@ -70,6 +84,25 @@ def test_a_webhook_that_arrives_while_the_runner_polls_the_build_leaves_it_due(r
                                                                     "parameters": {"RELEASEBOT_KEY": key}}}) == build_id
     assert next_check(rt, build_id) <= utcnow()  # the webhook's "look now" holds
     assert follow.due() == [build_id]
+
+
+def test_an_abort_is_the_runners_next_look_ahead_of_the_builds_merely_due_a_poll(rt, github, jenkins):
+    world = world_on(rt, github.url)
+    (first, _), (second, _), (aborted, release_pipeline_id) = running_builds(rt, world, jenkins, 3)
+    with rt.unit_of_work() as s:  # all three overdue a poll, the one to abort last in line
+        for minutes, build_id in ((3, first), (2, second), (1, aborted)):
+            s.get(PipelineBuild, build_id).nextCheckAt = utcnow() - timedelta(minutes=minutes)
+    with rt.unit_of_work() as s:
+        builds.request_abort(s, tenant_id=world.tenant.id, release_pipeline_id=release_pipeline_id,
+                             actor_account_id=world.admin.id)
+    polls = {build_id: next_check(rt, build_id) for build_id in (first, second)}
+    follower = runner(rt, interval=30)
+    follower.tick(batch=1)  # one build followed this round: the aborted one
+    assert follower.more
+    assert {build_id: next_check(rt, build_id) for build_id in polls} == polls  # the others not polled yet
+    assert len(jenkins.calls("POST", r"/queue/cancelItem$")) == 1  # taken off Jenkins' queue
+    with rt.reading() as s:
+        assert s.get(PipelineBuild, aborted).state == BuildState.CANCELLED
 
 
 @pytest.mark.mysql_only

@@ -1,6 +1,6 @@
 """A read of a target's store that began before a store action recorded its answer, and ends after it, does not
 overwrite the action's newer state with its older one: the card keeps the action's state, no history line goes
-back, and the store is read again at once."""
+back, and the store is read again at once. Nor does such a read that fails say the store could not be read."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,13 +36,7 @@ def test_a_store_read_asked_before_a_submission_was_recorded_keeps_the_submissio
         told_before = back_to_not_submitted(s, release.id)
     gate = asc.hold(r"/appStoreVersions$", answered=True, times=1)
     with held_while_asked(gate, gate.holding.is_set, states.run, target_id, who="App Store Connect"):
-        with rt.unit_of_work() as s:
-            request_id = store_actions.request_action(
-                s, tenant_id=world.tenant.id, release_id=release.id, target_id=target_id, actor_account_id=people.admin.id,
-                action=StoreAction.SUBMIT, params={}, request_key="submit-1")
-        actions.run(request_id)  # submitted, and the store's state after it recorded
-        with rt.reading() as s:
-            assert s.get(TargetStore, target_id).line == "Waiting for review"
+        submit(rt, world, people, release, target_id, actions)
     with rt.reading() as s:
         store = s.get(TargetStore, target_id)
         assert (store.phase, store.line, store.allowed) == (StorePhase.IN_REVIEW.value, "Waiting for review", [])
@@ -52,6 +46,36 @@ def test_a_store_read_asked_before_a_submission_was_recorded_keeps_the_submissio
         assert back_to_not_submitted(s, release.id) == told_before  # no thread line takes the card back
         assert store.nextCheckAt <= utcnow()  # read again at once
     assert target_id in states.due()
+
+
+def test_a_store_read_that_fails_after_a_submission_was_recorded_does_not_say_the_store_could_not_be_read(rt, asc):
+    world, people, release, target_id = submittable(rt, asc)
+    states = runner(rt, "reader", interval=30).work(StoreStates)
+    actions = runner(rt, "actor", interval=30).work(StoreActions)
+    gate = asc.hold(r"/appStoreVersions$", times=1)  # the read waits at App Store Connect...
+    with held_while_asked(gate, gate.holding.is_set, states.run, target_id, who="App Store Connect"):
+        submit(rt, world, people, release, target_id, actions)
+        # ...which then answers it (and its retries) "unavailable".
+        asc.fail(503, {"errors": [{"status": "503", "title": "Service Unavailable"}]}, path=r"/appStoreVersions$",
+                 method="GET", times=4, headers={"Retry-After": "0"})
+    with rt.reading() as s:
+        store = s.get(TargetStore, target_id)
+        assert (store.line, store.lastError, store.checks) == ("Waiting for review", None, 0)
+        view = store_views.store_views(s, release_id=release.id)[target_id]  # what the card draws
+        assert (view.line, view.problem) == ("Waiting for review", None)
+        assert store.nextCheckAt <= utcnow() and store.claimedUntil is None  # read again at once
+    assert target_id in states.due()
+
+
+def submit(rt, world, people, release, target_id: str, actions: StoreActions) -> None:
+    """Submit the target for review, the runner's store action included: the store's state after it is recorded."""
+    with rt.unit_of_work() as s:
+        request_id = store_actions.request_action(
+            s, tenant_id=world.tenant.id, release_id=release.id, target_id=target_id, actor_account_id=people.admin.id,
+            action=StoreAction.SUBMIT, params={}, request_key="submit-1")
+    actions.run(request_id)
+    with rt.reading() as s:
+        assert s.get(TargetStore, target_id).line == "Waiting for review"
 
 
 def back_to_not_submitted(s, release_id: str) -> int:
