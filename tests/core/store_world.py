@@ -7,7 +7,7 @@ import json
 
 from core.enums import ReleaseStatus as S
 from core.integrations.stores import StoreAction, StorePhase, StoreState
-from core.services import integration_writes, store_following, verification, webhooks
+from core.services import integration_writes, store_actions, store_following, verification, webhooks
 from tests.core.lifecycle_world import People, bring_to, new_release, targets
 from tests.factories import World
 from tests.integrations.test_target_app_store import BUNDLE, ISSUER, KEY_ID
@@ -42,3 +42,11 @@ def state_changed(rt, integration_id: str) -> None:
     with rt.unit_of_work() as s:
         assert webhooks.app_store_notification(s, cipher=rt.cipher, integration_id=integration_id, body=body,
                                                signature=signature) == integration_id
+
+
+def request_submission(rt, world, people, release, target_id: str) -> str:
+    """The admin asks to submit the target for review (the runner's StoreActions does it): the request's id."""
+    with rt.unit_of_work() as s:
+        return store_actions.request_action(
+            s, tenant_id=world.tenant.id, release_id=release.id, target_id=target_id, actor_account_id=people.admin.id,
+            action=StoreAction.SUBMIT, params={}, request_key="submit-1")

@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.enums import TargetStatus
-from core.integrations.stores import StoreAction, StorePhase
+from core.integrations.stores import StorePhase
 from core.models import ReleaseEvent, TargetStore
 from core.runner.store_actions import StoreActions
 from core.runner.store_states import StoreStates
-from core.services import store_actions, store_views
+from core.services import store_views
 from tests.core.lifecycle_world import targets
 from tests.core.runner_world import held_while_asked, runner
+from tests.core.store_world import request_submission
 from tests.core.store_world import submittable as ready_to_submit
 
 
@@ -69,10 +70,7 @@ def test_a_store_read_that_fails_after_a_submission_was_recorded_does_not_say_th
 
 def submit(rt, world, people, release, target_id: str, actions: StoreActions) -> None:
     """Submit the target for review, the runner's store action included: the store's state after it is recorded."""
-    with rt.unit_of_work() as s:
-        request_id = store_actions.request_action(
-            s, tenant_id=world.tenant.id, release_id=release.id, target_id=target_id, actor_account_id=people.admin.id,
-            action=StoreAction.SUBMIT, params={}, request_key="submit-1")
+    request_id = request_submission(rt, world, people, release, target_id)
     actions.run(request_id)
     with rt.reading() as s:
         assert s.get(TargetStore, target_id).line == "Waiting for review"
