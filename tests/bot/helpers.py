@@ -1,5 +1,5 @@
-"""What the end-to-end tests share: waiting for an asynchronous outcome, a release with one
-verified pipeline and its card posted."""
+"""What the end-to-end tests share: the bot's server in a thread (and its database), waiting for an
+asynchronous outcome, a release with one verified pipeline and its card posted."""
 from __future__ import annotations
 
 import threading
